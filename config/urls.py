@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/<str:version>/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/<str:version>/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"),
+         name="api-docs"),
+]

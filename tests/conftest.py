@@ -1,0 +1,34 @@
+"""Shared test fixtures: a real PostgreSQL (embedded or DATABASE_URL), a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture
+def staff_user(db, django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="staff", email="staff@example.test", password="staff-pass-1"
+    )
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def broker_url_or_skip() -> str:
+    """The real broker's URL; skip (locally) or fail (CI sets REQUIRE_BROKER=1) without one."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url:
+        if os.environ.get("REQUIRE_BROKER"):
+            pytest.fail("REQUIRE_BROKER is set but CELERY_BROKER_URL is not")
+        pytest.skip("no broker configured: set CELERY_BROKER_URL (CI does) to run worker tests")
+    return url
