@@ -456,9 +456,9 @@ class Installment(models.Model):
         ]
         indexes = [models.Index(fields=["due_on", "status"], name="installment_due_status")]
 
+    def __str__(self) -> str:
+        return f"{self.loan} #{self.seq} {self.due_on}"
+
     @property
     def principal_unpaid(self) -> Decimal:
         return self.principal_due - self.principal_paid
-
-    def __str__(self) -> str:
-        return f"{self.loan} #{self.seq} {self.due_on}"
