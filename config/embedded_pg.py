@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -47,7 +48,10 @@ def ensure_running(data_dir: Path | None = None) -> dict:
     with open(lock_path, "a+") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
-            import pgserver  # imported lazily: only machines without DATABASE_URL need it
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (it falls back to /tmp).
+                warnings.simplefilter("ignore")
+                import pgserver  # lazily: only machines without DATABASE_URL need it
 
             fresh = not (data_dir / "PG_VERSION").exists()
             server = pgserver.get_server(data_dir, cleanup_mode=None)

@@ -24,7 +24,8 @@ def staff_client(client, staff_user):
     return client
 
 
-def broker_url_or_skip() -> str:
+@pytest.fixture
+def broker_url() -> str:
     """The real broker's URL; skip (locally) or fail (CI sets REQUIRE_BROKER=1) without one."""
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not url:
