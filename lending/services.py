@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lending.models import (
@@ -157,3 +157,227 @@ def program_create(*, partner: Partner, agreement: Agreement, code: str, name: s
         raise AgreementError(f"program {code}: agreement {agreement.code} is not {partner.code}'s")
     return Program.objects.create(partner=partner, agreement=agreement, code=code, name=name,
                                   **params)
+
+
+# --- Loan booking (set-based) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoanToBook:
+    """One loan to book, already parsed; ``source_ref`` says where it came from (a file row)."""
+
+    partner_id: int
+    loan_no: str
+    program_id: int
+    borrower_token: str
+    principal: Decimal
+    annual_rate: Decimal
+    term_months: int
+    repayment_method: str
+    disbursed_on: date
+    bank_approval_ref: str
+    first_due_on: date | None = None
+    source_ref: str = ""
+
+
+@dataclass(frozen=True)
+class BookingReject:
+    source_ref: str
+    loan_no: str
+    reason: str  # a contract reason code (FILE_FORMATS.md): LIMIT_EXCEEDED, DUPLICATE, ...
+    column: str
+    message: str
+
+
+@dataclass
+class BookingResult:
+    booked: int = 0
+    principal: Decimal = Decimal("0.00")
+    rejected: list[BookingReject] = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.rejected is None:
+            self.rejected = []
+
+
+_LOAN_COLUMNS = (
+    "id", "partner_id", "loan_no", "program_id", "agreement_version_id", "borrower_token",
+    "principal", "annual_rate", "term_months", "repayment_method", "disbursed_on",
+    "first_due_on", "maturity_on", "bank_approval_ref", "bank_ratio", "state", "dpd",
+    "risk_class", "accruing", "principal_outstanding", "interest_outstanding",
+    "penalty_outstanding", "compound_outstanding", "overpaid_amount", "booked_on",
+)
+_SHARE_COLUMNS = (
+    "loan_id", "funder_id", "ratio", "interest_rate", "funded_principal",
+    "principal_outstanding", "interest_outstanding", "penalty_outstanding",
+    "compound_outstanding", "claimed_amount", "written_off_amount", "recovered_amount",
+)
+_INSTALLMENT_COLUMNS = (
+    "loan_id", "seq", "due_on", "principal_due", "interest_due", "principal_paid",
+    "interest_paid", "penalty_accrued", "penalty_paid", "compound_accrued", "compound_paid",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class _VersionTerms:
+    version_id: int
+    effective_from: date
+    effective_to: date | None
+    funders: tuple[tuple[int, Decimal, Decimal | None], ...]  # (funder_id, ratio, rate)
+    residual_id: int
+    bank_id: int
+    bank_ratio: Decimal
+
+
+def _active_versions() -> dict[int, list[_VersionTerms]]:
+    """Every ACTIVE/RETIRED (approved) version by agreement, with its funders: one query each."""
+    bank_id = Partner.objects.get(kind=PartnerKind.BANK).pk
+    funders: dict[int, list[tuple[int, Decimal, Decimal | None]]] = {}
+    for vid, fid, ratio, rate in AgreementFunder.objects.filter(
+        version__status__in=[VersionStatus.ACTIVE, VersionStatus.RETIRED]
+    ).order_by("version_id", "funder_id").values_list(
+        "version_id", "funder_id", "principal_ratio", "interest_rate"
+    ):
+        funders.setdefault(vid, []).append((fid, ratio, rate))
+    by_agreement: dict[int, list[_VersionTerms]] = {}
+    for v in AgreementVersion.objects.filter(
+        status__in=[VersionStatus.ACTIVE, VersionStatus.RETIRED]
+    ).order_by("agreement_id", "effective_from"):
+        rows = tuple(funders.get(v.pk, ()))
+        bank_ratio = next((r for f, r, _ in rows if f == bank_id), Decimal("0"))
+        by_agreement.setdefault(v.agreement_id, []).append(
+            _VersionTerms(v.pk, v.effective_from, v.effective_to, rows, v.residual_owner_id,
+                          bank_id, bank_ratio)
+        )
+    return by_agreement
+
+
+def _version_on(versions: list[_VersionTerms], day: date) -> _VersionTerms | None:
+    for v in versions:
+        if v.effective_from <= day and (v.effective_to is None or day < v.effective_to):
+            return v
+    return None
+
+
+def _check_loan(row: LoanToBook, program: Program | None, partner_id: int) -> tuple[str, str, str]:
+    """The reason code, column and message for a loan that cannot be booked, or empties."""
+    if program is None or program.partner_id != partner_id:
+        return "UNKNOWN_PROGRAM", "program_code", "not a program of this partner"
+    if row.repayment_method not in program.repayment_methods:
+        return ("LIMIT_EXCEEDED", "repayment_method",
+                f"{row.repayment_method} is not allowed by program {program.code}")
+    if row.principal <= 0 or row.principal > program.max_principal:
+        return ("LIMIT_EXCEEDED", "principal",
+                f"principal {row.principal} outside (0, {program.max_principal}]")
+    if row.repayment_method == "DAILY":
+        if row.term_months != 0:
+            return "BAD_VALUE", "term_months", "DAILY loans have term_months 0"
+    elif not 1 <= row.term_months <= program.max_term_months:
+        return ("LIMIT_EXCEEDED", "term_months",
+                f"term {row.term_months} outside 1..{program.max_term_months}")
+    if not program.min_annual_rate <= row.annual_rate <= program.max_annual_rate:
+        return ("LIMIT_EXCEEDED", "annual_rate",
+                f"rate {row.annual_rate} outside {program.min_annual_rate}.."
+                f"{program.max_annual_rate}")
+    return "", "", ""
+
+
+def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult:
+    """Book many loans set-based: loans, funder shares and schedules go in with COPY.
+
+    Each loan snapshots the agreement version effective on its disbursement date; its principal
+    is split between the funders (non-residual HALF_UP, the residual owner takes the rest).
+    Loans that cannot be booked are returned as rejects with a contract reason code; the rest
+    are booked in one transaction.
+    """
+    from lending.domain.schedule import add_months, build_schedule
+    from lending.domain.split import split
+    from lending.settlement.copyio import allocate_ids, copy_rows
+
+    rows = list(loans)
+    result = BookingResult()
+    if not rows:
+        return result
+    programs = {p.pk: p for p in Program.objects.filter(pk__in={r.program_id for r in rows})}
+    versions = _active_versions()
+    existing: set[tuple[int, str]] = set()
+    by_partner: dict[int, list[str]] = {}
+    for r in rows:
+        by_partner.setdefault(r.partner_id, []).append(r.loan_no)
+    with connection.cursor() as cur:
+        for partner_id, numbers in by_partner.items():
+            cur.execute(
+                "SELECT loan_no FROM lending_loan WHERE partner_id = %s AND loan_no = ANY(%s)",
+                [partner_id, numbers],
+            )
+            existing.update((partner_id, n) for (n,) in cur.fetchall())
+
+    good: list[tuple[LoanToBook, Program, _VersionTerms]] = []
+    seen: set[tuple[int, str]] = set()
+    for r in rows:
+        program = programs.get(r.program_id)
+        reason, column, message = _check_loan(r, program, r.partner_id)
+        key = (r.partner_id, r.loan_no)
+        if not reason and (key in existing or key in seen):
+            reason, column, message = "DUPLICATE", "loan_no", f"loan {r.loan_no} already booked"
+        version = None
+        if not reason:
+            version = _version_on(versions.get(program.agreement_id, []), r.disbursed_on)
+            if version is None:
+                reason, column, message = (
+                    "UNKNOWN_PROGRAM", "disbursed_on",
+                    f"no approved agreement version of program {program.code} on "
+                    f"{r.disbursed_on}",
+                )
+            elif r.disbursed_on >= RATIO_RULE_DATE and version.bank_ratio > MAX_BANK_RATIO:
+                reason, column, message = (
+                    "RATIO_MISMATCH", "bank_ratio",
+                    f"bank ratio {version.bank_ratio} above {MAX_BANK_RATIO} for a loan "
+                    f"disbursed from {RATIO_RULE_DATE}",
+                )
+        if reason:
+            result.rejected.append(BookingReject(r.source_ref, r.loan_no, reason, column, message))
+            continue
+        seen.add(key)
+        good.append((r, program, version))
+
+    ids = allocate_ids("lending_loan.id", len(good))
+    loan_rows, share_rows, inst_rows = [], [], []
+    zero = Decimal("0.00")
+    for loan_id, (r, program, v) in zip(ids, good, strict=True):
+        weights = {str(fid): ratio for fid, ratio, _ in v.funders}
+        parts = split(r.principal, weights, str(v.residual_id))
+        for fid, ratio, rate in v.funders:
+            funded = parts[str(fid)]
+            share_rows.append((loan_id, fid, ratio, rate, funded, funded, zero, zero, zero,
+                               zero, zero, zero))
+        if r.repayment_method == "DAILY":
+            # 随借随还: no instalments; the principal falls due at the program's longest term.
+            first_due = r.first_due_on
+            maturity = add_months(r.disbursed_on, program.max_term_months)
+            inst_rows.append((loan_id, 1, maturity, r.principal, zero, zero, zero, zero, zero,
+                              zero, zero, "PENDING"))
+        else:
+            schedule = build_schedule(
+                r.principal, r.annual_rate, r.term_months, r.repayment_method, r.disbursed_on,
+                r.first_due_on, program.day_count,
+            )
+            first_due = schedule.installments[0].due_on
+            maturity = schedule.installments[-1].due_on
+            for inst in schedule.installments:
+                inst_rows.append((loan_id, inst.seq, inst.due_on, inst.principal, inst.interest,
+                                  zero, zero, zero, zero, zero, zero, "PENDING"))
+        loan_rows.append((
+            loan_id, r.partner_id, r.loan_no, r.program_id, v.version_id, r.borrower_token,
+            r.principal, r.annual_rate, r.term_months, r.repayment_method, r.disbursed_on,
+            first_due, maturity, r.bank_approval_ref, v.bank_ratio, "ACTIVE", 0, "NORMAL", True,
+            r.principal, zero, zero, zero, zero, booked_on,
+        ))
+        result.principal += r.principal
+    with transaction.atomic():
+        copy_rows("lending_loan", _LOAN_COLUMNS, loan_rows)
+        copy_rows("lending_loanshare", _SHARE_COLUMNS, share_rows)
+        copy_rows("lending_installment", _INSTALLMENT_COLUMNS, inst_rows)
+    result.booked = len(loan_rows)
+    return result
