@@ -109,6 +109,9 @@ else:
     _db = {"ENGINE": "django.db.backends.postgresql", **ensure_running()}
 _db.setdefault("OPTIONS", {})
 _db.setdefault("TEST", {})
+# One test database per test process, so that several test runs against one server (developers
+# in parallel, CI beside a developer) never drop each other's database.
+_db["TEST"].setdefault("NAME", f"test_{_db['NAME']}_{os.getpid()}")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
