@@ -462,3 +462,4 @@ class Installment(models.Model):
     @property
     def principal_unpaid(self) -> Decimal:
         return self.principal_due - self.principal_paid
+from lending.intake.models import *  # noqa: E402,F401,F403

@@ -1,0 +1,157 @@
+"""Staged rows of accepted partner files, waiting for the settlement run of their date.
+
+One table per kind. A row is here only if it passed every intake check (rows that failed are
+in `partners.QuarantinedRow`, stage INTAKE). The settlement run of (partner, business_date)
+reads the STAGED rows set-based, applies them, and marks each APPLIED — or QUARANTINED, writing
+a `QuarantinedRow` with stage APPLY, when it fails against loan state at apply time.
+Rows are never deleted: together with the quarantine they are the record of what was sent.
+
+The borrower reference is stored only as its HMAC token (no personal data).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from partners.models import InboundFile, Partner
+
+__all__ = [
+    "StagedRowStatus",
+    "StagedLoan",
+    "StagedRepayment",
+    "StagedReversal",
+    "StagedBalance",
+]
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+RATE = {"max_digits": 12, "decimal_places": 8}
+
+
+class StagedRowStatus(models.TextChoices):
+    STAGED = "STAGED", "Staged, waiting for the run"
+    APPLIED = "APPLIED", "Applied by the settlement run"
+    QUARANTINED = "QUARANTINED", "Quarantined at apply time"
+
+
+class StagedRow(models.Model):
+    # Foreign keys carry no index of their own: (file, row_no) and (partner, business_date, …)
+    # cover them, and every index slows the COPY-fed insert of millions of rows.
+    file = models.ForeignKey(InboundFile, on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
+    row_no = models.BigIntegerField()
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    business_date = models.DateField()
+    status = models.CharField(
+        max_length=12, choices=StagedRowStatus.choices, default=StagedRowStatus.STAGED
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class StagedLoan(StagedRow):
+    loan_no = models.CharField(max_length=64)
+    program = models.ForeignKey("lending.Program", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    agreement_version = models.ForeignKey(
+        "lending.AgreementVersion", on_delete=models.PROTECT, related_name="+", db_index=False,
+        help_text="The version in force on disbursed_on (resolved at intake).",
+    )
+    borrower_token = models.CharField(max_length=64)
+    principal = models.DecimalField(**MONEY)
+    annual_rate = models.DecimalField(**RATE)
+    term_months = models.PositiveSmallIntegerField()
+    repayment_method = models.CharField(max_length=24)
+    disbursed_on = models.DateField()
+    first_due_on = models.DateField(null=True, blank=True)
+    bank_approval_ref = models.CharField(max_length=64)
+    bank_ratio = models.DecimalField(**RATE, help_text="The bank's ratio in the agreement.")
+    reported_bank_ratio = models.DecimalField(**RATE, null=True, blank=True)
+
+    class Meta:
+        ordering = ["partner_id", "business_date", "file_id", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "row_no"], name="staged_loan_row"),
+            models.UniqueConstraint(fields=["partner", "loan_no"], name="staged_loan_no"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "business_date", "status"],
+                         name="staged_loan_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"loan {self.loan_no} ({self.business_date})"
+
+
+class StagedRepayment(StagedRow):
+    txn_no = models.CharField(max_length=64)
+    loan_no = models.CharField(max_length=64)
+    paid_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    payer = models.CharField(max_length=12)  # BORROWER | GUARANTOR (代偿)
+    kind = models.CharField(max_length=12)  # SCHEDULED | PREPAYMENT | PAYOFF
+    reported_principal = models.DecimalField(**MONEY, null=True, blank=True)
+    reported_interest = models.DecimalField(**MONEY, null=True, blank=True)
+    reported_penalty = models.DecimalField(**MONEY, null=True, blank=True)
+    reported_fee = models.DecimalField(**MONEY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["partner_id", "business_date", "file_id", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "row_no"], name="staged_repayment_row"),
+            models.UniqueConstraint(fields=["partner", "txn_no"], name="staged_repayment_txn"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "business_date", "status"],
+                         name="staged_repayment_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"repayment {self.txn_no} ({self.business_date})"
+
+
+class StagedReversal(StagedRow):
+    txn_no = models.CharField(max_length=64)
+    reverses_txn_no = models.CharField(max_length=64)
+    reversed_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["partner_id", "business_date", "file_id", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "row_no"], name="staged_reversal_row"),
+            models.UniqueConstraint(fields=["partner", "txn_no"], name="staged_reversal_txn"),
+            models.UniqueConstraint(fields=["partner", "reverses_txn_no"],
+                                    name="staged_reversal_once"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "business_date", "status"],
+                         name="staged_reversal_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reversal {self.txn_no} of {self.reverses_txn_no}"
+
+
+class StagedBalance(StagedRow):
+    loan_no = models.CharField(max_length=64)
+    as_of = models.DateField()
+    principal_outstanding = models.DecimalField(**MONEY)
+    interest_outstanding = models.DecimalField(**MONEY)
+    penalty_outstanding = models.DecimalField(**MONEY)
+    dpd = models.PositiveIntegerField()
+    loan_status = models.CharField(max_length=12)  # the partner's view of the loan state
+
+    class Meta:
+        ordering = ["partner_id", "business_date", "file_id", "row_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "row_no"], name="staged_balance_row"),
+            models.UniqueConstraint(fields=["partner", "business_date", "loan_no"],
+                                    name="staged_balance_loan_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"balance {self.loan_no} {self.as_of}"

@@ -1,0 +1,69 @@
+"""The partner file contract, version 1, as data (see /shared/FILE_FORMATS.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    main_amount: str  # summed into the control file's amount_total
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+KINDS: dict[str, KindSpec] = {
+    "loans": KindSpec(
+        "loans",
+        required=(
+            "loan_no", "program_code", "borrower_ref", "principal", "annual_rate",
+            "term_months", "repayment_method", "disbursed_on", "bank_approval_ref",
+        ),
+        optional=("first_due_on", "bank_ratio"),
+        main_amount="principal",
+    ),
+    "repayments": KindSpec(
+        "repayments",
+        required=("txn_no", "loan_no", "paid_on", "amount", "payer", "kind"),
+        optional=("reported_principal", "reported_interest", "reported_penalty", "reported_fee"),
+        main_amount="amount",
+    ),
+    "reversals": KindSpec(
+        "reversals",
+        required=("txn_no", "reverses_txn_no", "reversed_on", "amount"),
+        optional=("reason",),
+        main_amount="amount",
+    ),
+    "balances": KindSpec(
+        "balances",
+        required=(
+            "loan_no", "as_of", "principal_outstanding", "interest_outstanding",
+            "penalty_outstanding", "dpd", "status",
+        ),
+        optional=(),
+        main_amount="principal_outstanding",
+    ),
+}
+
+# `<PARTNER>_<KIND>_<YYYYMMDD>.csv`; partner codes are [A-Z0-9_], so the kind anchors the split.
+FILE_NAME_RE = re.compile(
+    r"^(?P<partner>[A-Z0-9_]{2,32})_(?P<kind>loans|repayments|reversals|balances)_"
+    r"(?P<date>\d{8})\.csv$"
+)
+CONTROL_SUFFIX = ".ctl"
+
+# Value formats, shared by the row checks (which run them in SQL, see lending.intake).
+IDENTIFIER_RE = r"^[A-Za-z0-9_-]{1,64}$"
+AMOUNT_RE = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"  # plain decimal, at most 2 decimals, fits numeric(18,2)
+RATE_RE = r"^[0-9]{1,4}(\.[0-9]{1,8})?$"  # annual rate as a fraction, at most 8 decimals
+DATE_RE = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})$"
+AMOUNT_PY_RE = re.compile(AMOUNT_RE)
+
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030",
+             "gb2312": "gb18030"}

@@ -1,0 +1,15 @@
+from pathlib import Path
+
+from django.db import migrations
+
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "quarantine_append_only.sql").read_text()
+
+REVERSE = """
+DROP TRIGGER IF EXISTS quarantine_append_only ON partners_quarantinedrow;
+DROP FUNCTION IF EXISTS partners_quarantine_append_only();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("partners", "0003_inbound_files")]
+    operations = [migrations.RunSQL(SQL, REVERSE)]

@@ -1,0 +1,109 @@
+"""Writes of the partners app: the inbound-file registry, quarantine resolution, API keys.
+
+Keyword-only, atomic where they stand alone, raising named errors (`PartnerFileError`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from partners.files.envelope import PartnerFileError
+from partners.models import (
+    InboundFile,
+    InboundFileStatus,
+    Partner,
+    PartnerApiKey,
+    PartnerUser,
+    QuarantinedRow,
+)
+
+API_KEY_PREFIX_LEN = 8
+
+
+class ResolutionError(PartnerFileError):
+    """A quarantined row cannot be resolved as asked."""
+
+
+def inbound_file_lock(*, partner: Partner, kind: str, business_date: date) -> None:
+    """Serialise imports of one (partner, kind, date) until the transaction ends."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"inbound:{partner.pk}:{kind}:{business_date.isoformat()}"],
+        )
+
+
+def inbound_file_create(
+    *, status: str, name: str, received_at: datetime, channel: str,
+    partner: Partner | None = None, partner_code: str = "", kind: str = "",
+    business_date: date | None = None, sha256: str = "", size_bytes: int = 0,
+    encoding: str = "", rows: int | None = None, amount_total=None, error: str = "",
+    sent_by=None, sent_by_label: str = "", duplicate_of: InboundFile | None = None,
+) -> InboundFile:
+    """Record an arrival in the registry (accepted, rejected or a resend)."""
+    return InboundFile.objects.create(
+        status=status, name=name[:255], received_at=received_at, channel=channel,
+        partner=partner, partner_code=partner_code[:64], kind=kind[:16],
+        business_date=business_date, sha256=sha256, size_bytes=size_bytes, encoding=encoding,
+        rows=rows, amount_total=amount_total, error=error, sent_by=sent_by,
+        sent_by_label=sent_by_label[:150], duplicate_of=duplicate_of,
+    )
+
+
+def inbound_file_rejected_record(**fields) -> InboundFile:
+    """Record a whole-file rejection in its own transaction (the import itself rolled back)."""
+    with transaction.atomic():
+        return inbound_file_create(status=InboundFileStatus.REJECTED, **fields)
+
+
+def quarantined_rows_resolve(*, rows: Iterable[QuarantinedRow], note: str, by) -> int:
+    """Mark unresolved quarantined rows resolved with a note; returns how many."""
+    note = (note or "").strip()
+    if not note:
+        raise ResolutionError("a resolution needs a note")
+    ids = [r.pk for r in rows]
+    with transaction.atomic():
+        return QuarantinedRow.objects.filter(pk__in=ids, resolved=False).update(
+            resolved=True, resolution_note=note, resolved_by=by, resolved_at=timezone.now()
+        )
+
+
+def _key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_key_issue(*, partner_user: PartnerUser, label: str = "", by=None) -> tuple[PartnerApiKey, str]:
+    """Issue a new API key; the raw key is returned once and never stored."""
+    raw = "pk_" + secrets.token_urlsafe(32)
+    key = PartnerApiKey.objects.create(
+        partner_user=partner_user, label=label, prefix=raw[: API_KEY_PREFIX_LEN],
+        key_hash=_key_hash(raw), created_by=by,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, key: PartnerApiKey, by=None) -> bool:
+    """Revoke a key (idempotent). Returns False when it was already revoked."""
+    updated = PartnerApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=by
+    )
+    return bool(updated)
+
+
+def api_key_authenticate(*, raw: str) -> PartnerApiKey | None:
+    """The active key with this value whose user and partner link are active, or None."""
+    key = (
+        PartnerApiKey.objects.select_related("partner_user__user", "partner_user__partner")
+        .filter(key_hash=_key_hash(raw), revoked_at__isnull=True, partner_user__active=True,
+                partner_user__user__is_active=True)
+        .first()
+    )
+    if key is not None:
+        PartnerApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    return key
