@@ -180,8 +180,8 @@ class JournalEntry(models.Model):
     business_date = models.DateField()
     idempotency_key = models.CharField(max_length=200, unique=True)
     purpose = models.CharField(max_length=60)
-    source_run = models.CharField(max_length=120, blank=True)
-    memo = models.CharField(max_length=300, blank=True)
+    source_run = models.CharField(max_length=120, blank=True, default="", db_default="")
+    memo = models.CharField(max_length=300, blank=True, default="", db_default="")
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
@@ -215,12 +215,12 @@ class JournalLine(models.Model):
         Account, on_delete=models.PROTECT, related_name="lines", db_index=False,
         db_constraint=False,
     )
-    debit = models.DecimalField(**MONEY, default=0)
-    credit = models.DecimalField(**MONEY, default=0)
+    debit = models.DecimalField(**MONEY, default=0, db_default=0)
+    credit = models.DecimalField(**MONEY, default=0, db_default=0)
     currency = models.CharField(max_length=3)
-    program = models.CharField(max_length=64, blank=True, default="")
-    counterparty = models.CharField(max_length=64, blank=True, default="")
-    source = models.CharField(max_length=200, blank=True, default="")
+    program = models.CharField(max_length=64, blank=True, default="", db_default="")
+    counterparty = models.CharField(max_length=64, blank=True, default="", db_default="")
+    source = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["entry_id", "id"]

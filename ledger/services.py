@@ -234,7 +234,7 @@ def journal_entries_post(*, drafts: Sequence[EntryDraft]) -> PostingResult:
         t0 = time.perf_counter()
         line_count = 0
         dims: dict[str, str] = {}  # program / counterparty codes repeat: escape each once
-        with cursor.cursor.copy(_COPY_LINES) as copy:
+        with connection.wrap_database_errors, cursor.cursor.copy(_COPY_LINES) as copy:
             chunk: list[str] = []
             for d, _, account_ids in resolved:
                 entry_id = entry_ids.get(d.idempotency_key)

@@ -1,0 +1,16 @@
+"""Helpers for test suites and scratch databases (never called by the application)."""
+
+from __future__ import annotations
+
+from django.db import connections, transaction
+
+
+def ledger_purge(using: str = "default") -> None:
+    """Empty the ledger's entries, lines and periods with the deliberate TRUNCATE switch.
+
+    The ledger refuses TRUNCATE while it holds rows, and Django's flush after a
+    ``transaction=True`` test truncates every table: call this first (e.g. from a fixture that
+    depends on ``transactional_db``) in any test that commits ledger rows."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SET LOCAL ledger.allow_truncate = 'on'")
+        cursor.execute("TRUNCATE ledger_journalline, ledger_journalentry, ledger_period")
