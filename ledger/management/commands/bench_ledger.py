@@ -1,4 +1,11 @@
-"""Benchmark the posting service: post generated balanced entries into a scratch book."""
+"""Benchmark the posting service: post generated balanced entries into a scratch book.
+
+Measured on the 2-core development machine, ``--entries 1000 --lines-per-entry 100`` (100,000
+lines, committed): 68,000-96,000 lines/s on the embedded PostgreSQL, 59,000-71,000 lines/s on
+the machine's PostgreSQL 15; peak RSS about 135 MB (the 100,000 drafts included). Per-row
+FOREIGN KEY triggers on lines used to cost ~2 s of that and were replaced by the set-based
+statement trigger (see ledger/models.py).
+"""
 
 from __future__ import annotations
 
