@@ -215,6 +215,8 @@ def split_interest(
     fixed_total = sum(entitled.values(), ZERO)
     if fixed_total <= interest:
         others = {k: w for k, w in weights.items() if k not in entitled}
+        if not any(others.values()):  # nobody else has a weight: the residual owner takes it
+            others = {**others, residual: Decimal(1)}
         rest = split(interest - fixed_total, others, residual)
         shares = {k: entitled.get(k, rest.get(k, ZERO)) for k in sorted(weights)}
     else:

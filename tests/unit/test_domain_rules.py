@@ -311,3 +311,16 @@ def test_non_accrual_reverses_only_when_arrears_are_cleared():
     assert not is_non_accrual(40, currently_non_accrual=True, cure_requires_full_arrears=False)
     policy = AgingPolicy(non_accrual_after_dpd=60)
     assert age(date(2024, 1, 1), date(2024, 3, 2), policy).non_accrual  # DPD 61
+
+
+def test_fixed_yield_with_the_platform_funding_nothing_gives_it_the_excess():
+    result = split_interest(
+        D("150.00"),
+        InterestRule.BANK_FIXED_YIELD,
+        weights={"bank": D("1"), "platform": D("0")},
+        residual="platform",
+        principal={"bank": D("10000.00")},
+        rates={"bank": D("0.08")},
+        period=months_fraction(),
+    )
+    assert result.shares == {"bank": D("66.67"), "platform": D("83.33")}
