@@ -22,7 +22,8 @@ schedule
     ``due_dates(first_due_on, term) -> tuple[date, ...]``; ``add_months(day, n) -> date``;
     ``Movement(on, amount)`` (+draw / −repayment); ``daily_interest(rate, movements, from_day,
     to_day, basis, include_first=False, include_last=True) -> Decimal`` (随借随还, rounded once);
-    ``daily_interest_unrounded(...) -> Decimal``.
+    ``daily_interest_unrounded(...) -> Decimal``; ``accrued_interest(period_interest,
+    period_start, period_end, as_of) -> Decimal`` (scheduled interest accrued to a day-end).
 penalty
     ``penalty_rate(rate, multiplier=1.5) -> Decimal``; ``overdue_days(due_on, as_of,
     grace_days=0, grace_retroactive=False) -> int``; ``penalty_for_days(overdue, rate, days,
@@ -111,6 +112,7 @@ from .schedule import (
     Movement,
     Schedule,
     ScheduleError,
+    accrued_interest,
     add_months,
     annuity_payment,
     build_schedule,
@@ -186,6 +188,7 @@ __all__ = [
     "WaterfallError",
     "YearFraction",
     "accrue_penalty",
+    "accrued_interest",
     "add_months",
     "age",
     "allocate",

@@ -189,6 +189,26 @@ def _interest_first(
     return _finish(rows)
 
 
+def accrued_interest(
+    period_interest: Decimal, period_start: date, period_end: date, as_of: date
+) -> Decimal:
+    """Scheduled interest of one period accrued at the day-end of ``as_of`` (计提).
+
+    HALF_UP(period_interest × elapsed days / period days), 0 on ``period_start`` and exactly
+    ``period_interest`` from ``period_end`` on. A pure function of the date, so a day's accrual
+    posting is ``accrued_interest(.., D) − accrued_interest(.., D − 1)`` and the daily postings
+    of a period sum to its scheduled interest exactly.
+    """
+    if period_end <= period_start:
+        raise ScheduleError("period end must be after its start")
+    if as_of >= period_end:
+        return period_interest
+    if as_of <= period_start:
+        return ZERO
+    elapsed = (as_of - period_start).days
+    return q2(period_interest * elapsed / (period_end - period_start).days)
+
+
 # --- 随借随还: daily interest over draws and repayments -------------------------------------
 
 

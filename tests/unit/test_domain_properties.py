@@ -15,6 +15,7 @@ from lending.domain import (
     InterestRule,
     Method,
     OwedItem,
+    accrued_interest,
     allocate,
     build_schedule,
     daily_interest_by_funder,
@@ -345,3 +346,18 @@ def test_act_interest_days_default_is_calendar_difference(a, n):
     assert interest_days(a, b) == n
     assert interest_days(a, b, include_first=True) == n + 1
     assert interest_days(a, b, "ACT/365", include_last=False) == max(n - 1, 0)
+
+
+@SOME
+@given(interest=cents, start=days, length=st.integers(1, 62))
+def test_accrued_interest_grows_daily_to_exactly_the_period_interest(interest, start, length):
+    end = start + timedelta(days=length)
+    previous = accrued_interest(interest, start, end, start)
+    assert previous == 0
+    day = start
+    while day < end:
+        day += timedelta(days=1)
+        now = accrued_interest(interest, start, end, day)
+        assert previous <= now <= interest
+        previous = now
+    assert previous == interest
