@@ -23,8 +23,6 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import NamedTuple
 
-from dateutil.relativedelta import relativedelta
-
 from .daycount import DEFAULT_DAY_COUNT, DayCount, days_30e_360, year_days
 from .money import ZERO, DomainError, q2
 
@@ -59,15 +57,28 @@ class Schedule:
     total_payment: Decimal
 
 
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def _is_month_end(day: date) -> bool:
-    return (day + timedelta(days=1)).day == 1
+    return day.day == _days_in_month(day.year, day.month)
 
 
 def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months``; a month-end date stays at month end (01-31 → 02-29 → 03-31)."""
-    if _is_month_end(day):
-        return day + relativedelta(months=months, day=31)
-    return day + relativedelta(months=months)
+    """``day`` plus ``months``; a month-end date stays at month end (01-31 → 02-29 → 03-31).
+
+    Same result as ``day + relativedelta(months=months)`` (``day=31`` added for a month-end
+    date), checked against python-dateutil by a property test; plain integer arithmetic here
+    because the booking batch calls it for every instalment of every loan.
+    """
+    index = day.month - 1 + months
+    year = day.year + index // 12
+    month = index % 12 + 1
+    last = _days_in_month(year, month)
+    return date(year, month, last if _is_month_end(day) or day.day > last else day.day)
 
 
 def due_dates(first_due_on: date, term: int) -> tuple[date, ...]:

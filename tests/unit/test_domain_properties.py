@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 from fractions import Fraction
 
+from dateutil.relativedelta import relativedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from lending.domain import (
     Method,
     OwedItem,
     accrued_interest,
+    add_months,
     allocate,
     build_schedule,
     daily_interest_by_funder,
@@ -361,3 +363,13 @@ def test_accrued_interest_grows_daily_to_exactly_the_period_interest(interest, s
         assert previous <= now <= interest
         previous = now
     assert previous == interest
+
+
+@MANY
+@given(day=days, months=st.integers(-600, 600))
+def test_add_months_matches_dateutil_relativedelta_with_month_end_stickiness(day, months):
+    month_end = (day + timedelta(days=1)).day == 1
+    expected = day + (
+        relativedelta(months=months, day=31) if month_end else relativedelta(months=months)
+    )
+    assert add_months(day, months) == expected
