@@ -30,12 +30,12 @@ class ResolutionError(PartnerFileError):
     """A quarantined row cannot be resolved as asked."""
 
 
-def inbound_file_lock(*, partner: Partner, kind: str, business_date: date) -> None:
-    """Serialise imports of one (partner, kind, date) until the transaction ends."""
+def inbound_file_lock(*, partner: Partner) -> None:
+    """Serialise a partner's imports until the transaction ends: the resend check and the
+    duplicate checks across files (txn_no, loan_no) then see every earlier file committed."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"inbound:{partner.pk}:{kind}:{business_date.isoformat()}"],
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"inbound:{partner.pk}"]
         )
 
 

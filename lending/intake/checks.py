@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
-from partners.files.contract import AMOUNT_RE, IDENTIFIER_RE, KINDS, RATE_RE
+from partners.files.contract import (
+    AMOUNT_MAX_LEN,
+    AMOUNT_RE,
+    IDENTIFIER_MAX,
+    IDENTIFIER_RE,
+    KINDS,
+    RATE_MAX_DECIMALS,
+    RATE_RE,
+)
 
 US = "\x1f"  # separates code, column and message inside the error text
 
@@ -24,6 +32,19 @@ Id = sql.Identifier
 
 def _r(col: str) -> sql.Composable:
     return sql.SQL("r.{}").format(Id(col))
+
+
+def amount_ok(col: str, alias: str = "r") -> sql.Composable:
+    """The value parses as a contract amount (and fits numeric(18,2))."""
+    c = sql.SQL("{}.{}").format(Id(alias), Id(col))
+    return sql.SQL("({c} ~ {re} AND length({c}) <= {n})").format(
+        c=c, re=L(AMOUNT_RE), n=L(AMOUNT_MAX_LEN))
+
+
+def rate_ok(col: str) -> sql.Composable:
+    c = _r(col)
+    return sql.SQL("({c} ~ {re} AND length(split_part({c}, '.', 2)) <= {n} AND {c}::numeric < 1)"
+                   ).format(c=c, re=L(RATE_RE), n=L(RATE_MAX_DECIMALS))
 
 
 def err(code: str, col: str, message: sql.Composable) -> sql.Composable:
@@ -51,13 +72,14 @@ class Checks:
     def identifier(self, col: str, *, required: bool = True) -> None:
         if required:
             self.required(col)
-        self.add(sql.SQL("{} !~ {}").format(_r(col), L(IDENTIFIER_RE)),
+        self.add(sql.SQL("{c} !~ {re} OR length({c}) > {n}").format(
+                     c=_r(col), re=L(IDENTIFIER_RE), n=L(IDENTIFIER_MAX)),
                  err("BAD_VALUE", col, msg(f"{col} must be 1-64 of A-Z a-z 0-9 _ -: ", col)))
 
     def amount(self, col: str, *, required: bool = True, positive: bool = False) -> None:
         if required:
             self.required(col)
-        self.add(sql.SQL("{} !~ {}").format(_r(col), L(AMOUNT_RE)),
+        self.add(sql.SQL("NOT {}").format(amount_ok(col)),
                  err("BAD_AMOUNT", col,
                      msg(f"{col} is not a plain decimal with at most 2 decimals: ", col)))
         if positive:
@@ -70,7 +92,7 @@ class Checks:
     def rate(self, col: str, *, required: bool = True) -> None:
         if required:
             self.required(col)
-        self.add(sql.SQL("{} !~ {} OR {}::numeric >= 1").format(_r(col), L(RATE_RE), _r(col)),
+        self.add(sql.SQL("NOT {}").format(rate_ok(col)),
                  err("BAD_RATE", col,
                      msg(f"{col} must be a fraction below 1 with at most 8 decimals: ", col)))
 
@@ -96,8 +118,9 @@ class Checks:
         )
 
 
-def _num(col: str, pattern: str = AMOUNT_RE) -> sql.Composable:
-    return sql.SQL("CASE WHEN {c} ~ {p} THEN {c}::numeric END").format(c=_r(col), p=L(pattern))
+def _num(col: str, rate: bool = False) -> sql.Composable:
+    ok = rate_ok(col) if rate else amount_ok(col)
+    return sql.SQL("CASE WHEN {ok} THEN {c}::numeric END").format(c=_r(col), ok=ok)
 
 
 def _date(col: str) -> sql.Composable:
@@ -143,6 +166,36 @@ def dates_sql(kind: str) -> sql.Composable:
     ).format(union)
 
 
+def dups_sql(kind: str, column: str | None = None, table: str = "intake_dup") -> sql.Composable:
+    """Keys repeated within the file, with their first row (a hash aggregate, one pass)."""
+    return sql.SQL(
+        "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT {k} AS k, min(row_no) AS first_row "
+        "FROM intake_raw WHERE {k} IS NOT NULL AND shape IS NULL GROUP BY {k} "
+        "HAVING count(*) > 1"
+    ).format(t=Id(table), k=Id(column or KEY_COLUMN[kind]))
+
+
+def _duplicates(c: Checks, key: str, *, across: bool = True) -> None:
+    """Later repeats of a key within the file; keys already received in another file."""
+    c.add("dd.first_row < r.row_no",
+          err("DUPLICATE", key, sql.SQL("{} || r.{} || ' repeats row ' || dd.first_row "
+                                        "|| ' of this file'").format(L(f"{key} "), Id(key))))
+    if across:
+        c.add("s.id IS NOT NULL",
+              err("DUPLICATE", key,
+                  sql.SQL("{} || r.{} || ' was already received (file ' || s.file_id || "
+                          "' row ' || s.row_no || ')'").format(L(f"{key} "), Id(key))))
+
+
+def _dup_joins(kind: str, *, across: bool = True) -> str:
+    key = KEY_COLUMN[kind]
+    joins = f"LEFT JOIN intake_dup dd ON dd.k = r.{key}\n"
+    if across:
+        joins += (f"LEFT JOIN {STAGE_TABLE[kind]} s ON s.partner_id = %(partner)s "
+                  f"AND s.{key} = r.{key}\n")
+    return joins
+
+
 def checked_sql(kind: str) -> sql.Composable:
     """CREATE TEMP TABLE intake_checked: typed columns + first error per row."""
     return {"loans": _loans, "repayments": _repayments, "reversals": _reversals,
@@ -153,9 +206,9 @@ def _create(select: sql.Composable, case: sql.Composable, joins: sql.Composable,
             kind: str) -> sql.Composable:
     return sql.SQL(
         "CREATE TEMP TABLE intake_checked ON COMMIT DROP AS "
-        "SELECT r.row_no, {main} AS main_amount, {select}, {case} AS err "
+        "SELECT r.row_no, {select}, {case} AS err "
         "FROM intake_raw r {dates} {joins}"
-    ).format(main=_num(KINDS[kind].main_amount), select=select, case=case,
+    ).format(select=select, case=case,
              dates=_date_joins(DATE_COLUMNS[kind]), joins=joins)
 
 
@@ -173,6 +226,7 @@ def _repayments() -> sql.Composable:
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
     c.add(sql.SQL("l.state = ANY({})").format(L(list(CLOSED_STATES))),
           err("LOAN_CLOSED", "loan_no", sql.SQL("'loan ' || r.loan_no || ' is ' || l.state")))
+    _duplicates(c, "txn_no")
     c.add("xr.id IS NOT NULL",
           err("DUPLICATE", "txn_no",
               sql.SQL("'txn_no ' || r.txn_no || ' is already a reversal (file ' || xr.file_id "
@@ -183,7 +237,7 @@ def _repayments() -> sql.Composable:
         "{f} AS reported_fee"
     ).format(a=_num("amount"), p=_num("reported_principal"), i=_num("reported_interest"),
              n=_num("reported_penalty"), f=_num("reported_fee"))
-    joins = sql.SQL(_KNOWN_LOAN_JOINS + """
+    joins = sql.SQL(_KNOWN_LOAN_JOINS + _dup_joins("repayments") + """
 LEFT JOIN lending_stagedreversal xr ON xr.partner_id = %(partner)s AND xr.txn_no = r.txn_no
 """)
     return _create(select, c.case(), joins, "repayments")
@@ -195,6 +249,7 @@ def _reversals() -> sql.Composable:
     c.identifier("reverses_txn_no")
     c.date("reversed_on")
     c.amount("amount", positive=True)
+    _duplicates(c, "txn_no")
     c.add("xr.id IS NOT NULL",
           err("DUPLICATE", "txn_no",
               sql.SQL("'txn_no ' || r.txn_no || ' is already a repayment (file ' || xr.file_id "
@@ -205,6 +260,14 @@ def _reversals() -> sql.Composable:
     c.add("rp.amount <> r.amount::numeric",
           err("NOT_REVERSIBLE", "amount",
               sql.SQL("'amount ' || r.amount || ' differs from the repayment''s ' || rp.amount")))
+    c.add("dr.first_row < r.row_no",
+          err("NOT_REVERSIBLE", "reverses_txn_no",
+              sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed by row ' || "
+                      "dr.first_row || ' of this file'")))
+    c.add("o.id IS NOT NULL",
+          err("NOT_REVERSIBLE", "reverses_txn_no",
+              sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed (file ' || "
+                      "o.file_id || ' row ' || o.row_no || ')'")))
     c.add("d_reversed_on.d < rp.paid_on",
           err("NOT_REVERSIBLE", "reversed_on",
               sql.SQL("'reversed_on ' || r.reversed_on || ' is before the repayment''s "
@@ -213,7 +276,10 @@ def _reversals() -> sql.Composable:
         "r.txn_no, r.reverses_txn_no, d_reversed_on.d AS reversed_on, {a} AS amount, "
         "coalesce(r.reason, '') AS reason"
     ).format(a=_num("amount"))
-    joins = sql.SQL("""
+    joins = sql.SQL(_dup_joins("reversals") + """
+LEFT JOIN intake_dup2 dr ON dr.k = r.reverses_txn_no
+LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s
+     AND o.reverses_txn_no = r.reverses_txn_no
 LEFT JOIN lending_stagedrepayment xr ON xr.partner_id = %(partner)s AND xr.txn_no = r.txn_no
 LEFT JOIN lending_stagedrepayment rp ON rp.partner_id = %(partner)s
      AND rp.txn_no = r.reverses_txn_no AND rp.business_date <= %(bdate)s
@@ -231,19 +297,22 @@ def _balances() -> sql.Composable:
     for col in ("principal_outstanding", "interest_outstanding", "penalty_outstanding"):
         c.amount(col)
     c.required("dpd")
-    c.add("r.dpd !~ '^[0-9]{1,6}$'",
+    c.add("r.dpd !~ '^[0-9]+$' OR length(r.dpd) > 6",
           err("BAD_VALUE", "dpd", msg("dpd must be a whole number of days: ", "dpd")))
     c.choice("status", LOAN_STATES)
     c.add("l.id IS NULL AND sl.id IS NULL",
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
+    # one accepted balances file per partner and date: repeats can only be within the file
+    _duplicates(c, "loan_no", across=False)
     select = sql.SQL(
         "r.loan_no, d_as_of.d AS as_of, {p} AS principal_outstanding, "
         "{i} AS interest_outstanding, {n} AS penalty_outstanding, "
-        "CASE WHEN r.dpd ~ '^[0-9]{{1,6}}$' THEN r.dpd::integer END AS dpd, "
+        "CASE WHEN r.dpd ~ '^[0-9]+$' AND length(r.dpd) <= 6 THEN r.dpd::integer END AS dpd, "
         "r.status AS loan_status"
     ).format(p=_num("principal_outstanding"), i=_num("interest_outstanding"),
              n=_num("penalty_outstanding"))
-    return _create(select, c.case(), sql.SQL(_KNOWN_LOAN_JOINS), "balances")
+    joins = sql.SQL(_KNOWN_LOAN_JOINS + _dup_joins("balances", across=False))
+    return _create(select, c.case(), joins, "balances")
 
 
 def _loans() -> sql.Composable:
@@ -254,7 +323,8 @@ def _loans() -> sql.Composable:
     c.amount("principal", positive=True)
     c.rate("annual_rate")
     c.required("term_months")
-    c.add("r.term_months !~ '^[0-9]{1,4}$' OR r.term_months::integer > 36",
+    c.add("r.term_months !~ '^[0-9]+$' OR length(r.term_months) > 4 "
+          "OR r.term_months::integer > 36",
           err("BAD_VALUE", "term_months",
               msg("term_months must be a whole number from 0 to 36: ", "term_months")))
     c.choice("repayment_method", LOAN_METHODS)
@@ -277,6 +347,7 @@ def _loans() -> sql.Composable:
           err("UNKNOWN_PROGRAM", "program_code", msg("program is not active: ", "program_code")))
     c.add("l.id IS NOT NULL",
           err("DUPLICATE", "loan_no", msg("loan already booked: ", "loan_no")))
+    _duplicates(c, "loan_no")
     c.add("v.version_id IS NULL",
           err("UNKNOWN_PROGRAM", "program_code",
               sql.SQL("'no agreement version of program ' || r.program_code || "
@@ -307,13 +378,14 @@ def _loans() -> sql.Composable:
     select = sql.SQL(
         "r.loan_no, p.id AS program_id, v.version_id AS agreement_version_id, "
         "r.borrower_ref AS borrower_token, {pr} AS principal, {ar} AS annual_rate, "
-        "CASE WHEN r.term_months ~ '^[0-9]{{1,4}}$' THEN r.term_months::integer END "
+        "CASE WHEN r.term_months ~ '^[0-9]+$' AND length(r.term_months) <= 4 "
+        "THEN r.term_months::integer END "
         "AS term_months, r.repayment_method, d_disbursed_on.d AS disbursed_on, "
         "d_first_due_on.d AS first_due_on, r.bank_approval_ref, v.bank_ratio, "
         "{br} AS reported_bank_ratio"
-    ).format(pr=_num("principal"), ar=_num("annual_rate", RATE_RE),
-             br=_num("bank_ratio", RATE_RE))
-    joins = sql.SQL("""
+    ).format(pr=_num("principal"), ar=_num("annual_rate", rate=True),
+             br=_num("bank_ratio", rate=True))
+    joins = sql.SQL(_dup_joins("loans") + """
 LEFT JOIN lending_program p ON p.partner_id = %(partner)s AND p.code = r.program_code
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
 LEFT JOIN LATERAL (
@@ -350,8 +422,7 @@ STAGE_TABLE = {
     "reversals": "lending_stagedreversal",
     "balances": "lending_stagedbalance",
 }
-# The business key whose repeat makes a row a DUPLICATE (reversals: also NOT_REVERSIBLE when
-# the reversed repayment is already reversed).
+# The business key whose repeat makes a row a DUPLICATE.
 KEY_COLUMN = {"loans": "loan_no", "repayments": "txn_no", "reversals": "txn_no",
               "balances": "loan_no"}
 
@@ -361,42 +432,11 @@ def stage_sql(kind: str) -> sql.Composable:
     return sql.SQL(
         "INSERT INTO {t} (file_id, row_no, partner_id, business_date, status, {cols}) "
         "SELECT %(file)s, row_no, %(partner)s, %(bdate)s, 'STAGED', {cols} "
-        "FROM intake_checked WHERE err IS NULL ORDER BY row_no ON CONFLICT DO NOTHING"
+        "FROM intake_checked WHERE err IS NULL"
     ).format(t=Id(STAGE_TABLE[kind]), cols=sql.SQL(", ").join(map(Id, cols)))
 
 
-def conflicts_sql(kind: str) -> sql.Composable:
-    """Mark the good rows that the unique keys refused (repeats within or across files)."""
-    t = Id(STAGE_TABLE[kind])
-    key = Id(KEY_COLUMN[kind])
-    same_day = sql.SQL(" AND s.business_date = %(bdate)s") if kind == "balances" else sql.SQL("")
-    dup = sql.SQL(
-        "{code} || {key_name} || ' ' || c.{key} || CASE WHEN s.file_id = %(file)s "
-        "THEN ' repeats row ' || s.row_no || ' of this file' "
-        "ELSE ' was already received (file ' || s.file_id || ' row ' || s.row_no || ')' END"
-    ).format(code=L(f"DUPLICATE{US}{KEY_COLUMN[kind]}{US}"), key_name=L(KEY_COLUMN[kind]),
-             key=key)
-    if kind == "reversals":
-        value = sql.SQL(
-            "CASE WHEN s.id IS NOT NULL THEN {dup} ELSE {nr} || c.reverses_txn_no || "
-            "' is already reversed (file ' || o.file_id || ' row ' || o.row_no || ')' END"
-        ).format(dup=dup, nr=L(f"NOT_REVERSIBLE{US}reverses_txn_no{US}repayment "))
-        other = sql.SQL(
-            "LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s "
-            "AND o.reverses_txn_no = c.reverses_txn_no"
-        )
-    else:
-        value, other = dup, sql.SQL("")
-    return sql.SQL(
-        "UPDATE intake_checked c SET err = {value} FROM intake_checked c2 "
-        "LEFT JOIN {t} s ON s.partner_id = %(partner)s AND s.{key} = c2.{key}{same_day} "
-        "AND NOT (s.file_id = %(file)s AND s.row_no = c2.row_no) {other} "
-        "WHERE c2.row_no = c.row_no AND c.err IS NULL AND NOT EXISTS ("
-        "SELECT 1 FROM {t} x WHERE x.file_id = %(file)s AND x.row_no = c.row_no)"
-    ).format(value=value, t=t, key=key, same_day=same_day, other=other)
-
-
-def quarantine_sql(header: list[str], raw_columns: list[str]) -> sql.Composable:
+def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
     """Quarantine the failing rows with their raw text, rebuilt as CSV in the file's order."""
     def q(col: str) -> sql.Composable:
         c = Id(col)
@@ -412,8 +452,8 @@ def quarantine_sql(header: list[str], raw_columns: list[str]) -> sql.Composable:
         "resolution_note) "
         "SELECT %(file)s, %(partner)s, %(bdate)s, c.row_no, split_part(c.err, {us}, 2), "
         "split_part(c.err, {us}, 1), substr(c.err, length(split_part(c.err, {us}, 1)) + "
-        "length(split_part(c.err, {us}, 2)) + 3), coalesce(r.raw, {raw}), c.main_amount, "
+        "length(split_part(c.err, {us}, 2)) + 3), coalesce(r.raw, {raw}), c.{main}, "
         "'INTAKE', now(), false, '' "
         "FROM intake_checked c JOIN intake_raw r ON r.row_no = c.row_no "
         "WHERE c.err IS NOT NULL ORDER BY c.row_no"
-    ).format(us=L(US), raw=raw)
+    ).format(us=L(US), raw=raw, main=Id(KINDS[kind].main_amount))

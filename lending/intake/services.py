@@ -125,9 +125,7 @@ def partner_file_import(
                 f"digest mismatch: the file's sha256 is {sha}, the control file says {ctl.sha256}"
             )
         with transaction.atomic():
-            partner_services.inbound_file_lock(
-                partner=partner, kind=fname.kind, business_date=fname.business_date
-            )
+            partner_services.inbound_file_lock(partner=partner)
             accepted = partner_selectors.inbound_file_accepted_get(
                 partner=partner, kind=fname.kind, business_date=fname.business_date
             )
@@ -249,7 +247,8 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
                                   for c in spec.columns)
     with connection.cursor() as dj_cur:
         cur = dj_cur.cursor
-        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_checked")
+        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_dup, intake_dup2, "
+                    "intake_checked")
         cur.execute(sql.SQL(
             "CREATE TEMP TABLE intake_raw (row_no bigint, shape text, raw text, {}) "
             "ON COMMIT DROP"
@@ -263,9 +262,8 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
             )
         main = sql.Identifier(spec.main_amount)
         cur.execute(sql.SQL(
-            "SELECT coalesce(sum({m}::numeric), 0) FROM intake_raw "
-            "WHERE shape IS NULL AND {m} ~ {re}"
-        ).format(m=main, re=sql.Literal(checks.AMOUNT_RE)))
+            "SELECT coalesce(sum({m}::numeric), 0) FROM intake_raw r WHERE shape IS NULL AND {ok}"
+        ).format(m=main, ok=checks.amount_ok(spec.main_amount)))
         total = cur.fetchone()[0]
         if total != ctl.amount_total:
             raise FileRejected(
@@ -274,13 +272,14 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
             )
         cur.execute("ANALYZE intake_raw")
         _step(cur, "dates", checks.dates_sql(fname.kind), params)
+        _step(cur, "dups", checks.dups_sql(fname.kind), params)
+        if fname.kind == "reversals":
+            _step(cur, "dups2", checks.dups_sql(fname.kind, "reverses_txn_no", "intake_dup2"),
+                  params)
+        cur.execute("ANALYZE intake_dates, intake_dup")
         _step(cur, "check", checks.checked_sql(fname.kind), params)
-        cur.execute("SELECT count(*) FROM intake_checked WHERE err IS NULL")
-        ok = cur.fetchone()[0]
-        staged = _step(cur, "stage", checks.stage_sql(fname.kind), params)
-        if staged != ok:
-            _step(cur, "conflicts", checks.conflicts_sql(fname.kind), params)
-        quarantined = _step(cur, "quarantine", checks.quarantine_sql(header, header), params)
+        _step(cur, "stage", checks.stage_sql(fname.kind), params)
+        quarantined = _step(cur, "quarantine", checks.quarantine_sql(fname.kind, header), params)
         cur.execute(
             "SELECT reason, count(*), coalesce(sum(amount), 0) FROM partners_quarantinedrow "
             "WHERE file_id = %(file)s AND stage = 'INTAKE' GROUP BY reason ORDER BY reason",
