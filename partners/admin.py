@@ -1,6 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html
 
-from partners.models import Partner
+from partners import services
+from partners.models import (
+    InboundFile,
+    Partner,
+    PartnerApiKey,
+    PartnerUser,
+    QuarantinedRow,
+)
 
 
 @admin.register(Partner)
@@ -9,3 +19,121 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status", "file_encoding")
     search_fields = ("code", "legal_name", "related_party_group")
     ordering = ("code",)
+
+
+# --- Partner users and API keys --------------------------------------------------------------
+
+
+@admin.register(PartnerUser)
+class PartnerUserAdmin(admin.ModelAdmin):
+    list_display = ("user", "partner", "active", "created_at")
+    list_filter = ("active", "partner")
+    search_fields = ("user__username", "partner__code")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(PartnerApiKey)
+class PartnerApiKeyAdmin(admin.ModelAdmin):
+    """Issue (add: the key is shown once) and revoke keys. Keys are never edited or deleted."""
+
+    list_display = ("prefix", "partner_user", "label", "created_at", "created_by", "revoked_at",
+                    "last_used_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "partner_user__partner")
+    search_fields = ("prefix", "label", "partner_user__user__username")
+    actions = ["revoke_keys"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("partner_user", "label")
+        return ("partner_user", "label", "prefix", "created_at", "created_by", "revoked_at",
+                "revoked_by", "last_used_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        _, raw = services.api_key_issue(partner_user=obj.partner_user, label=obj.label,
+                                        by=request.user, key=obj)
+        self.message_user(
+            request, f"API key issued: {raw} — copy it now, it is not stored and will not be "
+            "shown again.", messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_keys(self, request, queryset):
+        revoked = sum(services.api_key_revoke(key=k, by=request.user) for k in queryset)
+        self.message_user(request, f"{revoked} key(s) revoked.")
+
+
+# --- Inbound files and quarantine -------------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundFile)
+class InboundFileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "partner", "kind", "business_date", "status", "rows",
+                    "staged_count", "quarantined_link", "amount_total", "channel",
+                    "sent_by_label", "received_at")
+    list_filter = ("status", "kind", "channel", "partner", "business_date")
+    search_fields = ("name", "sha256", "partner_code")
+    date_hierarchy = "received_at"
+    list_select_related = ("partner",)
+
+    @admin.display(description="quarantined", ordering="quarantined_count")
+    def quarantined_link(self, obj):
+        if not obj.quarantined_count:
+            return 0
+        url = reverse("admin:partners_quarantinedrow_changelist") + f"?file__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.quarantined_count)
+
+
+@admin.register(QuarantinedRow)
+class QuarantinedRowAdmin(ReadOnlyAdmin):
+    """Quarantined rows are evidence: read-only; staff record a resolution with a note."""
+
+    list_display = ("file", "row_no", "column", "reason", "stage", "short_message",
+                    "business_date", "resolved", "resolved_by", "resolved_at")
+    list_filter = ("reason", "stage", "resolved", "business_date", "created_at",
+                   ("file", admin.RelatedOnlyFieldListFilter), "partner")
+    search_fields = ("file__name", "message", "raw")
+    list_select_related = ("file", "resolved_by")
+    actions = ["mark_resolved"]
+
+    @admin.display(description="message")
+    def short_message(self, obj):
+        return obj.message[:80]
+
+    @admin.action(description="Mark resolved with a note")
+    def mark_resolved(self, request, queryset):
+        if "apply" in request.POST:
+            try:
+                done = services.quarantined_rows_resolve(
+                    rows=queryset, note=request.POST.get("note", ""), by=request.user
+                )
+            except services.ResolutionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{done} row(s) marked resolved.")
+                return None
+        return render(request, "admin/partners/quarantinedrow/resolve.html", {
+            **self.admin_site.each_context(request),
+            "title": "Resolve quarantined rows",
+            "rows": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        })

@@ -78,13 +78,21 @@ def _key_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_key_issue(*, partner_user: PartnerUser, label: str = "", by=None) -> tuple[PartnerApiKey, str]:
-    """Issue a new API key; the raw key is returned once and never stored."""
+def api_key_secret_new() -> tuple[str, str, str]:
+    """A fresh key: (raw key shown once, prefix, SHA-256 hex stored)."""
     raw = "pk_" + secrets.token_urlsafe(32)
-    key = PartnerApiKey.objects.create(
-        partner_user=partner_user, label=label, prefix=raw[: API_KEY_PREFIX_LEN],
-        key_hash=_key_hash(raw), created_by=by,
-    )
+    return raw, raw[:API_KEY_PREFIX_LEN], _key_hash(raw)
+
+
+def api_key_issue(*, partner_user: PartnerUser, label: str = "", by=None,
+                  key: PartnerApiKey | None = None) -> tuple[PartnerApiKey, str]:
+    """Issue a new API key (optionally filling an unsaved `key`, as the admin's add form
+    does); the raw key is returned once and never stored."""
+    raw, prefix, key_hash = api_key_secret_new()
+    key = key or PartnerApiKey()
+    key.partner_user, key.label, key.prefix, key.key_hash = partner_user, label, prefix, key_hash
+    key.created_by = by
+    key.save()
     return key, raw
 
 
