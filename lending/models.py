@@ -334,6 +334,22 @@ class Loan(models.Model):
     written_off_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
     booked_on = models.DateField(help_text="Business date of the run that booked the loan.")
+    # Derivation anchors (DESIGN §6: values that are pure functions of state and date are
+    # derived). Interest not yet billed accrues linearly: accrued(D) = HALF_UP(accrual_amount ×
+    # (min(D, accrual_to) − accrual_from) / (accrual_to − accrual_from)). Penalty accrues on
+    # penalty_base (overdue principal) and compound on compound_base (overdue interest) from
+    # penalty_from. The settlement engine moves the anchors when it crystallises at an event.
+    accrual_from = models.DateField(null=True, blank=True)
+    accrual_to = models.DateField(null=True, blank=True)
+    accrual_amount = models.DecimalField(max_digits=24, decimal_places=10, default=ZERO,
+                                         db_default=ZERO)
+    billed_seq = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Instalments up to this number have been billed (fallen due)."
+    )
+    penalty_from = models.DateField(null=True, blank=True)
+    penalty_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
+    compound_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
+    oldest_unpaid_due_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["partner_id", "loan_no"]
@@ -386,6 +402,13 @@ class LoanShare(models.Model):
     claimed_amount = models.DecimalField(**MONEY, default=ZERO)
     written_off_amount = models.DecimalField(**MONEY, default=ZERO)
     recovered_amount = models.DecimalField(**MONEY, default=ZERO)
+    # This funder's part of every accrual-related split: HALF_UP(amount × weight) for the
+    # non-residual funders, the rest to the residual one (the agreement's residual owner).
+    accrual_weight = models.DecimalField(max_digits=16, decimal_places=12, default=ZERO,
+                                         db_default=ZERO)
+    penalty_weight = models.DecimalField(max_digits=16, decimal_places=12, default=ZERO,
+                                         db_default=ZERO)
+    is_residual = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["loan_id", "funder_id"]
@@ -463,3 +486,4 @@ class Installment(models.Model):
     def principal_unpaid(self) -> Decimal:
         return self.principal_due - self.principal_paid
 from lending.intake.models import *  # noqa: E402,F401,F403
+from lending.settlement.models import *  # noqa: E402,F401,F403

@@ -206,11 +206,14 @@ _LOAN_COLUMNS = (
     "first_due_on", "maturity_on", "bank_approval_ref", "bank_ratio", "state", "dpd",
     "risk_class", "accruing", "principal_outstanding", "interest_outstanding",
     "penalty_outstanding", "compound_outstanding", "overpaid_amount", "booked_on",
+    "accrual_from", "accrual_to", "accrual_amount", "billed_seq", "penalty_base",
+    "compound_base",
 )
 _SHARE_COLUMNS = (
     "loan_id", "funder_id", "ratio", "interest_rate", "funded_principal",
     "principal_outstanding", "interest_outstanding", "penalty_outstanding",
     "compound_outstanding", "claimed_amount", "written_off_amount", "recovered_amount",
+    "accrual_weight", "penalty_weight", "is_residual",
 )
 _INSTALLMENT_COLUMNS = (
     "loan_id", "seq", "due_on", "principal_due", "interest_due", "principal_paid",
@@ -228,6 +231,9 @@ class _VersionTerms:
     residual_id: int
     bank_id: int
     bank_ratio: Decimal
+    interest_rule: str
+    penalty_rule: str
+    platform_id: int
 
 
 def _active_versions() -> dict[int, list[_VersionTerms]]:
@@ -240,6 +246,7 @@ def _active_versions() -> dict[int, list[_VersionTerms]]:
         "version_id", "funder_id", "principal_ratio", "interest_rate"
     ):
         funders.setdefault(vid, []).append((fid, ratio, rate))
+    platform_ids = dict(Agreement.objects.values_list("pk", "platform_id"))
     by_agreement: dict[int, list[_VersionTerms]] = {}
     for v in AgreementVersion.objects.filter(
         status__in=[VersionStatus.ACTIVE, VersionStatus.RETIRED]
@@ -248,7 +255,8 @@ def _active_versions() -> dict[int, list[_VersionTerms]]:
         bank_ratio = next((r for f, r, _ in rows if f == bank_id), Decimal("0"))
         by_agreement.setdefault(v.agreement_id, []).append(
             _VersionTerms(v.pk, v.effective_from, v.effective_to, rows, v.residual_owner_id,
-                          bank_id, bank_ratio)
+                          bank_id, bank_ratio, v.interest_split_rule, v.penalty_split_rule,
+                          platform_ids[v.agreement_id])
         )
     return by_agreement
 
@@ -342,22 +350,30 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
         seen.add(key)
         good.append((r, program, version))
 
+    from lending.settlement.weights import accrual_weights, penalty_weights, year_days
+
     ids = allocate_ids("lending_loan.id", len(good))
     loan_rows, share_rows, inst_rows = [], [], []
     zero = Decimal("0.00")
     for loan_id, (r, program, v) in zip(ids, good, strict=True):
-        weights = {str(fid): ratio for fid, ratio, _ in v.funders}
-        parts = split(r.principal, weights, str(v.residual_id))
+        parts = split(r.principal, {fid: ratio for fid, ratio, _ in v.funders}, v.residual_id)
+        rates = {fid: rate for fid, _, rate in v.funders}
+        a_weights = accrual_weights(v.interest_rule, parts, rates)
+        p_weights = penalty_weights(v.penalty_rule, parts, v.bank_id, v.platform_id)
         for fid, ratio, rate in v.funders:
-            funded = parts[str(fid)]
+            funded = parts[fid]
             share_rows.append((loan_id, fid, ratio, rate, funded, funded, zero, zero, zero,
-                               zero, zero, zero))
+                               zero, zero, zero, a_weights[fid], p_weights[fid],
+                               fid == v.residual_id))
         if r.repayment_method == "DAILY":
-            # 随借随还: no instalments; the principal falls due at the program's longest term.
-            first_due = r.first_due_on
+            # 随借随还: no instalments; the principal falls due at the program's longest term;
+            # interest accrues day by day on the outstanding principal (linear to maturity).
             maturity = add_months(r.disbursed_on, program.max_term_months)
+            first_due = maturity
             inst_rows.append((loan_id, 1, maturity, r.principal, zero, zero, zero, zero, zero,
                               zero, zero, "PENDING"))
+            accrual_amount = (r.principal * r.annual_rate * (maturity - r.disbursed_on).days
+                              / year_days(program.day_count))
         else:
             schedule = build_schedule(
                 r.principal, r.annual_rate, r.term_months, r.repayment_method, r.disbursed_on,
@@ -365,6 +381,7 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
             )
             first_due = schedule.installments[0].due_on
             maturity = schedule.installments[-1].due_on
+            accrual_amount = schedule.installments[0].interest
             for inst in schedule.installments:
                 inst_rows.append((loan_id, inst.seq, inst.due_on, inst.principal, inst.interest,
                                   zero, zero, zero, zero, zero, zero, "PENDING"))
@@ -373,6 +390,7 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
             r.principal, r.annual_rate, r.term_months, r.repayment_method, r.disbursed_on,
             first_due, maturity, r.bank_approval_ref, v.bank_ratio, "ACTIVE", 0, "NORMAL", True,
             r.principal, zero, zero, zero, zero, booked_on,
+            r.disbursed_on, first_due, accrual_amount.quantize(Decimal("1E-10")), 0, zero, zero,
         ))
         result.principal += r.principal
     with transaction.atomic():

@@ -1,0 +1,182 @@
+"""Settlement run, its chunks, the per-loan sub-ledger movements, claims and statements."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from partners.models import Partner
+
+__all__ = [
+    "RunState", "SettlementRun", "RunChunk", "MovementEvent", "Movement", "ClaimStatus",
+    "Claim", "Statement", "StatementLine",
+]
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class RunState(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    WAITING = "WAITING", "Waiting for files (intake gate)"
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+
+
+class SettlementRun(models.Model):
+    """One partner's settlement of one business date. Rerunnable; chunks record progress."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="runs")
+    business_date = models.DateField()
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.PENDING)
+    step = models.CharField(max_length=16, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    totals = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-business_date", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "business_date"], name="run_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.code} {self.business_date} {self.state}"
+
+
+class RunChunk(models.Model):
+    """A balanced loan-id range of one step of a run; `done_at` set in the chunk's transaction."""
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="chunks")
+    step = models.CharField(max_length=16)
+    seq = models.PositiveIntegerField()
+    lo_id = models.BigIntegerField()
+    hi_id = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run_id", "step", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step", "seq"], name="run_chunk_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.step}#{self.seq} [{self.lo_id}, {self.hi_id}]"
+
+
+class MovementEvent(models.TextChoices):
+    DISBURSE = "DISBURSE", "Disbursement"
+    COLLECT = "COLLECT", "Collection from the borrower"
+    SUSPENSE_APPLY = "SUSPENSE_APPLY", "Overpayment applied to a due instalment"
+    OVERPAY = "OVERPAY", "Overpayment to suspense"
+    CLAIM = "CLAIM", "Claim paid by the guarantor (代偿), bank share transferred"
+    CLAIM_IN = "CLAIM_IN", "Claim transferred in (guarantor's position)"
+    RECOVERY = "RECOVERY", "Recovery after claim, routed to the guarantor"
+    FEE = "FEE", "Service fee to the platform (fixed bank yield)"
+    WRITE_OFF = "WRITE_OFF", "Write-off (核销)"
+    WO_RECOVERY = "WO_RECOVERY", "Recovery after write-off"
+
+
+class Movement(models.Model):
+    """The sub-ledger: one funder's change of one component of one loan, from one event.
+
+    Batch journal lines are Σ of these (per date, program, event, component, funder book);
+    every line drills down to its loans through (business_date, program, event, component).
+    A reversal writes the original rows negated, with `reversal` set.
+    """
+
+    business_date = models.DateField()
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="+",
+                            db_index=False)
+    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="movements",
+                             db_index=False)
+    program_id = models.BigIntegerField()
+    funder = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    event = models.CharField(max_length=16, choices=MovementEvent.choices)
+    component = models.CharField(max_length=12)
+    amount = models.DecimalField(**MONEY)
+    installment_seq = models.PositiveSmallIntegerField(null=True, blank=True)
+    txn_id = models.BigIntegerField(null=True, blank=True, help_text="Staged repayment id.")
+    reversal = models.BooleanField(default=False)
+    accruing = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["business_date", "loan_id", "id"]
+        indexes = [
+            models.Index(fields=["business_date", "program_id", "event"], name="movement_post"),
+            models.Index(fields=["txn_id"], name="movement_txn",
+                         condition=Q(txn_id__isnull=False)),
+            models.Index(fields=["loan", "business_date"], name="movement_loan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_date} {self.loan_id} {self.event} {self.component} {self.amount}"
+
+
+class ClaimStatus(models.TextChoices):
+    RAISED = "RAISED", "Raised with the guarantor"
+    PAID = "PAID", "Paid by the guarantor"
+
+
+class Claim(models.Model):
+    """代偿: raised when a loan reaches the program's claim-trigger DPD; paid by the guarantor."""
+
+    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="claims")
+    guarantor = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="claims")
+    raised_on = models.DateField()
+    principal = models.DecimalField(**MONEY)
+    interest = models.DecimalField(**MONEY)
+    penalty = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=8, choices=ClaimStatus.choices,
+                              default=ClaimStatus.RAISED)
+    paid_on = models.DateField(null=True, blank=True)
+    paid_amount = models.DecimalField(**MONEY, default=0)
+
+    class Meta:
+        ordering = ["raised_on", "loan_id"]
+        constraints = [models.UniqueConstraint(fields=["loan"], name="claim_per_loan")]
+
+    def __str__(self) -> str:
+        return f"claim {self.loan_id} {self.amount} {self.status}"
+
+
+class Statement(models.Model):
+    """Net settlement with one counterparty for one business date (may be negative)."""
+
+    counterparty = models.ForeignKey(Partner, on_delete=models.PROTECT,
+                                     related_name="statements")
+    business_date = models.DateField()
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="statements")
+    net_amount = models.DecimalField(**MONEY, help_text="+ the counterparty pays the bank.")
+    currency = models.CharField(max_length=3, default="CNY")
+
+    class Meta:
+        ordering = ["-business_date", "counterparty_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["counterparty", "business_date"],
+                                    name="statement_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counterparty.code} {self.business_date} {self.net_amount}"
+
+
+class StatementLine(models.Model):
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    line_type = models.CharField(max_length=32)
+    program_id = models.BigIntegerField(null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    description = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["statement_id", "line_type", "program_id"]
+
+    def __str__(self) -> str:
+        return f"{self.line_type} {self.amount}"
