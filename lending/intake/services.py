@@ -107,16 +107,16 @@ def partner_file_import(
                       business_date=fname.business_date)
         if acting_partner is not None and fname.partner_code != acting_partner.code:
             raise NotYourFile(f"{name} names partner {fname.partner_code}, not {acting_partner.code}")
+        partner = acting_partner or partner_selectors.partner_get_by_code(code=fname.partner_code)
+        if partner is None:
+            raise FileRejected(f"partner {fname.partner_code} is unknown")
+        record["partner"] = partner
         ctl = control_parse(control, name=name)
         record.update(rows=ctl.rows, amount_total=ctl.amount_total)
         if acting_partner is not None and ctl.partner_code != acting_partner.code:
             raise NotYourFile(
                 f"the control file names partner {ctl.partner_code}, not {acting_partner.code}"
             )
-        partner = acting_partner or partner_selectors.partner_get_by_code(code=fname.partner_code)
-        if partner is None:
-            raise FileRejected(f"partner {fname.partner_code} is unknown")
-        record["partner"] = partner
         control_match_name(ctl, fname, name=name)
         codec = codec_for(partner_encoding=partner.file_encoding, explicit=encoding)
         record["encoding"] = "utf-8" if codec == "utf-8-sig" else codec

@@ -192,9 +192,12 @@ class RowReader:
         return header
 
     def decode_error(self, exc: UnicodeDecodeError, row_no: int) -> FileRejected:
+        # The decoder works on blocks of bytes, so the row is only known approximately.
         label = "gb18030" if self.codec == "gb18030" else "utf-8"
+        bad = exc.object[exc.start:exc.start + 4].hex(" ")
         return FileRejected(
-            f"the bytes do not decode as {label} (near data row {row_no + 1}): {exc.reason}"
+            f"the bytes do not decode as {label}: {exc.reason} (bytes {bad}, in the block "
+            f"after data row {row_no})"
         )
 
 

@@ -98,7 +98,8 @@ def build_file(kind: str, rows: list[list[str]], *, partner: str = "ALPHA", bdat
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
     mi = header.index(MAIN[kind]) if MAIN[kind] in header else None
     total = sum((Decimal(r[mi]) for r in rows
-                 if mi is not None and mi < len(r) and AMOUNT_RE.match(r[mi])), Decimal("0"))
+                 if mi is not None and len(r) == len(header) and AMOUNT_RE.match(r[mi])),
+                Decimal("0"))  # a row with the wrong number of fields is not parsed
     control = control_for(data, partner, kind, bdate, len(rows), total)
     control.update(ctl or {})
     name = f"{partner}_{kind}_{bdate:%Y%m%d}.csv"
@@ -113,3 +114,62 @@ def write_file(tmp_path: Path, kind: str, rows: list[list[str]], *, with_ctl: bo
     if with_ctl:
         (tmp_path / (name + ".ctl")).write_bytes(control)
     return path
+
+
+def import_bytes(name: str, data: bytes, control: bytes | None, **kw):
+    import io
+
+    from lending.intake.services import partner_file_import
+
+    return partner_file_import(name=name, data=io.BytesIO(data), control=control,
+                               channel="COMMAND", **kw)
+
+
+def import_rows(kind: str, rows: list[list[str]], *, encoding_option: str | None = None, **kw):
+    name, data, control = build_file(kind, rows, **kw)
+    return import_bytes(name, data, control, encoding=encoding_option)
+
+
+STAGED = {"loans": ("lending_stagedloan", "principal"),
+          "repayments": ("lending_stagedrepayment", "amount"),
+          "reversals": ("lending_stagedreversal", "amount"),
+          "balances": ("lending_stagedbalance", "principal_outstanding")}
+
+
+def staged_totals(kind: str, file_id: int) -> tuple[int, Decimal]:
+    from django.db import connection
+
+    table, col = STAGED[kind]
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*), coalesce(sum({col}), 0) FROM {table} "  # noqa: S608
+                    "WHERE file_id = %s", [file_id])
+        return cur.fetchone()
+
+
+def assert_balanced(file_id: int) -> None:
+    """The contract's invariant for an accepted file: rows = staged + quarantined and the
+    staged amounts = control total - quarantined amounts (computed from the tables)."""
+    from django.db.models import Count, Sum
+
+    from partners.models import InboundFile, QuarantinedRow
+
+    f = InboundFile.objects.get(pk=file_id)
+    assert f.status == "ACCEPTED"
+    n, staged_sum = staged_totals(f.kind, f.pk)
+    q = QuarantinedRow.objects.filter(file=f, stage="INTAKE").aggregate(
+        n=Count("id"), s=Sum("amount"))
+    assert f.rows == n + q["n"]
+    assert staged_sum == f.amount_total - (q["s"] or 0)
+    assert (f.staged_count, f.quarantined_count) == (n, q["n"])
+
+
+def nothing_staged() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM lending_stagedloan) + "
+                    "(SELECT count(*) FROM lending_stagedrepayment) + "
+                    "(SELECT count(*) FROM lending_stagedreversal) + "
+                    "(SELECT count(*) FROM lending_stagedbalance) + "
+                    "(SELECT count(*) FROM partners_quarantinedrow)")
+        return cur.fetchone()[0] == 0
