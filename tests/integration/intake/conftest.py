@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "intake_factories", Path(__file__).with_name("intake_factories.py")
-)
-factories = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("intake_factories", factories)
-_spec.loader.exec_module(factories)
+if "intake_factories" not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        "intake_factories", Path(__file__).with_name("intake_factories.py")
+    )
+    _module = importlib.util.module_from_spec(_spec)
+    sys.modules["intake_factories"] = _module
+    _spec.loader.exec_module(_module)
+factories = sys.modules["intake_factories"]
 
 
 @pytest.fixture
