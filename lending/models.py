@@ -487,3 +487,4 @@ class Installment(models.Model):
         return self.principal_due - self.principal_paid
 from lending.intake.models import *  # noqa: E402,F401,F403
 from lending.settlement.models import *  # noqa: E402,F401,F403
+from lending.reconciliation.models import *  # noqa: E402,F401,F403
