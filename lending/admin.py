@@ -166,3 +166,201 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Settlement runs, sub-ledger, claims, statements and reconciliation breaks ----------------
+# (read-only views of what the settlement run wrote; staff act only through the actions)
+
+import json  # noqa: E402
+
+from django.db.models import Count, Q  # noqa: E402
+from django.shortcuts import render  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from lending.models import (  # noqa: E402
+    Break,
+    BreakStatus,
+    Claim,
+    Movement,
+    RunChunk,
+    SettlementRun,
+    Statement,
+    StatementLine,
+)
+from lending.reconciliation import services as recon_services  # noqa: E402
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by the settlement run: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RunChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RunChunk
+    extra = 0
+    fields = ("step", "seq", "lo_id", "hi_id", "done_at", "rows", "ms")
+    readonly_fields = fields
+    ordering = ("step", "seq")
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(admin.ModelAdmin):
+    list_display = ("partner", "business_date", "state", "step", "chunk_progress", "attempts",
+                    "started_at", "finished_at", "error_excerpt")
+    list_filter = ("state", "partner", ("business_date", admin.DateFieldListFilter))
+    search_fields = ("partner__code",)
+    list_select_related = ("partner",)
+    date_hierarchy = "business_date"
+    inlines = [RunChunkInline]
+    actions = ["rerun_runs"]
+    fields = ("partner", "business_date", "state", "step", "attempts", "started_at",
+              "finished_at", "fingerprint", "error", "totals_pretty")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            chunks_total=Count("chunks"),
+            chunks_done=Count("chunks", filter=Q(chunks__done_at__isnull=False)),
+        )
+
+    @admin.display(description="chunks done")
+    def chunk_progress(self, obj) -> str:
+        return f"{obj.chunks_done}/{obj.chunks_total}"
+
+    @admin.display(description="error")
+    def error_excerpt(self, obj) -> str:
+        first = obj.error.strip().splitlines()[-1] if obj.error.strip() else ""
+        return first[:100] + ("…" if len(first) > 100 else "")
+
+    @admin.display(description="control totals")
+    def totals_pretty(self, obj):
+        text = json.dumps(obj.totals, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        return format_html("<pre>{}</pre>", text)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Rerun selected runs (done chunks are skipped)")
+    def rerun_runs(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from lending.settlement import runner  # the runner imports the engine: load on use
+
+        for run in queryset.order_by("pk"):
+            try:
+                runner.settlement_run_rerun(run=run)
+            except Exception as exc:  # noqa: BLE001 - report each run's failure, go on
+                self.message_user(request, f"{run}: {type(exc).__name__}: {exc}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"{run.partner.code} {run.business_date}: rerun "
+                                           "started.", messages.SUCCESS)
+
+
+class StatementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StatementLine
+    extra = 0
+    fields = ("line_type", "program_id", "amount", "description")
+    readonly_fields = fields
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("counterparty", "business_date", "net_amount", "currency", "run")
+    list_filter = ("counterparty", ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("counterparty", "run__partner")
+    date_hierarchy = "business_date"
+    inlines = [StatementLineInline]
+
+
+@admin.register(Movement)
+class MovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The sub-ledger behind every batch journal line (millions of rows: no full counts)."""
+
+    list_display = ("business_date", "loan", "program_id", "funder", "event", "component",
+                    "amount", "installment_seq", "txn_id", "reversal", "accruing")
+    list_filter = (("business_date", admin.DateFieldListFilter), "event", "component",
+                   "funder", "reversal")
+    search_fields = ("=loan__loan_no",)  # exact: uses the (partner, loan_no) index
+    list_select_related = ("loan__partner", "funder")
+    show_full_result_count = False
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("loan", "guarantor", "raised_on", "principal", "interest", "penalty",
+                    "amount", "status", "paid_on", "paid_amount")
+    list_filter = ("status", "guarantor", ("raised_on", admin.DateFieldListFilter))
+    search_fields = ("=loan__loan_no",)
+    list_select_related = ("loan__partner", "guarantor")
+
+
+@admin.register(Break)
+class BreakAdmin(admin.ModelAdmin):
+    """Reconciliation breaks: staff own and resolve them; nothing here deletes a break."""
+
+    list_display = ("partner", "loan_no", "kind", "field", "ours", "theirs", "difference",
+                    "status", "business_date", "last_seen_on", "age_days", "owner")
+    list_filter = ("partner", "kind", "status", ("business_date", admin.DateFieldListFilter),
+                   "field")
+    search_fields = ("=loan_no",)
+    list_select_related = ("partner", "owner")
+    date_hierarchy = "business_date"
+    actions = ["assign_to_me", "resolve_breaks"]
+    readonly_fields = [f.name for f in Break._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        # the actions need no change permission (they go through the services)
+        return {name: action for name, action in super().get_actions(request).items()
+                if name != "delete_selected"}
+
+    @admin.display(description="age (days)")
+    def age_days(self, obj) -> int:
+        return obj.age_days
+
+    @admin.action(description="Assign selected open breaks to me")
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = recon_services.breaks_assign(breaks=queryset, owner=request.user)
+        self.message_user(request, f"{done} open break(s) assigned to you.")
+
+    @admin.action(description="Resolve selected breaks with a note")
+    def resolve_breaks(self, request: HttpRequest, queryset: QuerySet):
+        if "apply" in request.POST:
+            try:
+                done = recon_services.breaks_resolve(
+                    breaks=queryset, note=request.POST.get("note", ""), by=request.user,
+                    status=request.POST.get("status", BreakStatus.RESOLVED),
+                )
+            except recon_services.ReconciliationError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{done} break(s) resolved.")
+                return None
+        return render(request, "admin/lending/break/resolve.html", {
+            **self.admin_site.each_context(request),
+            "title": "Resolve reconciliation breaks",
+            "breaks": queryset.select_related("partner").order_by("pk"),
+            "outcomes": [(BreakStatus.RESOLVED, BreakStatus.RESOLVED.label),
+                         (BreakStatus.WRITTEN_OFF, BreakStatus.WRITTEN_OFF.label)],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        })
