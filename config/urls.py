@@ -9,4 +9,5 @@ urlpatterns = [
          name="api-docs"),
     path("api/<str:version>/", include("lending.intake.urls")),
     path("api/<str:version>/", include("partners.urls")),
+    path("api/<str:version>/", include("lending.reconciliation.urls")),
 ]
