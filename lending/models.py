@@ -350,6 +350,10 @@ class Loan(models.Model):
     penalty_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
     compound_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
+    next_penalty_on = models.DateField(
+        null=True, blank=True, help_text="When the next billed instalment enters the penalty base."
+    )
+    claim_raised_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["partner_id", "loan_no"]

@@ -76,6 +76,8 @@ class MovementEvent(models.TextChoices):
     OVERPAY = "OVERPAY", "Overpayment to suspense"
     CLAIM = "CLAIM", "Claim paid by the guarantor (代偿), bank share transferred"
     CLAIM_IN = "CLAIM_IN", "Claim transferred in (guarantor's position)"
+    TRANSFER_OUT = "TRANSFER_OUT", "Bank share closed by a claim: rest moved to guarantor"
+    TRANSFER_IN = "TRANSFER_IN", "Taken over from the bank's closed share"
     RECOVERY = "RECOVERY", "Recovery after claim, routed to the guarantor"
     FEE = "FEE", "Service fee to the platform (fixed bank yield)"
     WRITE_OFF = "WRITE_OFF", "Write-off (核销)"

@@ -1,0 +1,661 @@
+"""One loan's business day, as pure functions over plain state (no Django, no I/O, no clock).
+
+The settlement chunk loads the loans that something happens to on day D (a repayment or a
+reversal, an instalment falling due, an instalment entering the penalty base, an aging
+threshold), runs `loan_day` on each, and writes back the changed state and the movements.
+Everything that merely accrues with time is *derived* (see lending/sql/positions.sql): between
+events a loan's row does not change. At an event the engine crystallises what has accrued since
+the anchors into the share balances, with exactly the arithmetic the SQL uses, so the derived
+position is continuous and the day's GL posting can be the delta against what is posted.
+
+Decisions (where the brief leaves a choice):
+- A SCHEDULED payment pays what has fallen due (penalty, compound, then oldest instalment
+  first, by the program's order); more is an overpayment held in suspense, applied
+  automatically when the next instalment falls due. PREPAYMENT and PAYOFF also pay the
+  interest accrued to date and then principal; DAILY (随借随还) loans always may.
+- A partial prepayment re-amortises the remaining principal over the remaining instalments
+  (the current period's interest: accrued to date on the old balance, then the rest of the
+  period on the new one).
+- Each allocated component is split between funders by their current balances of that
+  component (so a full repayment clears every share); what is billed or crystallised is
+  split by the share weights (interest rule, penalty rule) at that moment.
+- A guarantor payment (payer GUARANTOR, 代偿) buys the bank's share (claim scope): the covered
+  balances move to a guarantor share; later borrower money on that share is a RECOVERY routed
+  to the guarantor. A payment on a written-off loan is a recovery split by written-off amounts.
+- Penalty starts after the grace days (not retroactive); the due date itself is not overdue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from lending.domain.schedule import build_schedule
+from lending.domain.split import split_principal
+from lending.domain.waterfall import Component, OwedItem, allocate
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+TEN_PLACES = Decimal("1E-10")
+OPEN_STATES = ("ACTIVE", "OVERDUE", "CLAIMED")
+COMPONENT_FIELD = {
+    "PRINCIPAL": "principal", "INTEREST": "interest", "PENALTY": "penalty",
+    "COMPOUND": "compound",
+}
+
+
+def q2(x: Decimal) -> Decimal:
+    return x.quantize(CENT, ROUND_HALF_UP)
+
+
+def weighted_parts(amount: Decimal, weights: dict[int, Decimal], residual: int) -> dict[int, Decimal]:
+    """Non-residual funders HALF_UP(amount × weight), the residual one the rest (as the SQL)."""
+    out = {k: (ZERO if k == residual else q2(amount * w)) for k, w in weights.items()}
+    out[residual] = amount - sum((v for k, v in out.items() if k != residual), ZERO)
+    return out
+
+
+@dataclass(slots=True)
+class Terms:
+    """What the engine needs of the program and agreement version of a loan."""
+
+    annual_rate: Decimal
+    method: str
+    day_count: str
+    penalty_multiplier: Decimal
+    grace_days: int
+    order: tuple[str, ...]
+    claim_trigger_dpd: int | None
+    claim_scope: str
+    write_off_dpd: int | None
+    interest_rule: str
+    bank_id: int
+    guarantor_id: int | None
+    bank_yield: Decimal | None
+
+    @property
+    def year_days(self) -> int:
+        return 365 if self.day_count == "ACT/365" else 360
+
+
+@dataclass(slots=True)
+class Share:
+    funder_id: int
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    compound: Decimal
+    accrual_weight: Decimal
+    penalty_weight: Decimal
+    is_residual: bool
+    funded: Decimal
+    claimed: Decimal = ZERO
+    written_off: Decimal = ZERO
+    recovered: Decimal = ZERO
+    new: bool = False
+
+
+@dataclass(slots=True)
+class Inst:
+    seq: int
+    due_on: date
+    principal_due: Decimal
+    interest_due: Decimal
+    principal_paid: Decimal
+    interest_paid: Decimal
+    status: str = "PENDING"
+    paid_on: date | None = None
+    dirty: bool = False
+
+    @property
+    def principal_unpaid(self) -> Decimal:
+        return self.principal_due - self.principal_paid
+
+    @property
+    def interest_unpaid(self) -> Decimal:
+        return self.interest_due - self.interest_paid
+
+
+@dataclass(slots=True)
+class LoanState:
+    id: int
+    program_id: int
+    state: str
+    accruing: bool
+    overpaid: Decimal
+    accrual_from: date | None
+    accrual_to: date | None
+    accrual_amount: Decimal
+    billed_seq: int
+    penalty_from: date | None
+    penalty_base: Decimal
+    compound_base: Decimal
+    oldest_unpaid_due_on: date | None
+    next_penalty_on: date | None
+    claim_raised_on: date | None
+    claimed_on: date | None
+    written_off_on: date | None
+    closed_on: date | None
+    dpd: int
+    shares: dict[int, Share]
+    insts: list[Inst]
+
+    @property
+    def residual(self) -> int:
+        return next(fid for fid, s in self.shares.items() if s.is_residual)
+
+
+@dataclass(slots=True)
+class Event:
+    """A staged repayment (amount > 0) or reversal for this loan, in file order."""
+
+    txn_id: int
+    kind: str  # SCHEDULED | PREPAYMENT | PAYOFF | REVERSAL
+    amount: Decimal
+    payer: str = "BORROWER"
+    original: tuple = ()  # a reversal: the original repayment's movement rows
+    original_txn_id: int | None = None
+
+
+# A movement: (loan_id, funder_id, event, component, amount, installment_seq, txn_id, reversal,
+# accruing)
+Movement = tuple
+
+
+@dataclass(slots=True)
+class DayResult:
+    movements: list[Movement] = field(default_factory=list)
+    rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # txn, code, col, msg
+    claim_raised: tuple | None = None  # (principal, interest, penalty, amount)
+    claim_paid: Decimal = ZERO
+    applied_txns: list[int] = field(default_factory=list)
+
+
+class _Day:
+    """The working context of one loan's day."""
+
+    def __init__(self, loan: LoanState, terms: Terms, day: date, out: DayResult):
+        self.loan, self.terms, self.day, self.out = loan, terms, day, out
+
+    # -- movements -------------------------------------------------------------------------
+    def move(self, funder: int, event: str, component: str, amount: Decimal,
+             seq: int | None = None, txn: int | None = None, reversal: bool = False) -> None:
+        if amount:
+            self.out.movements.append((self.loan.id, funder, event, component, amount, seq, txn,
+                                       reversal, self.loan.accruing))
+
+    # -- accrual -----------------------------------------------------------------------------
+    def crystallise_interest(self, until: date) -> None:
+        """Move the interest accrued from the anchor to `until` into the share balances."""
+        loan = self.loan
+        if loan.accrual_from is None or loan.accrual_to is None or until <= loan.accrual_from:
+            return
+        period = (loan.accrual_to - loan.accrual_from).days
+        if period <= 0:
+            return
+        elapsed = min((until - loan.accrual_from).days, period)
+        amount = q2(loan.accrual_amount * elapsed / period)
+        if amount:
+            self._add_by_weights(amount, "interest", "accrual_weight")
+            self._fee(amount, elapsed, full_period=elapsed == period)
+        loan.accrual_amount = (loan.accrual_amount - amount).quantize(TEN_PLACES)
+        loan.accrual_from = min(until, loan.accrual_to)
+
+    def _fee(self, amount: Decimal, days: int, *, full_period: bool) -> None:
+        """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee."""
+        t = self.terms
+        bank = self.loan.shares.get(t.bank_id)
+        if t.interest_rule != "BANK_FIXED_YIELD" or not t.bank_yield or bank is None:
+            return
+        gross = weighted_parts(amount, self._weights("accrual_weight"), self.loan.residual)
+        if t.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and full_period:
+            entitled = q2(bank.principal * t.bank_yield / 12)
+        else:
+            entitled = q2(bank.principal * t.bank_yield * days / t.year_days)
+        fee = gross.get(t.bank_id, ZERO) - entitled
+        if fee > 0:
+            self.move(t.bank_id, "FEE", "FEE", fee)
+
+    def crystallise_penalty(self, until: date) -> None:
+        loan, t = self.loan, self.terms
+        if loan.penalty_from is not None and until > loan.penalty_from:
+            days = (until - loan.penalty_from).days
+            rate = t.annual_rate * t.penalty_multiplier
+            pen = q2(loan.penalty_base * rate * days / t.year_days)
+            cmp_ = q2(loan.compound_base * rate * days / t.year_days)
+            if pen:
+                self._add_by_weights(pen, "penalty", "penalty_weight")
+            if cmp_:
+                self._add_by_weights(cmp_, "compound", "penalty_weight")
+        loan.penalty_from = until
+        self._penalty_bases(until)
+
+    def _penalty_bases(self, at: date) -> None:
+        """Bases = unpaid principal / interest of billed instalments past due + grace at `at`."""
+        loan, grace = self.loan, self.terms.grace_days
+        base = cbase = ZERO
+        nxt = None
+        for i in loan.insts:
+            if i.seq > loan.billed_seq or (not i.principal_unpaid and not i.interest_unpaid):
+                continue
+            start = _plus_days(i.due_on, grace)
+            if start <= at:
+                base += i.principal_unpaid
+                cbase += i.interest_unpaid
+            elif nxt is None or start < nxt:
+                nxt = start
+        loan.penalty_base, loan.compound_base, loan.next_penalty_on = base, cbase, nxt
+
+    def _weights(self, attr: str) -> dict[int, Decimal]:
+        return {fid: getattr(s, attr) for fid, s in self.loan.shares.items()}
+
+    def _add_by_weights(self, amount: Decimal, balance: str, weight_attr: str) -> None:
+        parts = weighted_parts(amount, self._weights(weight_attr), self.loan.residual)
+        for fid, part in parts.items():
+            s = self.loan.shares[fid]
+            setattr(s, balance, getattr(s, balance) + part)
+
+    # -- billing -----------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Bill instalments that fell due and grow the penalty base, in date order, to today."""
+        loan, day = self.loan, self.day
+        if loan.state not in OPEN_STATES:
+            return
+        while True:
+            nxt = self._inst(loan.billed_seq + 1)
+            bill_on = nxt.due_on if nxt is not None and nxt.due_on <= day else None
+            pen_on = loan.next_penalty_on
+            if pen_on is not None and pen_on >= day:
+                pen_on = None
+            if bill_on is None and pen_on is None:
+                return
+            if pen_on is not None and (bill_on is None or pen_on < bill_on):
+                self.crystallise_penalty(pen_on)
+            else:
+                self._bill(nxt)
+
+    def _bill(self, inst: Inst) -> None:
+        loan = self.loan
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(inst.due_on)
+        self.crystallise_interest(inst.due_on)
+        loan.billed_seq = inst.seq
+        nxt = next((i for i in loan.insts if i.seq == inst.seq + 1), None)
+        if nxt is not None and self.terms.method != "DAILY":
+            loan.accrual_from, loan.accrual_to = inst.due_on, nxt.due_on
+            loan.accrual_amount = nxt.interest_due - nxt.interest_paid
+        else:
+            loan.accrual_from = loan.accrual_to = None
+            loan.accrual_amount = Decimal(0)
+        if loan.oldest_unpaid_due_on is None and (inst.principal_unpaid or inst.interest_unpaid):
+            loan.oldest_unpaid_due_on = inst.due_on
+        self._penalty_bases(loan.penalty_from or inst.due_on)
+        if loan.penalty_from is None:
+            loan.penalty_from = inst.due_on
+
+    # -- payments ----------------------------------------------------------------------------
+    def owed_items(self, *, to_date: bool) -> tuple[list[OwedItem], Decimal]:
+        """What is owed now (penalties, billed instalments, crystallised current interest)."""
+        loan = self.loan
+        if to_date or self.terms.method == "DAILY":
+            self.crystallise_interest(self.day)
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(self.day)
+        oldest = loan.oldest_unpaid_due_on or self.day
+        shares = loan.shares.values()
+        items: list[OwedItem] = []
+        pen = sum((s.penalty for s in shares), ZERO)
+        cmp_ = sum((s.compound for s in shares), ZERO)
+        if pen:
+            items.append(OwedItem(0, oldest, Component.PENALTY, pen))
+        if cmp_:
+            items.append(OwedItem(0, oldest, Component.COMPOUND, cmp_))
+        billed_interest = ZERO
+        unbilled_principal = ZERO
+        current = None
+        for i in loan.insts:
+            if i.seq <= loan.billed_seq:
+                if i.interest_unpaid:
+                    items.append(OwedItem(i.seq, i.due_on, Component.INTEREST, i.interest_unpaid))
+                    billed_interest += i.interest_unpaid
+                if i.principal_unpaid:
+                    items.append(OwedItem(i.seq, i.due_on, Component.PRINCIPAL,
+                                          i.principal_unpaid))
+            else:
+                unbilled_principal += i.principal_unpaid
+                if current is None:
+                    current = i
+        extra = sum((s.interest for s in shares), ZERO) - billed_interest
+        anchor = current or (loan.insts[-1] if loan.insts else None)
+        if extra > 0 and anchor is not None:
+            items.append(OwedItem(anchor.seq, anchor.due_on, Component.INTEREST, extra))
+        return items, unbilled_principal
+
+    def _pay(self, amount: Decimal, *, kind: str, txn: int | None, event: str = "COLLECT"
+             ) -> None:
+        loan, t = self.loan, self.terms
+        may_prepay = kind in ("PREPAYMENT", "PAYOFF") or t.method == "DAILY"
+        items, unbilled = self.owed_items(to_date=may_prepay)
+        order = tuple(c for c in t.order if c in COMPONENT_FIELD) or (
+            "PENALTY", "COMPOUND", "INTEREST", "PRINCIPAL")
+        alloc = allocate(amount, items, order, prepayable_principal=unbilled if may_prepay else ZERO)
+        if event == "SUSPENSE_APPLY":
+            loan.overpaid -= alloc.applied
+        for line in alloc.lines:
+            self._collect(line.component.value, line.amount, line.installment or None, txn, event)
+            inst = self._inst(line.installment)
+            if inst is not None and line.component == Component.INTEREST:
+                take = min(line.amount, inst.interest_unpaid)
+                inst.interest_paid += take
+                inst.dirty = True
+            elif inst is not None and line.component == Component.PRINCIPAL:
+                inst.principal_paid += line.amount
+                inst.dirty = True
+        if alloc.prepaid_principal:
+            current = next(i for i in loan.insts if i.seq > loan.billed_seq)
+            self._collect("PRINCIPAL", alloc.prepaid_principal, current.seq, txn, event)
+            self._reamortise(alloc.prepaid_principal)
+        if alloc.overpayment and event != "SUSPENSE_APPLY":
+            loan.overpaid += alloc.overpayment
+            self.move(t.bank_id, "OVERPAY", "OVERPAYMENT", alloc.overpayment, None, txn)
+        self._settle_instalments()
+
+    def _inst(self, seq: int) -> Inst | None:
+        if seq <= 0:
+            return None
+        return self.loan.insts[seq - 1] if seq <= len(self.loan.insts) else None
+
+    def _collect(self, component: str, amount: Decimal, seq: int | None, txn: int | None,
+                 event: str) -> None:
+        attr = COMPONENT_FIELD[component]
+        loan = self.loan
+        balances = {fid: getattr(s, attr) for fid, s in loan.shares.items()}
+        parts = split_principal(amount, balances, loan.residual)
+        guarantor = self.terms.guarantor_id
+        for fid, part in parts.items():
+            if not part:
+                continue
+            s = loan.shares[fid]
+            setattr(s, attr, getattr(s, attr) - part)
+            ev = "RECOVERY" if (fid == guarantor and event == "COLLECT") else event
+            self.move(fid, ev, component, part, seq, txn)
+
+    def _reamortise(self, prepaid: Decimal) -> None:
+        """Re-amortise the unbilled instalments after `prepaid` principal came early."""
+        loan, t, day = self.loan, self.terms, self.day
+        unbilled = [i for i in loan.insts if i.seq > loan.billed_seq]
+        current = unbilled[0]
+        current.principal_paid += prepaid
+        current.dirty = True
+        remaining = sum((i.principal_unpaid for i in unbilled), ZERO)
+        if t.method == "DAILY":
+            if loan.accrual_to is not None and loan.accrual_to > day:
+                loan.accrual_amount = (remaining * t.annual_rate * (loan.accrual_to - day).days
+                                       / t.year_days).quantize(TEN_PLACES)
+            return
+        already = current.interest_due - q2(loan.accrual_amount)  # crystallised this period
+        if remaining == 0:
+            for i in unbilled:
+                i.principal_due = i.principal_paid
+                i.interest_due = i.interest_paid if i is not current else already
+                i.dirty = True
+            loan.accrual_amount = Decimal(0)
+            return
+        new = build_schedule(remaining, t.annual_rate, len(unbilled), t.method, day,
+                             current.due_on, t.day_count).installments
+        if t.method == "INTEREST_FIRST":  # its first period already runs from today
+            loan.accrual_amount = Decimal(new[0].interest)
+        else:  # a whole month's interest on the new balance, for the rest of this period
+            full = (current.due_on - _period_start(loan, current)).days or 1
+            rest = max((current.due_on - day).days, 0)
+            loan.accrual_amount = (new[0].interest * rest / full).quantize(TEN_PLACES)
+        current.interest_due = already + q2(loan.accrual_amount)
+        current.principal_due = current.principal_paid + new[0].principal
+        for i, row in zip(unbilled[1:], new[1:], strict=True):
+            i.principal_due = i.principal_paid + row.principal
+            i.interest_due = row.interest
+            i.dirty = True
+
+    def _settle_instalments(self) -> None:
+        loan = self.loan
+        oldest = None
+        for i in loan.insts:
+            if i.seq > loan.billed_seq:
+                break
+            if i.principal_unpaid == 0 and i.interest_unpaid == 0:
+                if i.status != "PAID":
+                    i.status, i.paid_on, i.dirty = "PAID", self.day, True
+            elif oldest is None:
+                oldest = i.due_on
+        loan.oldest_unpaid_due_on = oldest
+        if loan.penalty_from is not None:
+            self._penalty_bases(loan.penalty_from)
+        if all(not (s.principal or s.interest or s.penalty or s.compound)
+               for s in loan.shares.values()) and loan.state in OPEN_STATES:
+            loan.state, loan.closed_on = "PAID_OFF", self.day
+            loan.accrual_from = loan.accrual_to = None
+            loan.accrual_amount = Decimal(0)
+            loan.penalty_from = loan.next_penalty_on = None
+            loan.penalty_base = loan.compound_base = ZERO
+            for i in loan.insts:
+                if i.seq > loan.billed_seq or i.status != "PAID":
+                    i.principal_due, i.interest_due = i.principal_paid, i.interest_paid
+                    i.status, i.paid_on, i.dirty = "PAID", self.day, True
+
+    # -- claims (代偿) and write-off ---------------------------------------------------------
+    def claim_payment(self, amount: Decimal, txn: int) -> None:
+        loan, t = self.loan, self.terms
+        gid = t.guarantor_id
+        bank = loan.shares.get(t.bank_id)
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(self.day)
+        components = ["INTEREST", "PRINCIPAL"]
+        if t.claim_scope == "PRINCIPAL_INTEREST_PENALTY":
+            components = ["PENALTY", "COMPOUND", *components]
+        left = amount
+        covered: dict[str, Decimal] = {}
+        for comp in components:
+            attr = COMPONENT_FIELD[comp]
+            take = min(left, getattr(bank, attr))
+            if take:
+                covered[comp] = take
+                left -= take
+        g = loan.shares.get(gid)
+        if g is None:
+            g = Share(gid, ZERO, ZERO, ZERO, ZERO, Decimal(0), Decimal(0), False, ZERO, new=True)
+            loan.shares[gid] = g
+        seq = loan.billed_seq or None
+        for comp, amt in covered.items():
+            attr = COMPONENT_FIELD[comp]
+            setattr(bank, attr, getattr(bank, attr) - amt)
+            setattr(g, attr, getattr(g, attr) + amt)
+            self.move(t.bank_id, "CLAIM", comp, amt, seq, txn)
+            self.move(gid, "CLAIM_IN", comp, amt, seq, txn)
+        g.funded += covered.get("PRINCIPAL", ZERO)
+        paid = amount - left
+        bank.claimed += paid
+        self.out.claim_paid += paid
+        if not bank.principal and not bank.interest:
+            # The bank's share is closed: what the claim did not pay for (penalty outside the
+            # claim scope) goes to the guarantor with the rest, without cash.
+            for comp in ("PENALTY", "COMPOUND"):
+                attr = COMPONENT_FIELD[comp]
+                amt = getattr(bank, attr)
+                if amt:
+                    setattr(bank, attr, ZERO)
+                    setattr(g, attr, getattr(g, attr) + amt)
+                    self.move(t.bank_id, "TRANSFER_OUT", comp, amt, seq, txn)
+                    self.move(gid, "TRANSFER_IN", comp, amt, seq, txn)
+            g.accrual_weight += bank.accrual_weight
+            g.penalty_weight += bank.penalty_weight
+            bank.accrual_weight = bank.penalty_weight = Decimal(0)
+            loan.state, loan.claimed_on = "CLAIMED", self.day
+        if left:
+            loan.overpaid += left
+            self.move(t.bank_id, "OVERPAY", "OVERPAYMENT", left, None, txn)
+
+    def raise_claim(self) -> None:
+        t, loan = self.terms, self.loan
+        bank = loan.shares.get(t.bank_id)
+        if bank is None or not bank.principal:
+            return
+        pen = ZERO
+        if t.claim_scope == "PRINCIPAL_INTEREST_PENALTY":
+            pen = bank.penalty + bank.compound
+        billed_interest = bank.interest  # billed and crystallised; excludes unbilled accrual
+        self.out.claim_raised = (bank.principal, billed_interest, pen,
+                                 bank.principal + billed_interest + pen)
+        loan.claim_raised_on = self.day
+
+    def write_off(self) -> None:
+        loan = self.loan
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(self.day)
+        self.crystallise_interest(self.day)
+        for fid, s in loan.shares.items():
+            total = ZERO
+            for comp, attr in COMPONENT_FIELD.items():
+                amt = getattr(s, attr)
+                if amt:
+                    self.move(fid, "WRITE_OFF", comp, amt)
+                    setattr(s, attr, ZERO)
+                    total += amt
+            s.written_off += total
+        loan.state, loan.written_off_on = "WRITTEN_OFF", self.day
+        loan.accrual_from = loan.accrual_to = None
+        loan.accrual_amount = Decimal(0)
+        loan.penalty_from = loan.next_penalty_on = None
+        loan.penalty_base = loan.compound_base = ZERO
+
+    def write_off_recovery(self, amount: Decimal, txn: int) -> None:
+        loan = self.loan
+        open_ = {fid: s.written_off - s.recovered for fid, s in loan.shares.items()}
+        total = sum(open_.values(), ZERO)
+        take = min(amount, total)
+        if take:
+            for fid, part in split_principal(take, open_, loan.residual).items():
+                if part:
+                    loan.shares[fid].recovered += part
+                    self.move(fid, "WO_RECOVERY", "PRINCIPAL", part, None, txn)
+        if amount - take:
+            loan.overpaid += amount - take
+            self.move(self.terms.bank_id, "OVERPAY", "OVERPAYMENT", amount - take, None, txn)
+
+    # -- reversal (冲正) ------------------------------------------------------------------------
+    def reverse(self, event: Event) -> None:
+        """Undo a repayment with its original split amounts: every movement negated."""
+        loan = self.loan
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(self.day)
+        for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
+            share = loan.shares.get(fid)
+            if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY"):
+                attr = COMPONENT_FIELD[comp]
+                setattr(share, attr, getattr(share, attr) + amount)
+                inst = self._inst(seq or 0)
+                if inst is not None:
+                    if comp == "PRINCIPAL":
+                        inst.principal_paid -= amount
+                    elif comp == "INTEREST":
+                        inst.interest_paid -= min(amount, inst.interest_paid)
+                    inst.dirty = True
+                    if inst.seq <= loan.billed_seq:
+                        inst.status, inst.paid_on = "DUE", None
+            elif ev == "OVERPAY":
+                loan.overpaid -= amount
+            elif ev in ("CLAIM", "CLAIM_IN", "TRANSFER_OUT", "TRANSFER_IN"):
+                attr = COMPONENT_FIELD[comp]
+                sign = 1 if ev in ("CLAIM", "TRANSFER_OUT") else -1
+                setattr(share, attr, getattr(share, attr) + sign * amount)
+                if ev == "CLAIM":
+                    share.claimed -= amount
+                    self.out.claim_paid -= amount
+            elif ev == "WO_RECOVERY":
+                share.recovered -= amount
+            self.out.movements.append((loan.id, fid, ev, comp, -amount, seq, event.txn_id, True,
+                                       loan.accruing))
+        if loan.state == "CLAIMED" and loan.shares[self.terms.bank_id].principal:
+            g = loan.shares.get(self.terms.guarantor_id)
+            bank = loan.shares[self.terms.bank_id]
+            if g is not None:
+                bank.accrual_weight, g.accrual_weight = g.accrual_weight, Decimal(0)
+                bank.penalty_weight, g.penalty_weight = g.penalty_weight, Decimal(0)
+            loan.state, loan.claimed_on = "ACTIVE", None
+        if loan.state == "PAID_OFF":
+            loan.state, loan.closed_on = "ACTIVE", None
+        for i in loan.insts:
+            if i.seq <= loan.billed_seq and i.status == "DUE" and not (
+                i.principal_unpaid or i.interest_unpaid
+            ):
+                i.status = "PAID"
+        self._settle_instalments()
+        if loan.penalty_from is None and loan.oldest_unpaid_due_on is not None:
+            loan.penalty_from = self.day
+            self._penalty_bases(self.day)
+
+
+def _plus_days(d: date, n: int) -> date:
+    return date.fromordinal(d.toordinal() + n)
+
+
+def _period_start(loan: LoanState, current: Inst) -> date:
+    prev = loan.insts[current.seq - 2].due_on if current.seq > 1 else None
+    return prev or loan.accrual_from or current.due_on
+
+
+def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> DayResult:
+    """Everything that happens to one loan on `day`: billing, events, aging transitions."""
+    out = DayResult()
+    ctx = _Day(loan, terms, day, out)
+    ctx.advance()
+    if loan.overpaid > 0 and loan.state in OPEN_STATES and loan.oldest_unpaid_due_on:
+        # Money held in suspense pays what has fallen due (and nothing early).
+        ctx._pay(loan.overpaid, kind="SCHEDULED", txn=None, event="SUSPENSE_APPLY")
+    for ev in events:
+        if ev.kind == "REVERSAL":
+            if not ev.original and ev.original_txn_id is not None:  # reversed the same day
+                ev.original = tuple(m for m in out.movements
+                                    if m[6] == ev.original_txn_id and not m[7])
+            if not ev.original:
+                out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "reverses_txn_no",
+                                    "the reversed repayment was not applied"))
+                continue
+            if sum(m[4] for m in ev.original if m[2] != "CLAIM_IN" and m[2] != "TRANSFER_IN"
+                   and m[2] != "TRANSFER_OUT") != ev.amount:
+                out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "amount",
+                                    "amount differs from the reversed repayment's"))
+                continue
+            ctx.reverse(ev)
+            out.applied_txns.append(ev.txn_id)
+            continue
+        if loan.state == "PAID_OFF":
+            out.rejects.append((ev.txn_id, "LOAN_CLOSED", "loan_no",
+                                f"loan was paid off on {loan.closed_on}"))
+            continue
+        if loan.state == "WRITTEN_OFF":
+            ctx.write_off_recovery(ev.amount, ev.txn_id)
+        elif ev.payer == "GUARANTOR":
+            if terms.guarantor_id is None:
+                out.rejects.append((ev.txn_id, "BAD_VALUE", "payer",
+                                    "the loan's agreement has no guarantor"))
+                continue
+            ctx.claim_payment(ev.amount, ev.txn_id)
+        else:
+            ctx._pay(ev.amount, kind=ev.kind, txn=ev.txn_id)
+        out.applied_txns.append(ev.txn_id)
+    # Aging transitions that change balances (DPD, class and accrual flags are set in SQL).
+    if loan.state in OPEN_STATES and loan.oldest_unpaid_due_on is not None:
+        dpd = (day - loan.oldest_unpaid_due_on).days
+        loan.dpd = max(dpd, 0)
+        if (terms.claim_trigger_dpd is not None and terms.guarantor_id is not None
+                and loan.claim_raised_on is None and loan.state != "CLAIMED"
+                and dpd >= terms.claim_trigger_dpd):
+            ctx.raise_claim()
+        if terms.write_off_dpd is not None and dpd >= terms.write_off_dpd:
+            ctx.write_off()
+    elif loan.state in OPEN_STATES:
+        loan.dpd = 0
+    if loan.penalty_from is not None and loan.state in OPEN_STATES:
+        ctx.crystallise_penalty(day)
+    return out

@@ -1,0 +1,299 @@
+"""Step 6 (post), 7 (settle) and the fingerprint: batch journals from the sub-ledger.
+
+Posting aggregates the run's movements per (book, program, event, reversal) into balanced
+entries: each line is Σ of per-loan rounded movement amounts, never a rounded total, and its
+`source` names the movement group it came from (drill-down: lending.selectors).
+Accruals are not movements: each (book, program)'s interest receivable, penalty receivable and
+off-balance interest are set to the derived sub-ledger total (lending_share_positions) by
+posting the delta against the GL balance, so a rerun posts nothing.
+
+The bank's share posts to BANK_GL; every other funder's share to its memo book MEMO_<CODE>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import connection
+
+from ledger import services as ledger
+from ledger.domain import chart
+from ledger.domain.drafts import EntryDraft, LineDraft
+from lending.settlement.models import SettlementRun, Statement, StatementLine
+
+ZERO = Decimal("0.00")
+P = "PRINCIPAL"
+RECEIVABLE = {P: chart.LOANS_RECEIVABLE, "INTEREST": chart.INTEREST_RECEIVABLE,
+              "PENALTY": chart.PENALTY_RECEIVABLE, "COMPOUND": chart.PENALTY_RECEIVABLE}
+
+# (event, component) → (debit account, debit counterparty role, credit account, credit role) for
+# the bank's own movements in BANK_GL. None: the sub-ledger change reaches the GL through the
+# derived accrual delta (receivables), not as an event line.
+PLATFORM, GUARANTOR = "platform", "guarantor"
+
+
+def _bank_accounts(event: str, component: str, funder_is_bank: bool):
+    rec = RECEIVABLE.get(component)
+    if not funder_is_bank:
+        if event == "SUSPENSE_APPLY":  # the bank holds the cash; the partner's part is owed
+            return chart.OVERPAYMENT_SUSPENSE, "", chart.DUE_TO_PLATFORM, PLATFORM
+        if event == "RECOVERY":  # collected on the guarantor's share: routed to the guarantor
+            return (chart.DUE_FROM_PLATFORM, PLATFORM, chart.CLAIM_PAYABLE_TO_GUARANTOR,
+                    GUARANTOR)
+        return None
+    if event == "DISBURSE":
+        return chart.LOANS_RECEIVABLE, "", chart.DUE_TO_PLATFORM, PLATFORM
+    if event == "COLLECT":
+        return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
+    if event == "SUSPENSE_APPLY":
+        return chart.OVERPAYMENT_SUSPENSE, "", rec, ""
+    if event == "OVERPAY":
+        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.OVERPAYMENT_SUSPENSE, ""
+    if event == "CLAIM":
+        return chart.DUE_FROM_GUARANTOR, GUARANTOR, rec, ""
+    if event == "FEE":
+        return chart.FEE_EXPENSE, "", chart.FEE_PAYABLE, PLATFORM
+    if event == "WRITE_OFF" and component == P:
+        return chart.LOSS_ALLOWANCE, "", chart.LOANS_RECEIVABLE, ""
+    if event == "WO_RECOVERY":
+        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.WRITE_OFF_RECOVERIES, ""
+    return None
+
+
+def _memo_accounts(event: str, component: str):
+    rec = RECEIVABLE.get(component)
+    if event == "DISBURSE":
+        return chart.LOANS_RECEIVABLE, "", chart.PARTNER_FUNDING, ""
+    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY"):
+        return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
+    if event == "CLAIM_IN":  # the guarantor bought the bank's share with its claim payment
+        return rec, "", chart.PARTNER_FUNDING, ""
+    if event == "WRITE_OFF" and component == P:
+        return chart.PARTNER_FUNDING, "", chart.LOANS_RECEIVABLE, ""
+    if event == "WO_RECOVERY":
+        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.PARTNER_FUNDING, ""
+    return None
+
+
+def program_dimension(partner_code: str, program_code: str) -> str:
+    return f"{partner_code}/{program_code}"
+
+
+def _context(run: SettlementRun) -> dict:
+    with connection.cursor() as cur:
+        cur.execute("""SELECT g.id, g.code, a.guarantor_id FROM lending_program g
+                         JOIN lending_agreement a ON a.id = g.agreement_id
+                        WHERE g.partner_id = %s""", [run.partner_id])
+        programs = {pid: (code, gid) for pid, code, gid in cur.fetchall()}
+        cur.execute("SELECT id, code, kind FROM partners_partner")
+        partners = {pid: (code, kind) for pid, code, kind in cur.fetchall()}
+    return {"programs": programs, "partners": partners}
+
+
+def _book_of(funder_id: int, partners: dict) -> str:
+    code, kind = partners[funder_id]
+    if kind == "BANK":
+        return chart.BANK_GL
+    ledger.memo_book_ensure(partner_code=code)
+    return chart.memo_book_code(code)
+
+
+def run_key(run: SettlementRun) -> str:
+    return f"settle:{run.business_date:%Y-%m-%d}:{run.partner.code}"
+
+
+def post_run(run: SettlementRun) -> dict:
+    """Post the run's movement groups and the accrual deltas; idempotent by entry keys."""
+    ctx = _context(run)
+    partners, programs = ctx["partners"], ctx["programs"]
+    partner_code = run.partner.code
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT program_id, funder_id, event, component, reversal, SUM(amount)
+                 FROM lending_movement WHERE run_id = %s
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.pk])
+        groups = cur.fetchall()
+    entries: dict[tuple, list[LineDraft]] = defaultdict(list)
+    for program_id, funder_id, event, component, reversal, amount in groups:
+        if not amount:
+            continue
+        program_code, guarantor_id = programs[program_id]
+        dim = program_dimension(partner_code, program_code)
+        is_bank = partners[funder_id][1] == "BANK"
+        roles = {PLATFORM: partner_code, GUARANTOR: partners[guarantor_id][0]
+                 if guarantor_id else "", "": ""}
+        source = f"mv:{run.pk}:{program_id}:{funder_id}:{event}:{component}:{int(reversal)}"
+        targets = []
+        bank_map = _bank_accounts(event, component, is_bank)
+        if bank_map:
+            targets.append((chart.BANK_GL, bank_map))
+        if not is_bank:
+            memo_map = _memo_accounts(event, component)
+            if memo_map:
+                targets.append((_book_of(funder_id, partners), memo_map))
+        for book, (dr, dr_role, cr, cr_role) in targets:
+            if amount < 0:  # a reversal group: the mirror lines
+                dr, dr_role, cr, cr_role = cr, cr_role, dr, dr_role
+            amt = abs(amount)
+            key = (book, program_code, dim, event, reversal)
+            entries[key].append(LineDraft.dr(dr, amt, program=dim,
+                                             counterparty=roles[dr_role], source=source))
+            entries[key].append(LineDraft.cr(cr, amt, program=dim,
+                                             counterparty=roles[cr_role], source=source))
+    day = run.business_date
+    drafts = [
+        EntryDraft(book=book, business_date=day,
+                   idempotency_key=f"{run_key(run)}:{book}:{program_code}:{event}"
+                                   f":{'REV' if reversal else 'ORIG'}",
+                   purpose=f"{'REVERSAL_' if reversal else ''}{event}",
+                   lines=tuple(lines), source_run=run_key(run))
+        for (book, program_code, _dim, event, reversal), lines in sorted(entries.items())
+    ]
+    events = ledger.journal_entries_post(drafts=drafts)
+    accruals = ledger.journal_entries_post(drafts=accrual_drafts(run, ctx))
+    return {"event_entries": events.posted_count, "accrual_entries": accruals.posted_count,
+            "skipped": events.skipped_count + accruals.skipped_count,
+            "lines": events.line_count + accruals.line_count}
+
+
+def _gl_balances(accounts: list[str], programs: list[str], as_of) -> dict:
+    """(book, account, program) → debit − credit over every entry dated ≤ as_of."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT b.code, a.code, l.program, SUM(l.debit) - SUM(l.credit)
+                 FROM ledger_journalline l
+                 JOIN ledger_journalentry e ON e.id = l.entry_id
+                 JOIN ledger_account a ON a.id = l.account_id
+                 JOIN ledger_book b ON b.id = e.book_id
+                WHERE a.code = ANY(%s) AND l.program = ANY(%s) AND e.business_date <= %s
+                GROUP BY 1, 2, 3""", [accounts, programs, as_of])
+        return {(b, a, p): v for b, a, p, v in cur.fetchall()}
+
+
+def subledger_targets(partner_id: int, as_of) -> dict:
+    """(funder_id, program_id) → accruing interest, accruing penalty, non-accruing total."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT funder_id, program_id,
+                      SUM(interest) FILTER (WHERE accruing),
+                      SUM(penalty + compound) FILTER (WHERE accruing),
+                      SUM(interest + penalty + compound) FILTER (WHERE NOT accruing),
+                      SUM(principal)
+                 FROM lending_share_positions(%s, %s)
+                GROUP BY 1, 2""", [as_of, partner_id])
+        return {(f, p): tuple(v or ZERO for v in rest) for f, p, *rest in cur.fetchall()}
+
+
+def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
+    partners, programs = ctx["partners"], ctx["programs"]
+    partner_code = run.partner.code
+    day = run.business_date
+    targets = subledger_targets(run.partner_id, day)
+    dims = [program_dimension(partner_code, code) for code, _ in programs.values()]
+    accounts = [chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE, chart.OFF_BALANCE_INTEREST]
+    gl = _gl_balances(accounts, dims, day)
+    drafts = []
+    for (funder_id, program_id), (interest, penalty, off, _principal) in sorted(targets.items()):
+        book = _book_of(funder_id, partners)
+        code = programs[program_id][0]
+        dim = program_dimension(partner_code, code)
+        lines: list[LineDraft] = []
+        for account, target, income in (
+            (chart.INTEREST_RECEIVABLE, interest, chart.INTEREST_INCOME),
+            (chart.PENALTY_RECEIVABLE, penalty, chart.PENALTY_INCOME),
+            (chart.OFF_BALANCE_INTEREST, off, chart.OFF_BALANCE_CONTRA),
+        ):
+            delta = target - gl.get((book, account, dim), ZERO)
+            if delta > 0:
+                lines += [LineDraft.dr(account, delta, program=dim, source="accrual"),
+                          LineDraft.cr(income, delta, program=dim, source="accrual")]
+            elif delta < 0:
+                lines += [LineDraft.dr(income, -delta, program=dim, source="accrual"),
+                          LineDraft.cr(account, -delta, program=dim, source="accrual")]
+        if lines:
+            drafts.append(EntryDraft(
+                book=book, business_date=day,
+                idempotency_key=f"{run_key(run)}:{book}:{code}:ACCRUAL", purpose="ACCRUAL",
+                lines=tuple(lines), source_run=run_key(run)))
+    return drafts
+
+
+# --- Step 7: the net settlement statements ------------------------------------------------------
+
+# (funder is bank, event) → statement line type and sign, from the counterparty's side (+ it
+# pays the bank). RECOVERY appears twice: the platform pays it in, the bank owes the guarantor.
+_PLATFORM_LINES = {
+    (True, "COLLECT"): ("COLLECTION_", 1), (True, "OVERPAY"): ("OVERPAYMENT", 1),
+    (True, "WO_RECOVERY"): ("WRITE_OFF_RECOVERY", 1), (False, "RECOVERY"): ("CLAIM_RECOVERY", 1),
+    (True, "DISBURSE"): ("DISBURSEMENT", -1), (True, "FEE"): ("SERVICE_FEE", -1),
+    (False, "SUSPENSE_APPLY"): ("SUSPENSE_TO_PARTNER", -1),
+}
+_GUARANTOR_LINES = {
+    (True, "CLAIM"): ("CLAIM_PAYMENT", 1), (False, "RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
+}
+
+
+def statements_build(run: SettlementRun) -> list[Statement]:
+    """Net settlement per counterparty for the run's day, from the run's movements."""
+    ctx = _context(run)
+    partners, programs = ctx["partners"], ctx["programs"]
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT m.program_id, m.funder_id, m.event, m.component, m.reversal,
+                      SUM(m.amount)
+                 FROM lending_movement m WHERE m.run_id = %s
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.pk])
+        groups = cur.fetchall()
+    lines: dict[int, dict[tuple, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for program_id, funder_id, event, component, reversal, amount in groups:
+        is_bank = partners[funder_id][1] == "BANK"
+        guarantor_id = programs[program_id][1]
+        for cp_id, table in ((run.partner_id, _PLATFORM_LINES), (guarantor_id, _GUARANTOR_LINES)):
+            spec = table.get((is_bank, event))
+            if spec is None or cp_id is None:
+                continue
+            kind, sign = spec
+            if kind == "COLLECTION_":
+                kind += "PENALTY" if component == "COMPOUND" else component
+            if reversal:
+                kind = "REVERSAL_" + kind
+            lines[cp_id][(kind, program_id)] += sign * amount
+    out = []
+    for cp_id in sorted(set(lines) | {run.partner_id}):
+        net = sum(lines[cp_id].values(), ZERO)
+        st, _ = Statement.objects.update_or_create(
+            counterparty_id=cp_id, business_date=run.business_date,
+            defaults={"run": run, "net_amount": net},
+        )
+        st.lines.all().delete()
+        StatementLine.objects.bulk_create(
+            StatementLine(statement=st, line_type=kind, program_id=pid, amount=amt,
+                          description=f"{kind.replace('_', ' ').lower()} "
+                                      f"({programs[pid][0]})")
+            for (kind, pid), amt in sorted(lines[cp_id].items()) if amt
+        )
+        out.append(st)
+    return out
+
+
+def fingerprint(business_date, partner_code: str | None = None) -> str:
+    """SHA-256 of everything posted for the date, in a canonical order (no ids, no times)."""
+    like = f"settle:{business_date:%Y-%m-%d}:{partner_code}" if partner_code else \
+        f"settle:{business_date:%Y-%m-%d}:%"
+    digest = hashlib.sha256()
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT e.idempotency_key, b.code, e.purpose, a.code, l.program, l.counterparty,
+                      l.source, l.debit, l.credit, l.currency
+                 FROM ledger_journalentry e
+                 JOIN ledger_journalline l ON l.entry_id = e.id
+                 JOIN ledger_book b ON b.id = e.book_id
+                 JOIN ledger_account a ON a.id = l.account_id
+                WHERE e.business_date = %s AND e.source_run LIKE %s
+                ORDER BY 1, 4, 5, 6, 7, 8, 9""", [business_date, like])
+        for row in cur:
+            digest.update("|".join(str(v) for v in row).encode())
+            digest.update(b"\n")
+    return digest.hexdigest()

@@ -1,0 +1,158 @@
+"""The per-loan day engine on DOMAIN §3 worked numbers (pure: no database)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+from lending.domain.schedule import build_schedule
+from lending.settlement.engine import Event, Inst, LoanState, Share, Terms, loan_day
+
+BANK, PLAT, GUAR = 1, 2, 3
+
+
+def terms(**kw) -> Terms:
+    base = dict(annual_rate=D("0.18"), method="EQUAL_INSTALLMENT", day_count="ACT/360",
+                penalty_multiplier=D("1.5"), grace_days=0,
+                order=("PENALTY", "COMPOUND", "INTEREST", "PRINCIPAL"), claim_trigger_dpd=None,
+                claim_scope="PRINCIPAL_INTEREST", write_off_dpd=None, interest_rule="PRO_RATA",
+                bank_id=BANK, guarantor_id=GUAR, bank_yield=None)
+    base.update(kw)
+    return Terms(**base)
+
+
+def loan(principal=D("10000.00"), rate=D("0.18"), term=12, disbursed=date(2024, 1, 15),
+         method="EQUAL_INSTALLMENT") -> LoanState:
+    sched = build_schedule(principal, rate, term, method, disbursed)
+    insts = [Inst(i.seq, i.due_on, i.principal, i.interest, D("0"), D("0"))
+             for i in sched.installments]
+    bank = (principal * D("0.7")).quantize(D("0.01"))
+    shares = {
+        BANK: Share(BANK, bank, D("0"), D("0"), D("0"), D("0.7"), D("0.7"), False, bank),
+        PLAT: Share(PLAT, principal - bank, D("0"), D("0"), D("0"), D("0.3"), D("0.3"), True,
+                    principal - bank),
+    }
+    return LoanState(1, 1, "ACTIVE", True, D("0"), disbursed, insts[0].due_on,
+                     insts[0].interest_due, 0, None, D("0"), D("0"), None, None, None, None,
+                     None, None, 0, shares, insts)
+
+
+def pay(amount, txn=1, kind="SCHEDULED", payer="BORROWER"):
+    return Event(txn, kind, D(amount), payer)
+
+
+def moves(result, event="COLLECT"):
+    out: dict[tuple[int, str], D] = {}
+    for m in result.movements:
+        if m[2] == event:
+            out[(m[1], m[3])] = out.get((m[1], m[3]), D("0")) + m[4]
+    return out
+
+
+def test_on_time_payments_leave_bank_principal_5918_43_after_period_2():
+    ln, t = loan(), terms()
+    r1 = loan_day(ln, t, date(2024, 2, 15), [pay("916.80")])
+    assert moves(r1)[(BANK, "PRINCIPAL")] == D("536.76")
+    assert moves(r1)[(PLAT, "PRINCIPAL")] == D("230.04")
+    assert moves(r1)[(BANK, "INTEREST")] == D("105.00")
+    assert moves(r1)[(PLAT, "INTEREST")] == D("45.00")
+    loan_day(ln, t, date(2024, 3, 15), [pay("916.80", txn=2)])
+    assert ln.shares[BANK].principal == D("5918.43")
+    assert ln.shares[PLAT].principal == D("2536.47")
+    assert ln.oldest_unpaid_due_on is None and ln.state == "ACTIVE"
+    assert ln.shares[BANK].interest == 0 and ln.shares[PLAT].interest == 0
+
+
+def test_500_waterfall_ten_days_overdue_and_its_70_30_split():
+    ln, t = loan(), terms()
+    loan_day(ln, t, date(2024, 2, 15), [pay("916.80")])
+    loan_day(ln, t, date(2024, 3, 15), [pay("916.80", txn=2)])
+    loan_day(ln, t, date(2024, 4, 15), [])  # period 3 falls due, unpaid
+    r = loan_day(ln, t, date(2024, 4, 25), [pay("500.00", txn=3)])  # 10 days overdue
+    m = moves(r)
+    assert m[(BANK, "PENALTY")] + m[(PLAT, "PENALTY")] == D("5.92")
+    assert m[(BANK, "COMPOUND")] + m[(PLAT, "COMPOUND")] == D("0.95")
+    assert m[(BANK, "INTEREST")] + m[(PLAT, "INTEREST")] == D("126.82")
+    assert m[(BANK, "PRINCIPAL")] + m[(PLAT, "PRINCIPAL")] == D("366.31")
+    assert (m[(BANK, "PRINCIPAL")], m[(PLAT, "PRINCIPAL")]) == (D("256.42"), D("109.89"))
+    assert (m[(BANK, "INTEREST")], m[(PLAT, "INTEREST")]) == (D("88.77"), D("38.05"))
+    assert (m[(BANK, "PENALTY")], m[(PLAT, "PENALTY")]) == (D("4.14"), D("1.78"))
+    assert (m[(BANK, "COMPOUND")], m[(PLAT, "COMPOUND")]) == (D("0.67"), D("0.28"))
+    assert ln.insts[2].principal_unpaid == D("423.67")
+    assert ln.dpd == 10 and ln.oldest_unpaid_due_on == date(2024, 4, 15)
+
+
+def test_payoff_clears_every_share_to_zero_and_closes_the_loan():
+    ln, t = loan(), terms()
+    loan_day(ln, t, date(2024, 2, 15), [pay("916.80")])
+    r = loan_day(ln, t, date(2024, 3, 1), [pay("20000.00", txn=2, kind="PAYOFF")])
+    assert ln.state == "PAID_OFF"
+    for s in ln.shares.values():
+        assert (s.principal, s.interest, s.penalty, s.compound) == (0, 0, 0, 0)
+    collected = sum(m[4] for m in r.movements if m[2] == "COLLECT")
+    overpaid = sum(m[4] for m in r.movements if m[2] == "OVERPAY")
+    assert collected + overpaid == D("20000.00")
+    # 9,233.20 principal + interest 2024-02-15..03-01 (15 of 29 days of 138.50 → 71.64)
+    assert collected == D("9233.20") + D("71.64")
+    assert ln.overpaid == overpaid
+
+
+def test_scheduled_overpayment_goes_to_suspense_and_pays_the_next_instalment():
+    ln, t = loan(), terms()
+    r = loan_day(ln, t, date(2024, 2, 15), [pay("1000.00")])
+    assert moves(r, "OVERPAY")[(BANK, "OVERPAYMENT")] == D("83.20")
+    assert ln.overpaid == D("83.20")
+    r2 = loan_day(ln, t, date(2024, 3, 15), [])
+    applied = sum(m[4] for m in r2.movements if m[2] == "SUSPENSE_APPLY")
+    assert applied == D("83.20") and ln.overpaid == 0
+    assert ln.insts[1].interest_paid == D("83.20")
+
+
+def test_guarantor_claim_transfers_the_bank_share_and_later_money_is_routed():
+    ln, t = loan(), terms(claim_trigger_dpd=80)
+    loan_day(ln, t, date(2024, 2, 15), [pay("916.80")])
+    loan_day(ln, t, date(2024, 3, 15), [pay("916.80", txn=2)])
+    for d in (date(2024, 4, 15), date(2024, 5, 15), date(2024, 6, 15)):
+        loan_day(ln, t, d, [])
+    r = loan_day(ln, t, date(2024, 7, 4), [])  # period 3 reaches DPD 80
+    assert r.claim_raised is not None
+    principal, interest, _pen, amount = r.claim_raised
+    assert principal == D("5918.43")
+    assert interest == D("241.32")  # 70 % of 126.82 + 114.82 + 103.10 (periods 3–5)
+    assert amount == D("6159.75")
+    r2 = loan_day(ln, t, date(2024, 7, 5), [pay("6159.75", txn=9, payer="GUARANTOR")])
+    assert r2.claim_paid == D("6159.75")
+    assert ln.state == "CLAIMED"
+    assert ln.shares[BANK].principal == 0 and ln.shares[BANK].interest == 0
+    assert ln.shares[GUAR].principal == D("5918.43")
+    r3 = loan_day(ln, t, date(2024, 7, 6), [pay("100.00", txn=10)])
+    funders = {m[1] for m in r3.movements}
+    assert BANK not in funders
+    assert any(m[2] == "RECOVERY" and m[1] == GUAR for m in r3.movements)
+
+
+def test_reversal_restores_the_original_split_exactly():
+    ln, t = loan(), terms()
+    r1 = loan_day(ln, t, date(2024, 2, 15), [pay("916.80")])
+    before = {f: (s.principal, s.interest) for f, s in ln.shares.items()}
+    r2 = loan_day(ln, t, date(2024, 2, 20), [Event(2, "REVERSAL", D("916.80"),
+                                                   original=tuple(r1.movements))])
+    assert sorted(m[4] for m in r2.movements) == sorted(-m[4] for m in r1.movements)
+    assert ln.shares[BANK].principal == D("7000.00")
+    assert ln.shares[PLAT].principal == D("3000.00")
+    assert ln.insts[0].principal_paid == 0 and ln.oldest_unpaid_due_on == date(2024, 2, 15)
+    assert before != {f: (s.principal, s.interest) for f, s in ln.shares.items()}
+
+
+def test_write_off_then_recovery():
+    ln, t = loan(), terms(write_off_dpd=90, guarantor_id=None)
+    d = date(2024, 2, 15)
+    loan_day(ln, t, d, [])
+    r = loan_day(ln, t, d + timedelta(days=90), [])
+    assert ln.state == "WRITTEN_OFF"
+    wo = sum(m[4] for m in r.movements if m[2] == "WRITE_OFF" and m[3] == "PRINCIPAL")
+    assert wo == D("10000.00")
+    r2 = loan_day(ln, t, d + timedelta(days=95), [pay("1000.00", txn=5)])
+    rec = moves(r2, "WO_RECOVERY")
+    assert rec[(BANK, "PRINCIPAL")] + rec[(PLAT, "PRINCIPAL")] == D("1000.00")
+    assert rec[(BANK, "PRINCIPAL")] == D("700.00")
