@@ -177,6 +177,9 @@ class RowReader:
         self._text = io.TextIOWrapper(
             io.BufferedReader(_Unclosable(stream), CHUNK), encoding=codec, errors="strict", newline=""
         )
+        # the header is read by the csv module; the data lines are read by the caller (the
+        # csv module pulls exactly one line per record, so both share one position)
+        self.lines: Iterator[str] = self._text
         self.rows: Iterator[list[str]] = csv.reader(self._text, dialect="excel", strict=True)
 
     def header(self, spec: KindSpec) -> list[str]:
@@ -191,13 +194,12 @@ class RowReader:
         header_check(spec, header)
         return header
 
-    def decode_error(self, exc: UnicodeDecodeError, row_no: int) -> FileRejected:
-        # The decoder works on blocks of bytes, so the row is only known approximately.
+    def decode_error(self, exc: UnicodeDecodeError, row_no: int = 0) -> FileRejected:
+        # The decoder works on blocks of bytes: the position is given as a byte offset.
         label = "gb18030" if self.codec == "gb18030" else "utf-8"
         bad = exc.object[exc.start:exc.start + 4].hex(" ")
         return FileRejected(
-            f"the bytes do not decode as {label}: {exc.reason} (bytes {bad}, in the block "
-            f"after data row {row_no})"
+            f"the bytes do not decode as {label}: {exc.reason} (bytes {bad})"
         )
 
 

@@ -78,11 +78,11 @@ class Command(BaseCommand):
                         name=path.name, data=data, control=control, channel=Channel.COMMAND,
                         sent_by_label="bench_intake",
                     )
-                    elapsed = time.perf_counter() - started
                     if not keep:
                         raise _Rollback
             except _Rollback:
                 pass
+            elapsed = time.perf_counter() - started  # with the commit (or the rollback)
         peak = _maxrss_mb()
         summary = result.as_dict()
         self.stdout.write(json.dumps(summary))
