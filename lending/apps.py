@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class LendingConfig(AppConfig):
     name = "lending"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ledger import checks
+        from lending.reconciliation.checks import file_rows_accounted
+
+        checks.register(file_rows_accounted, name="lending.file_rows_accounted")
