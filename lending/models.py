@@ -490,5 +490,5 @@ class Installment(models.Model):
     def principal_unpaid(self) -> Decimal:
         return self.principal_due - self.principal_paid
 from lending.intake.models import *  # noqa: E402,F401,F403
-from lending.settlement.models import *  # noqa: E402,F401,F403
 from lending.reconciliation.models import *  # noqa: E402,F401,F403
+from lending.settlement.models import *  # noqa: E402,F401,F403

@@ -1,0 +1,100 @@
+"""Ledger checks added by the settlement: the sub-ledger equals the GL control accounts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+
+from ledger.domain import chart
+from lending.settlement.posting import program_dimension
+
+ZERO = Decimal("0.00")
+
+
+def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
+    """For every program, funder (book) and component: Σ sub-ledger = GL control balance."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT max(business_date) FROM lending_settlementrun WHERE state = 'DONE'")
+        last = cur.fetchone()[0]
+        day = as_of or last
+        if day is None:
+            return []
+        cur.execute(
+            """SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END,
+                      p.code, g.code,
+                      SUM(x.principal),
+                      SUM(x.interest) FILTER (WHERE x.accruing),
+                      SUM(x.penalty + x.compound) FILTER (WHERE x.accruing),
+                      SUM(x.interest + x.penalty + x.compound) FILTER (WHERE NOT x.accruing)
+                 FROM lending_share_positions(%s) x
+                 JOIN partners_partner f ON f.id = x.funder_id
+                 JOIN partners_partner p ON p.id = x.partner_id
+                 JOIN lending_program g ON g.id = x.program_id
+                WHERE EXISTS (SELECT 1 FROM lending_settlementrun r
+                               WHERE r.partner_id = x.partner_id AND r.business_date <= %s
+                                 AND r.state IN ('DONE', 'FAILED'))
+                GROUP BY 1, 2, 3""",
+            [chart.BANK_GL, chart.MEMO_PREFIX, day, day])
+        sub = cur.fetchall()
+        cur.execute(
+            """SELECT b.code, l.program, a.code, SUM(l.debit) - SUM(l.credit)
+                 FROM ledger_journalline l
+                 JOIN ledger_journalentry e ON e.id = l.entry_id
+                 JOIN ledger_account a ON a.id = l.account_id
+                 JOIN ledger_book b ON b.id = e.book_id
+                WHERE e.business_date <= %s AND a.code = ANY(%s) AND l.program <> ''
+                GROUP BY 1, 2, 3""",
+            [day, [chart.LOANS_RECEIVABLE, chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE,
+                   chart.OFF_BALANCE_INTEREST]])
+        gl = {(b, p, a): v for b, p, a, v in cur.fetchall()}
+    problems = []
+    for book, partner, program, principal, interest, penalty, off in sub:
+        dim = program_dimension(partner, program)
+        for account, expected in ((chart.LOANS_RECEIVABLE, principal),
+                                  (chart.INTEREST_RECEIVABLE, interest),
+                                  (chart.PENALTY_RECEIVABLE, penalty),
+                                  (chart.OFF_BALANCE_INTEREST, off)):
+            got = gl.get((book, dim, account), ZERO)
+            if (expected or ZERO) != got:
+                problems.append(f"{day} {book} {dim} account {account}: sub-ledger "
+                                f"{expected or ZERO} != GL {got}")
+    return problems
+
+
+def statements_tie(*, as_of: date | None = None) -> list[str]:
+    """Each statement's net = Σ of its lines, and Σ of all statements of a run = the run's
+    GL movement on the settlement accounts (due from/to platform and guarantor, fee payable)."""
+    where = "WHERE s.business_date = %s" if as_of else ""
+    params = [as_of] if as_of else []
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT s.id, s.net_amount, COALESCE(SUM(l.amount), 0)
+                  FROM lending_statement s LEFT JOIN lending_statementline l
+                    ON l.statement_id = s.id {where}
+                 GROUP BY 1, 2 HAVING s.net_amount <> COALESCE(SUM(l.amount), 0)""", params)
+        problems = [f"statement {sid}: net {net} != lines {lines}"
+                    for sid, net, lines in cur.fetchall()]
+        cur.execute(
+            f"""WITH st AS (SELECT s.run_id, SUM(s.net_amount) AS net FROM lending_statement s
+                           {where} GROUP BY 1),
+                    gl AS (SELECT r.id AS run_id,
+                                  SUM(CASE WHEN a.code IN ('1221', '1222') THEN l.debit - l.credit
+                                           ELSE l.debit - l.credit END) AS net
+                             FROM lending_settlementrun r
+                             JOIN partners_partner p ON p.id = r.partner_id
+                             JOIN ledger_journalentry e
+                               ON e.source_run = 'settle:' || to_char(r.business_date,
+                                                                       'YYYY-MM-DD') || ':' || p.code
+                             JOIN ledger_journalline l ON l.entry_id = e.id
+                             JOIN ledger_account a ON a.id = l.account_id
+                             JOIN ledger_book b ON b.id = e.book_id
+                            WHERE b.code = %s AND a.code IN ('1221', '1222', '2241', '2242', '2243')
+                            GROUP BY 1)
+                SELECT st.run_id, st.net, COALESCE(gl.net, 0) FROM st
+                  LEFT JOIN gl ON gl.run_id = st.run_id
+                 WHERE st.net <> COALESCE(gl.net, 0)""", params + [chart.BANK_GL])
+        problems += [f"run {rid}: statements net {net} != GL settlement accounts {g}"
+                     for rid, net, g in cur.fetchall()]
+    return problems

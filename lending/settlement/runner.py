@@ -1,0 +1,199 @@
+"""The daily run of one partner and business date: gate, book, apply (chunks), post, settle,
+reconcile, check — orchestrated as Celery tasks (a group of chunks, then a chord callback).
+
+One orchestration per (partner, date) at a time: the orchestrator holds a PostgreSQL session
+advisory lock while it dispatches and waits. Chunks are idempotent (each commits with its done
+mark), so a run that died anywhere is simply started again: done chunks are skipped, posting
+is keyed, statements are rebuilt from the same movements.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from datetime import date
+
+from celery import chord, group
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lending.settlement import posting, steps
+from lending.settlement.models import RunChunk, RunState, SettlementRun
+from partners.models import InboundFile, Partner, PartnerKind
+
+log = logging.getLogger(__name__)
+
+REQUIRED_KINDS = ("loans", "repayments", "reversals", "balances")
+LOCK_NAMESPACE = 0x5E771E  # advisory lock class for settlement orchestration
+
+
+class SettlementError(Exception):
+    """A run could not be started or did not finish; the message says why."""
+
+
+class RunLocked(SettlementError):
+    pass
+
+
+def _lock_key(partner_id: int, day: date) -> int:
+    return zlib.crc32(f"{partner_id}:{day.isoformat()}".encode()) & 0x7FFFFFFF
+
+
+def intake_gate(*, partner: Partner, business_date: date) -> list[str]:
+    """The kinds of file for the date that are missing or not accepted (empty: go)."""
+    accepted = set(
+        InboundFile.objects.filter(partner=partner, business_date=business_date,
+                                   status="ACCEPTED").values_list("kind", flat=True)
+    )
+    return [k for k in REQUIRED_KINDS if k not in accepted]
+
+
+def settling_partners() -> list[Partner]:
+    """Partners that originate loans (platforms with programs)."""
+    return list(Partner.objects.filter(kind=PartnerKind.PLATFORM, programs__isnull=False)
+                .distinct().order_by("code"))
+
+
+def _set(run: SettlementRun, **fields) -> None:
+    for k, v in fields.items():
+        setattr(run, k, v)
+    run.save(update_fields=list(fields))
+
+
+def settlement_run(
+    *, partner: Partner, business_date: date, progress: Callable[[str], None] | None = None,
+    timeout: float = 3600,
+) -> SettlementRun:
+    """Run (or resume) the settlement of one partner's business date and wait for it."""
+    from lending import tasks  # the Celery tasks call back into this module
+
+    say = progress or (lambda _msg: None)
+    key = _lock_key(partner.pk, business_date)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
+        if not cur.fetchone()[0]:
+            raise RunLocked(f"a settlement of {partner.code} {business_date} is already running")
+    try:
+        run, _ = SettlementRun.objects.get_or_create(partner=partner, business_date=business_date)
+        missing = intake_gate(partner=partner, business_date=business_date)
+        if missing:
+            _set(run, state=RunState.WAITING, step="GATE",
+                 error=f"waiting for accepted files: {', '.join(missing)}")
+            say(f"{partner.code} {business_date}: waiting for {', '.join(missing)}")
+            return run
+        previous = SettlementRun.objects.filter(partner=partner, business_date__lt=business_date)
+        if previous.exclude(state=RunState.DONE).exists():
+            day = previous.exclude(state=RunState.DONE).order_by("business_date").first()
+            _set(run, state=RunState.WAITING, step="GATE",
+                 error=f"the run of {day.business_date} is not done")
+            return run
+        _set(run, state=RunState.RUNNING, step="BOOK", attempts=run.attempts + 1, error="",
+             started_at=timezone.now(), finished_at=None)
+        started = time.monotonic()
+        timings: dict[str, float] = {}
+        try:
+            steps.plan_book(run)
+            t0 = time.monotonic()
+            tasks.settlement_book.apply_async(kwargs={"run_id": run.pk}).get(timeout=timeout)
+            timings["book"] = time.monotonic() - t0
+            _set(run, step="APPLY")
+            total = steps.plan_apply(run)
+            pending = list(RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=True)
+                           .order_by("seq").values_list("seq", flat=True))
+            say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
+            t0 = time.monotonic()
+            header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s) for s in pending)
+            result = chord(header)(tasks.settlement_finalize.si(run_id=run.pk, timings=timings))
+            _wait(result, run, total, timeout, say)
+        except Exception as exc:
+            _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",
+                 finished_at=timezone.now())
+            raise SettlementError(f"{partner.code} {business_date} failed: {exc}") from exc
+        run.refresh_from_db()
+        say(f"{partner.code} {business_date}: {run.state} in {time.monotonic() - started:.1f}s")
+        return run
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
+
+
+def _wait(result, run: SettlementRun, total: int, timeout: float, say) -> None:
+    deadline = time.monotonic() + timeout
+    last = -1
+    while not result.ready():
+        done = RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=False).count()
+        if done != last:
+            say(f"  chunks {done}/{total}")
+            last = done
+        if time.monotonic() > deadline:
+            raise SettlementError(f"timed out after {timeout}s waiting for the chunks")
+        time.sleep(0.2)
+    result.get(propagate=True, disable_sync_subtasks=False)
+
+
+def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
+    """Chord callback: leftovers, post, settle, reconcile, check, fingerprint; marks DONE."""
+    from ledger import checks
+
+    run = SettlementRun.objects.select_related("partner").get(pk=run_id)
+    t0 = time.monotonic()
+    with transaction.atomic():
+        _set(run, step="POST")
+        quarantined = steps.quarantine_leftovers(run_id=run_id)
+        posted = posting.post_run(run)
+        _set(run, step="SETTLE")
+        statements = posting.statements_build(run)
+        _set(run, step="RECONCILE")
+        breaks = _reconcile(run)
+    _set(run, step="CHECK")
+    problems = checks.run_checks(as_of=run.business_date)
+    totals = _control_totals(run)
+    totals.update(posted=posted, quarantined_at_apply=quarantined, breaks=breaks,
+                  statements={s.counterparty.code: str(s.net_amount) for s in statements},
+                  check_problems=problems[:50], timings={**(timings or {}),
+                                                         "finalize": time.monotonic() - t0})
+    fp = posting.fingerprint(run.business_date, run.partner.code)
+    state = RunState.DONE if not problems else RunState.FAILED
+    _set(run, state=state, step="", totals=totals, fingerprint=fp, finished_at=timezone.now(),
+         error="" if not problems else "checks failed: " + "; ".join(problems[:5]))
+    return {"run": run_id, "state": state, "fingerprint": fp}
+
+
+def _reconcile(run: SettlementRun) -> dict:
+    from lending.reconciliation.services import breaks_reconcile
+
+    r = breaks_reconcile(partner_id=run.partner_id, business_date=run.business_date)
+    return {"their_rows": r.their_rows, "our_loans": r.our_loans, "by_kind": r.by_kind,
+            "within_tolerance": r.within_tolerance, "opened": r.opened,
+            "seen_again": r.seen_again, "auto_cleared": r.auto_cleared}
+
+
+def _control_totals(run: SettlementRun) -> dict:
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT event, component, SUM(amount) FILTER (WHERE funder_id = b.id),
+                      SUM(amount) FILTER (WHERE funder_id <> b.id), COUNT(*)
+                 FROM lending_movement m, (SELECT id FROM partners_partner
+                                            WHERE kind = 'BANK') b
+                WHERE m.run_id = %s GROUP BY 1, 2 ORDER BY 1, 2""", [run.pk])
+        movements = {f"{e}/{c}": {"bank": str(bk or 0), "partners": str(pt or 0), "rows": n}
+                     for e, c, bk, pt, n in cur.fetchall()}
+        cur.execute(
+            """SELECT 'loans', status, count(*) FROM lending_stagedloan
+                WHERE partner_id = %(p)s AND business_date = %(d)s GROUP BY 2
+               UNION ALL SELECT 'repayments', status, count(*) FROM lending_stagedrepayment
+                WHERE partner_id = %(p)s AND business_date = %(d)s GROUP BY 2
+               UNION ALL SELECT 'reversals', status, count(*) FROM lending_stagedreversal
+                WHERE partner_id = %(p)s AND business_date = %(d)s GROUP BY 2""",
+            {"p": run.partner_id, "d": run.business_date})
+        rows: dict[str, dict[str, int]] = {}
+        for kind, status, n in cur.fetchall():
+            rows.setdefault(kind, {})[status] = n
+    return {"movements": movements, "rows": rows}
+
+
+def settlement_run_rerun(*, run: SettlementRun) -> SettlementRun:
+    """Admin action: settle the run's partner and date again (skips what is done)."""
+    return settlement_run(partner=run.partner, business_date=run.business_date)
