@@ -322,8 +322,9 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         for reason, count, amount in cur.fetchall():
             reasons[reason] = count
             q_amount += amount
-        cur.execute(sql.SQL(
-            "SELECT count(*), coalesce(sum({m}), 0) FROM {t} WHERE file_id = %(file)s"
+        cur.execute(sql.SQL(  # one accepted file per partner, kind and date: its rows
+            "SELECT count(*), coalesce(sum({m}), 0) FROM {t} "
+            "WHERE partner_id = %(partner)s AND business_date = %(bdate)s"
         ).format(m=main, t=sql.Identifier(checks.STAGE_TABLE[fname.kind])), params)
         staged_count, staged_amount = cur.fetchone()
     # The contract's invariant, checked before commit: a violation is a bug, never a file.
