@@ -443,6 +443,17 @@ class _Day:
                     i.principal_due, i.interest_due = i.principal_paid, i.interest_paid
                     i.status, i.paid_on, i.dirty = "PAID", self.day, True
 
+    def mark_instalments(self) -> None:
+        """Billed, unpaid instalments: DUE on their due date (and grace), OVERDUE after."""
+        grace = self.terms.grace_days
+        for i in self.loan.insts:
+            if i.seq > self.loan.billed_seq:
+                break
+            if i.status != "PAID" and (i.principal_unpaid or i.interest_unpaid):
+                status = "OVERDUE" if self.day > _plus_days(i.due_on, grace) else "DUE"
+                if i.status != status:
+                    i.status, i.dirty = status, True
+
     # -- claims (代偿) and write-off ---------------------------------------------------------
     def claim_payment(self, amount: Decimal, txn: int) -> None:
         loan, t = self.loan, self.terms
@@ -658,4 +669,6 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
         loan.dpd = 0
     if loan.penalty_from is not None and loan.state in OPEN_STATES:
         ctx.crystallise_penalty(day)
+    if loan.state in OPEN_STATES:
+        ctx.mark_instalments()
     return out

@@ -54,3 +54,58 @@ def lines_posted(day: date) -> int:
         cur.execute("SELECT count(*) FROM ledger_journalline l JOIN ledger_journalentry e"
                     " ON e.id = l.entry_id WHERE e.business_date = %s", [day])
         return cur.fetchone()[0]
+
+
+def loan_row_in(program: str, loan_no, **kw):
+    """loan_row for another program of the partner."""
+    row = list(loan_row(loan_no, **kw))
+    row[1] = program
+    return tuple(row)
+
+
+def movements(loan_no: str, day: date) -> dict[tuple[str, str, str], Decimal]:
+    """(funder, event, component) → Σ amount of the loan's movements on `day`."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT f.code, m.event, m.component, SUM(m.amount)
+                 FROM lending_movement m JOIN lending_loan l ON l.id = m.loan_id
+                 JOIN partners_partner f ON f.id = m.funder_id
+                WHERE l.loan_no = %s AND m.business_date = %s GROUP BY 1, 2, 3""",
+            [loan_no, day])
+        return {(f, e, c): a for f, e, c, a in cur.fetchall()}
+
+
+def journal(day: date, book: str = "BANK_GL") -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(purpose, account) → (Σ debit, Σ credit) of the book's entries dated `day`."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT e.purpose, a.code, SUM(l.debit), SUM(l.credit)
+                 FROM ledger_journalline l JOIN ledger_journalentry e ON e.id = l.entry_id
+                 JOIN ledger_account a ON a.id = l.account_id
+                 JOIN ledger_book b ON b.id = e.book_id
+                WHERE e.business_date = %s AND b.code = %s GROUP BY 1, 2""", [day, book])
+        return {(p, a): (d, c) for p, a, d, c in cur.fetchall()}
+
+
+def positions(loan_no: str, day: date) -> dict[str, tuple]:
+    """Derived share positions (principal, interest, penalty + compound) of a loan on `day`."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT f.code, x.principal, x.interest, x.penalty + x.compound
+                 FROM lending_share_positions(%s) x
+                 JOIN lending_loan l ON l.id = x.loan_id
+                 JOIN partners_partner f ON f.id = x.funder_id
+                WHERE l.loan_no = %s""", [day, loan_no])
+        return {f: (p, i, pc) for f, p, i, pc in cur.fetchall()}
+
+
+def installments(loan_no: str) -> list[tuple]:
+    loan = Loan.objects.get(loan_no=loan_no)
+    return [(i.seq, i.due_on, i.principal_due, i.interest_due, i.principal_paid,
+             i.interest_paid, i.status) for i in loan.installments.order_by("seq")]
+
+
+def hu(x) -> Decimal:
+    """HALF_UP to the cent, for the hand arithmetic in the tests."""
+    from decimal import ROUND_HALF_UP
+    return Decimal(x).quantize(Decimal("0.01"), ROUND_HALF_UP)

@@ -156,3 +156,13 @@ def test_write_off_then_recovery():
     rec = moves(r2, "WO_RECOVERY")
     assert rec[(BANK, "PRINCIPAL")] + rec[(PLAT, "PRINCIPAL")] == D("1000.00")
     assert rec[(BANK, "PRINCIPAL")] == D("700.00")
+
+
+def test_billed_unpaid_instalment_is_due_on_its_date_and_overdue_after():
+    ln, t = loan(), terms()
+    loan_day(ln, t, date(2024, 2, 15), [pay("400.00")])
+    assert ln.insts[0].status == "DUE" and ln.insts[0].dirty
+    ln.insts[0].dirty = False
+    loan_day(ln, t, date(2024, 2, 16), [])
+    assert ln.insts[0].status == "OVERDUE" and ln.insts[0].dirty
+    assert ln.insts[1].status == "PENDING"
