@@ -104,6 +104,7 @@ def settlement_run(
                            .order_by("seq").values_list("seq", flat=True))
             say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
             t0 = time.monotonic()
+            timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
             header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s) for s in pending)
             result = chord(header)(tasks.settlement_finalize.si(run_id=run.pk, timings=timings))
             _wait(result, run, total, timeout, say)
@@ -138,23 +139,38 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     from ledger import checks
 
     run = SettlementRun.objects.select_related("partner").get(pk=run_id)
-    t0 = time.monotonic()
+    timings = dict(timings or {})
+    if "apply_started_at" in timings:
+        timings["apply"] = time.time() - timings.pop("apply_started_at")
+    t0 = lap = time.monotonic()
+
+    def clock(step: str) -> None:
+        nonlocal lap
+        now = time.monotonic()
+        timings[step] = now - lap
+        lap = now
+
     with transaction.atomic():
         _set(run, step="POST")
         quarantined = steps.quarantine_leftovers(run_id=run_id)
         posted = posting.post_run(run)
+        clock("post")
         _set(run, step="SETTLE")
         statements = posting.statements_build(run)
+        clock("settle")
         _set(run, step="RECONCILE")
         breaks = _reconcile(run)
+        clock("reconcile")
     _set(run, step="CHECK")
     problems = checks.run_checks(as_of=run.business_date)
+    clock("check")
     totals = _control_totals(run)
+    fp = posting.fingerprint(run.business_date, run.partner.code)
+    clock("fingerprint")
+    timings["finalize"] = time.monotonic() - t0
     totals.update(posted=posted, quarantined_at_apply=quarantined, breaks=breaks,
                   statements={s.counterparty.code: str(s.net_amount) for s in statements},
-                  check_problems=problems[:50], timings={**(timings or {}),
-                                                         "finalize": time.monotonic() - t0})
-    fp = posting.fingerprint(run.business_date, run.partner.code)
+                  check_problems=problems[:50], timings=timings)
     state = RunState.DONE if not problems else RunState.FAILED
     _set(run, state=state, step="", totals=totals, fingerprint=fp, finished_at=timezone.now(),
          error="" if not problems else "checks failed: " + "; ".join(problems[:5]))
