@@ -16,12 +16,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from lending import services
-from lending.models import Agreement, Loan, Program
+from lending.models import Agreement, Program
 from partners.models import FileEncoding, Partner, PartnerKind
 
-DEMO_START = date(2026, 6, 1)
-DEMO_END = date(2026, 10, 31)
-LOANS_PER_DAY = 20
+DEMO_START = date(2026, 8, 1)
+DEMO_END = date(2026, 11, 27)
+LOANS_PER_DAY = 24
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "demo-admin-pass"  # noqa: S105 - printed by `make demo`; development only
 
@@ -114,47 +114,141 @@ def demo_setup() -> None:
         )
 
 
-def demo_loans(start: date = DEMO_START, end: date = DEMO_END, per_day: int = LOANS_PER_DAY,
-               seed: int = 20261128) -> list[services.LoanToBook]:
-    """The demo's loans, one list per run: deterministic for a seed."""
-    rng = random.Random(seed)
-    programs = {(p.partner.code, p.code): p for p in Program.objects.select_related("partner")}
-    out: list[services.LoanToBook] = []
+def _loan_rows(day: date, partner: str, rng: random.Random, per_day: int) -> list[tuple]:
+    """New loans of one partner for one day, as rows of its `loans` file."""
+    specs = [p for p in PROGRAMS if p.partner == partner]
+    rows = []
+    for n in range(per_day):
+        spec = specs[rng.randrange(len(specs))]
+        method = rng.choice(spec.methods)
+        term = 0 if method == "DAILY" else rng.choice([t for t in spec.terms if t])
+        principal = Decimal(rng.randrange(spec.principals[0] * 100, spec.principals[1] * 100)) / 100
+        loan_no = f"{spec.code}{day:%Y%m%d}{n:04d}"
+        rows.append((loan_no, spec.code, f"U{rng.randrange(10**8):08d}", f"{principal:.2f}",
+                     rng.choice(spec.rates), term, method, day.isoformat(), "",
+                     f"BKAPR-{loan_no}"))
+    return rows
+
+
+_DUE_TODAY = """
+SELECT l.loan_no, l.id, i.principal_due - i.principal_paid, i.interest_due - i.interest_paid
+  FROM lending_installment i JOIN lending_loan l ON l.id = i.loan_id
+ WHERE l.partner_id = %s AND i.due_on = %s AND l.state IN ('ACTIVE', 'OVERDUE')
+   AND l.repayment_method <> 'DAILY' AND i.status <> 'PAID'
+ ORDER BY l.id"""
+
+_OVERDUE = """
+SELECT l.loan_no, l.id, SUM(i.principal_due - i.principal_paid + i.interest_due - i.interest_paid)
+  FROM lending_installment i JOIN lending_loan l ON l.id = i.loan_id
+ WHERE l.partner_id = %s AND l.state = 'OVERDUE' AND i.due_on < %s AND i.status <> 'PAID'
+ GROUP BY l.loan_no, l.id ORDER BY l.id"""
+
+
+def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) -> dict:
+    """What the platform sends for `day`: new loans, repayments, reversals, balances."""
+    from django.db import connection
+
+    loans = _loan_rows(day, partner.code, rng, per_day)
+    repayments: list[tuple] = []
+    on_time: dict[int, tuple[Decimal, Decimal]] = {}
+    n = 0
+
+    def txn() -> str:
+        nonlocal n
+        n += 1
+        return f"T{day:%Y%m%d}{n:05d}"
+
+    with connection.cursor() as cur:
+        cur.execute(_DUE_TODAY, [partner.pk, day])
+        for loan_no, lid, principal, interest in cur.fetchall():
+            due = principal + interest
+            roll = rng.random()
+            if roll < 0.84:  # on time
+                repayments.append((txn(), loan_no, day, f"{due:.2f}", "BORROWER", "SCHEDULED"))
+                on_time[lid] = (principal, interest)
+            elif roll < 0.87:  # pays more than due: the excess waits in suspense
+                repayments.append((txn(), loan_no, day, f"{due + 50:.2f}", "BORROWER",
+                                   "SCHEDULED"))
+            elif roll < 0.90:  # partial
+                repayments.append((txn(), loan_no, day, f"{(due / 2):.2f}", "BORROWER",
+                                   "SCHEDULED"))
+            elif roll < 0.93:  # due instalment plus a prepayment of principal
+                repayments.append((txn(), loan_no, day, f"{due + 500:.2f}", "BORROWER",
+                                   "PREPAYMENT"))
+            # else: does not pay today (late, or on its way to a claim)
+        cur.execute(_OVERDUE, [partner.pk, day])
+        for loan_no, _lid, owed in cur.fetchall():
+            if rng.random() < 0.08:  # a late payer catches up (penalty may stay open)
+                repayments.append((txn(), loan_no, day, f"{owed:.2f}", "BORROWER",
+                                   "SCHEDULED"))
+        cur.execute(
+            """SELECT l.loan_no, c.amount FROM lending_claim c JOIN lending_loan l
+                 ON l.id = c.loan_id
+                WHERE l.partner_id = %s AND c.status = 'RAISED' AND c.raised_on < %s
+                ORDER BY l.id""", [partner.pk, day])
+        for loan_no, amount in cur.fetchall():  # 代偿: the guarantor pays the raised claim
+            repayments.append((txn(), loan_no, day, f"{amount:.2f}", "GUARANTOR", "SCHEDULED"))
+        cur.execute(
+            """SELECT loan_no FROM lending_loan WHERE partner_id = %s
+                AND repayment_method = 'DAILY' AND state = 'ACTIVE' ORDER BY id""", [partner.pk])
+        for (loan_no,) in cur.fetchall():
+            if rng.random() < 0.02:  # 随借随还: repay part whenever
+                repayments.append((txn(), loan_no, day, "300.00", "BORROWER", "PREPAYMENT"))
+        cur.execute(
+            """SELECT txn_no, amount FROM lending_stagedrepayment
+                WHERE partner_id = %s AND business_date = %s AND status = 'APPLIED'
+                  AND payer = 'BORROWER' ORDER BY id""", [partner.pk, day - timedelta(days=1)])
+        reversals = [(f"V{txn_no}", txn_no, day, f"{amount:.2f}", "冲正 card payment reversed")
+                     for txn_no, amount in cur.fetchall() if rng.random() < 0.01]
+        cur.execute(
+            """SELECT l.loan_no, l.id, SUM(x.principal), SUM(x.interest),
+                      SUM(x.penalty + x.compound), l.oldest_unpaid_due_on, l.state
+                 FROM lending_share_positions(%s, %s) x JOIN lending_loan l ON l.id = x.loan_id
+                WHERE l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED')
+                GROUP BY l.loan_no, l.id ORDER BY l.id""", [day, partner.pk])
+        balances = []
+        for loan_no, lid, principal, interest, penalty, oldest, state in cur.fetchall():
+            dpd = max((day - oldest).days, 0) if oldest else 0
+            if lid in on_time:  # the platform already counts today's on-time payment
+                principal -= on_time[lid][0]
+                interest -= on_time[lid][1]
+                dpd = 0
+            status = "CLAIMED" if state == "CLAIMED" else ("OVERDUE" if dpd else "ACTIVE")
+            balances.append((loan_no, day, f"{principal:.2f}", f"{interest:.2f}",
+                             f"{penalty:.2f}", dpd, status))
+    balances += [(r[0], day, r[3], "0.00", "0.00", 0, "ACTIVE") for r in loans]
+    return {"loans": loans, "repayments": repayments, "reversals": reversals,
+            "balances": balances}
+
+
+def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
+                per_day: int = LOANS_PER_DAY // 2, seed: int = 20261128,
+                progress=None) -> int:
+    """Deliver each demo day's files through intake and settle it; days already DONE are kept.
+
+    Returns the number of days settled now (0 on a second run).
+    """
+    from lending.intake.writer import partner_files_import
+    from lending.settlement import runner
+    from lending.settlement.models import RunState, SettlementRun
+
+    settled = 0
     day = start
     while day <= end:
-        for n in range(per_day):
-            spec = PROGRAMS[rng.randrange(len(PROGRAMS))]
-            program = programs[(spec.partner, spec.code)]
-            method = rng.choice(spec.methods)
-            term = 0 if method == "DAILY" else rng.choice([t for t in spec.terms if t])
-            principal = Decimal(rng.randrange(spec.principals[0] * 100, spec.principals[1] * 100,
-                                              1)) / 100
-            loan_no = f"{spec.code}{day:%Y%m%d}{n:04d}"
-            out.append(services.LoanToBook(
-                partner_id=program.partner_id, loan_no=loan_no, program_id=program.pk,
-                borrower_token=services.borrower_token(
-                    partner_code=spec.partner, borrower_ref=f"U{rng.randrange(10**8):08d}"),
-                principal=principal.quantize(Decimal("0.01")),
-                annual_rate=Decimal(rng.choice(spec.rates)), term_months=term,
-                repayment_method=method, disbursed_on=day,
-                bank_approval_ref=f"BKAPR-{loan_no}", source_ref=loan_no,
-            ))
+        for partner in Partner.objects.filter(code__in=("ALPHA", "BETA")).order_by("code"):
+            run = SettlementRun.objects.filter(partner=partner, business_date=day).first()
+            if run is not None and run.state == RunState.DONE:
+                continue
+            rng = random.Random(f"{seed}:{partner.code}:{day}")
+            if run is None or run.state != RunState.WAITING:
+                partner_files_import(partner=partner.code, business_date=day,
+                                     files=_day_files(day, partner, rng, per_day),
+                                     encoding=partner.file_encoding)
+            run = runner.settlement_run(partner=partner, business_date=day)
+            if run.state != RunState.DONE:
+                raise runner.SettlementError(f"{partner.code} {day}: {run.state} {run.error}")
+            settled += 1
+        if progress and day.day == 1:
+            progress(f"settled through {day}")
         day += timedelta(days=1)
-    return out
-
-
-def demo_book_loans() -> services.BookingResult:
-    """Book the demo loans once; a second call books nothing."""
-    if Loan.objects.filter(loan_no__startswith="CASH2026").exists():
-        return services.BookingResult()
-    result = services.BookingResult()
-    loans = demo_loans()
-    by_day: dict[date, list[services.LoanToBook]] = {}
-    for loan in loans:
-        by_day.setdefault(loan.disbursed_on, []).append(loan)
-    for day, batch in sorted(by_day.items()):
-        r = services.loans_book(loans=batch, booked_on=day)
-        result.booked += r.booked
-        result.principal += r.principal
-        result.rejected.extend(r.rejected)
-    return result
+    return settled

@@ -42,3 +42,62 @@ def portfolio_summary_list() -> list[PortfolioLine]:
             """
         )
         return [PortfolioLine(*row) for row in cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    partner: str
+    days: int
+    collections: Decimal
+    bank_share: Decimal
+    partner_share: Decimal
+    disbursed_bank: Decimal
+    net_settlement: Decimal
+    quarantined: int
+    breaks_open: int
+
+
+def settlement_summary_list(*, date_from=None, date_to=None) -> list[SettlementLine]:
+    """Per platform over settled days: collections and their bank / partner shares, the bank's
+    disbursements, the net settlement, quarantined rows and open breaks."""
+    params = {"f": date_from, "t": date_to}
+    span = ("(%(f)s::date IS NULL OR {c} >= %(f)s) AND (%(t)s::date IS NULL OR {c} <= %(t)s)")
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            WITH runs AS (
+                SELECT r.id, r.partner_id FROM lending_settlementrun r
+                 WHERE r.state = 'DONE' AND {span.format(c='r.business_date')}
+            ), mv AS (
+                SELECT runs.partner_id,
+                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'RECOVERY',
+                           'SUSPENSE_APPLY', 'CLAIM', 'WO_RECOVERY')) AS collections,
+                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'SUSPENSE_APPLY',
+                           'CLAIM', 'WO_RECOVERY') AND f.kind = 'BANK') AS bank,
+                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'RECOVERY',
+                           'SUSPENSE_APPLY', 'WO_RECOVERY') AND f.kind <> 'BANK') AS partners,
+                       SUM(m.amount) FILTER (WHERE m.event = 'DISBURSE' AND f.kind = 'BANK')
+                           AS disbursed
+                  FROM lending_movement m JOIN runs ON runs.id = m.run_id
+                  JOIN partners_partner f ON f.id = m.funder_id
+                 GROUP BY 1
+            ), st AS (
+                SELECT s.counterparty_id AS partner_id, SUM(s.net_amount) AS net
+                  FROM lending_statement s JOIN runs ON runs.id = s.run_id GROUP BY 1
+            ), q AS (
+                SELECT partner_id, count(*) AS n FROM partners_quarantinedrow
+                 WHERE {span.format(c='business_date')} GROUP BY 1
+            ), b AS (
+                SELECT partner_id, count(*) AS n FROM lending_break WHERE status = 'OPEN'
+                 GROUP BY 1
+            )
+            SELECT p.code, (SELECT count(*) FROM runs WHERE runs.partner_id = p.id),
+                   COALESCE(mv.collections, 0), COALESCE(mv.bank, 0), COALESCE(mv.partners, 0),
+                   COALESCE(mv.disbursed, 0), COALESCE(st.net, 0), COALESCE(q.n, 0),
+                   COALESCE(b.n, 0)
+              FROM partners_partner p
+              LEFT JOIN mv ON mv.partner_id = p.id LEFT JOIN st ON st.partner_id = p.id
+              LEFT JOIN q ON q.partner_id = p.id LEFT JOIN b ON b.partner_id = p.id
+             WHERE p.id IN (SELECT partner_id FROM runs) OR st.net IS NOT NULL
+             ORDER BY p.code""", params)
+        return [SettlementLine(*row) for row in cur.fetchall()]

@@ -14,29 +14,38 @@ ZERO = Decimal("0.00")
 
 
 def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
-    """For every program, funder (book) and component: Σ sub-ledger = GL control balance."""
+    """For every program, funder (book) and component: Σ sub-ledger = GL control balance.
+
+    Each platform is compared as of its own latest settled date (on or before `as_of`): the GL
+    holds what that run posted, the sub-ledger is derived to the same date.
+    """
     with connection.cursor() as cur:
-        cur.execute("SELECT max(business_date) FROM lending_settlementrun WHERE state = 'DONE'")
-        last = cur.fetchone()[0]
-        day = as_of or last
-        if day is None:
-            return []
         cur.execute(
-            """SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END,
-                      p.code, g.code,
+            """SELECT r.partner_id, p.code, max(r.business_date)
+                 FROM lending_settlementrun r JOIN partners_partner p ON p.id = r.partner_id
+                WHERE r.state IN ('DONE', 'RUNNING', 'FAILED') AND r.step <> 'GATE'
+                  AND (%s::date IS NULL OR r.business_date <= %s)
+                GROUP BY 1, 2 ORDER BY 2""", [as_of, as_of])
+        partners = cur.fetchall()
+    problems: list[str] = []
+    for partner_id, partner_code, day in partners:
+        problems += _partner_subledger_vs_gl(partner_id, partner_code, day)
+    return problems
+
+
+def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> list[str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END, g.code,
                       SUM(x.principal),
                       SUM(x.interest) FILTER (WHERE x.accruing),
                       SUM(x.penalty + x.compound) FILTER (WHERE x.accruing),
                       SUM(x.interest + x.penalty + x.compound) FILTER (WHERE NOT x.accruing)
-                 FROM lending_share_positions(%s) x
+                 FROM lending_share_positions(%s, %s) x
                  JOIN partners_partner f ON f.id = x.funder_id
-                 JOIN partners_partner p ON p.id = x.partner_id
                  JOIN lending_program g ON g.id = x.program_id
-                WHERE EXISTS (SELECT 1 FROM lending_settlementrun r
-                               WHERE r.partner_id = x.partner_id AND r.business_date <= %s
-                                 AND r.state IN ('DONE', 'FAILED'))
-                GROUP BY 1, 2, 3""",
-            [chart.BANK_GL, chart.MEMO_PREFIX, day, day])
+                GROUP BY 1, 2""",
+            [chart.BANK_GL, chart.MEMO_PREFIX, day, partner_id])
         sub = cur.fetchall()
         cur.execute(
             """SELECT b.code, l.program, a.code, SUM(l.debit) - SUM(l.credit)
@@ -44,14 +53,14 @@ def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
                  JOIN ledger_journalentry e ON e.id = l.entry_id
                  JOIN ledger_account a ON a.id = l.account_id
                  JOIN ledger_book b ON b.id = e.book_id
-                WHERE e.business_date <= %s AND a.code = ANY(%s) AND l.program <> ''
+                WHERE e.business_date <= %s AND a.code = ANY(%s) AND l.program LIKE %s
                 GROUP BY 1, 2, 3""",
             [day, [chart.LOANS_RECEIVABLE, chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE,
-                   chart.OFF_BALANCE_INTEREST]])
+                   chart.OFF_BALANCE_INTEREST], f"{partner_code}/%"])
         gl = {(b, p, a): v for b, p, a, v in cur.fetchall()}
     problems = []
-    for book, partner, program, principal, interest, penalty, off in sub:
-        dim = program_dimension(partner, program)
+    for book, program, principal, interest, penalty, off in sub:
+        dim = program_dimension(partner_code, program)
         for account, expected in ((chart.LOANS_RECEIVABLE, principal),
                                   (chart.INTEREST_RECEIVABLE, interest),
                                   (chart.PENALTY_RECEIVABLE, penalty),

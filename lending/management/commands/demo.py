@@ -1,38 +1,62 @@
-"""`python manage.py demo`: load the demo data (idempotent) and print the portfolio summary."""
+"""`python manage.py demo`: load the demo through the real paths and print what it shows.
+
+Partners, agreements and programs through the services; then every demo business day the
+platforms' four files go through intake and the day is settled (booking, repayments, accruals,
+aging, claims, posting, statements, reconciliation, checks). Days already settled are kept,
+so a second run only prints.
+"""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+import time
 
+from django.core.management.base import BaseCommand
+
+from ledger import checks
 from lending import demo, selectors
 
 
 class Command(BaseCommand):
-    help = "Load the demo data through the services and print the portfolio summary."
+    help = "Load the demo data, settle every demo day and print the results."
 
     def handle(self, *args, **options):
-        demo.demo_setup()
-        result = demo.demo_book_loans()
-        if result.rejected:
-            raise CommandError(f"demo loans rejected: {result.rejected[:5]}")
         out = self.stdout
-        out.write(f"Booked {result.booked} new demo loans ({result.principal} CNY).")
+        started = time.monotonic()
+        demo.demo_setup()
+        days = demo.demo_settle(progress=lambda m: self.stderr.write(m))
+        out.write(f"Settled {days} partner-days now ({demo.DEMO_START} .. {demo.DEMO_END}) "
+                  f"in {time.monotonic() - started:.1f}s.")
+
         lines = selectors.portfolio_summary_list()
         header = (f"{'partner':<10}{'program':<8}{'loans':>8}{'principal':>16}"
                   f"{'bank share':>16}{'partner share':>16}{'outstanding':>16}")
-        out.write("\nPortfolio by partner and program")
+        out.write("\nPortfolio by partner and program (funded principal)")
         out.write(header)
         out.write("-" * len(header))
         for ln in lines:
             out.write(f"{ln.partner:<10}{ln.program:<8}{ln.loans:>8}{ln.principal:>16,}"
                       f"{ln.bank_principal:>16,}{ln.partner_principal:>16,}"
                       f"{ln.outstanding:>16,}")
-        if lines:
-            total = [sum(getattr(ln, a) for ln in lines)
-                     for a in ("loans", "principal", "bank_principal", "partner_principal",
-                               "outstanding")]
-            out.write("-" * len(header))
-            out.write(f"{'total':<18}{total[0]:>8}{total[1]:>16,}{total[2]:>16,}"
-                      f"{total[3]:>16,}{total[4]:>16,}")
+
+        rows = selectors.settlement_summary_list()
+        header = (f"{'partner':<10}{'days':>6}{'collections':>16}{'bank share':>16}"
+                  f"{'partner share':>16}{'bank disbursed':>16}{'net settlement':>16}"
+                  f"{'quarantined':>13}{'open breaks':>13}")
+        out.write("\nSettlement by partner (all demo days; net + = the partner pays the bank)")
+        out.write(header)
+        out.write("-" * len(header))
+        for r in rows:
+            out.write(f"{r.partner:<10}{r.days:>6}{r.collections:>16,}{r.bank_share:>16,}"
+                      f"{r.partner_share:>16,}{r.disbursed_bank:>16,}{r.net_settlement:>16,}"
+                      f"{r.quarantined:>13}{r.breaks_open:>13}")
+
+        problems = checks.run_checks(as_of=demo.DEMO_END)
+        out.write("\nChecks (every entry balanced, trial balances, sub-ledger = GL, statements "
+                  "tie to postings, file rows = applied + quarantined):")
+        if problems:
+            for p in problems[:20]:
+                out.write(f"  FAIL {p}")
+        else:
+            out.write(f"  all {len(checks.registered())} checks pass as of {demo.DEMO_END}")
         out.write(f"\nStaff login: http://127.0.0.1:8000/admin/  user {demo.STAFF_USERNAME}"
                   f"  password {demo.STAFF_PASSWORD}")
