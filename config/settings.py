@@ -164,6 +164,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# The queue the settlement's tasks go to (workers: `celery -A config worker -Q <queue>`).
+SETTLEMENT_QUEUE = os.environ.get("SETTLEMENT_QUEUE", "celery")
 # The daily run settles "yesterday" at this local time (HH:MM), see lending/tasks.py.
 SETTLEMENT_DAILY_AT = os.environ.get("SETTLEMENT_DAILY_AT", "02:30")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import date, timedelta
 
 from celery import shared_task
@@ -19,7 +21,18 @@ def settlement_book(*, run_id: int) -> int:
 def settlement_apply_chunk(*, run_id: int, seq: int) -> dict:
     from lending.settlement import steps
 
-    return steps.apply_chunk(run_id=run_id, seq=seq)
+    result = steps.apply_chunk(run_id=run_id, seq=seq)
+    _fault_point(seq)
+    return result
+
+
+def _fault_point(seq: int) -> None:
+    """Crash drill: with SETTLEMENT_FAULT_AFTER_CHUNK=<seq> in a worker's environment the worker
+    process is killed (SIGKILL) right after that chunk committed, as a power cut would. Unset in
+    production; the crash-and-rerun test uses it to stop a real worker at a known point."""
+    target = os.environ.get("SETTLEMENT_FAULT_AFTER_CHUNK")
+    if target is not None and target == str(seq):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @shared_task(name="lending.settlement_finalize", acks_late=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import date
 
 from celery import chord, group
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -96,7 +97,9 @@ def settlement_run(
         try:
             steps.plan_book(run)
             t0 = time.monotonic()
-            tasks.settlement_book.apply_async(kwargs={"run_id": run.pk}).get(timeout=timeout)
+            queue = settings.SETTLEMENT_QUEUE
+            tasks.settlement_book.apply_async(kwargs={"run_id": run.pk}, queue=queue).get(
+                timeout=timeout, disable_sync_subtasks=False)
             timings["book"] = time.monotonic() - t0
             _set(run, step="APPLY")
             total = steps.plan_apply(run)
@@ -105,8 +108,10 @@ def settlement_run(
             say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
             t0 = time.monotonic()
             timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
-            header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s) for s in pending)
-            result = chord(header)(tasks.settlement_finalize.si(run_id=run.pk, timings=timings))
+            header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s).set(queue=queue)
+                           for s in pending)
+            result = chord(header)(
+                tasks.settlement_finalize.si(run_id=run.pk, timings=timings).set(queue=queue))
             _wait(result, run, total, timeout, say)
         except Exception as exc:
             _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",

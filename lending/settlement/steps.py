@@ -145,13 +145,13 @@ def book_chunk(*, run_id: int) -> int:
 # --- Steps 3–5: apply, accrue, age ------------------------------------------------------------
 
 
-def plan_apply(run: SettlementRun, chunk_loans: int = APPLY_CHUNK_LOANS) -> int:
+def plan_apply(run: SettlementRun, chunk_loans: int | None = None) -> int:
     """Balanced loan-id ranges of the partner's loans (ntile over ids); idempotent."""
     if RunChunk.objects.filter(run=run, step="APPLY").exists():
         return RunChunk.objects.filter(run=run, step="APPLY").count()
     (count,) = _fetch("SELECT count(*) FROM lending_loan WHERE partner_id = %s",
                       [run.partner_id])[0]
-    n = max(1, -(-count // chunk_loans))
+    n = max(1, -(-count // (chunk_loans or APPLY_CHUNK_LOANS)))
     ranges = _fetch(
         """SELECT min(id), max(id) FROM (
                SELECT id, ntile(%s) OVER (ORDER BY id) AS t FROM lending_loan
