@@ -378,7 +378,10 @@ class _Day:
                 continue
             s = loan.shares[fid]
             setattr(s, attr, getattr(s, attr) - part)
-            ev = "RECOVERY" if (fid == guarantor and event == "COLLECT") else event
+            ev = event
+            if fid == guarantor and event in ("COLLECT", "SUSPENSE_APPLY"):
+                # The guarantor's share after a claim: borrower money routed to the guarantor.
+                ev = "RECOVERY" if event == "COLLECT" else "SUSPENSE_RECOVERY"
             self.move(fid, ev, component, part, seq, txn)
 
     def _reamortise(self, prepaid: Decimal) -> None:
@@ -503,8 +506,10 @@ class _Day:
             bank.accrual_weight = bank.penalty_weight = Decimal(0)
             loan.state, loan.claimed_on = "CLAIMED", self.day
         if left:
-            loan.overpaid += left
-            self.move(t.bank_id, "OVERPAY", "OVERPAYMENT", left, None, txn)
+            # More than the bank's share still holds (the borrower paid earlier that day, or
+            # the claim was already paid): the guarantor's money, owed back to the guarantor,
+            # never the borrower's suspense (no double recovery, DOMAIN §7.1).
+            self.move(t.bank_id, "CLAIM_EXCESS", "OVERPAYMENT", left, None, txn)
 
     def raise_claim(self) -> None:
         t, loan = self.terms, self.loan
@@ -561,7 +566,7 @@ class _Day:
             self.crystallise_penalty(self.day)
         for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
             share = loan.shares.get(fid)
-            if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY"):
+            if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY", "SUSPENSE_RECOVERY"):
                 attr = COMPONENT_FIELD[comp]
                 setattr(share, attr, getattr(share, attr) + amount)
                 inst = self._inst(seq or 0)

@@ -42,6 +42,8 @@ def _bank_accounts(event: str, component: str, funder_is_bank: bool):
         if event == "RECOVERY":  # collected on the guarantor's share: routed to the guarantor
             return (chart.DUE_FROM_PLATFORM, PLATFORM, chart.CLAIM_PAYABLE_TO_GUARANTOR,
                     GUARANTOR)
+        if event == "SUSPENSE_RECOVERY":  # suspense paying the guarantor's share
+            return chart.OVERPAYMENT_SUSPENSE, "", chart.CLAIM_PAYABLE_TO_GUARANTOR, GUARANTOR
         return None
     if event == "DISBURSE":
         return chart.LOANS_RECEIVABLE, "", chart.DUE_TO_PLATFORM, PLATFORM
@@ -53,6 +55,9 @@ def _bank_accounts(event: str, component: str, funder_is_bank: bool):
         return chart.DUE_FROM_PLATFORM, PLATFORM, chart.OVERPAYMENT_SUSPENSE, ""
     if event == "CLAIM":
         return chart.DUE_FROM_GUARANTOR, GUARANTOR, rec, ""
+    if event == "CLAIM_EXCESS":  # paid by the guarantor beyond the bank's share: owed back
+        return (chart.DUE_FROM_GUARANTOR, GUARANTOR, chart.CLAIM_PAYABLE_TO_GUARANTOR,
+                GUARANTOR)
     if event == "FEE":
         return chart.FEE_EXPENSE, "", chart.FEE_PAYABLE, PLATFORM
     if event == "WRITE_OFF" and component == P:
@@ -66,7 +71,7 @@ def _memo_accounts(event: str, component: str):
     rec = RECEIVABLE.get(component)
     if event == "DISBURSE":
         return chart.LOANS_RECEIVABLE, "", chart.PARTNER_FUNDING, ""
-    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY"):
+    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY", "SUSPENSE_RECOVERY"):
         return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
     if event == "CLAIM_IN":  # the guarantor bought the bank's share with its claim payment
         return rec, "", chart.PARTNER_FUNDING, ""
@@ -232,6 +237,8 @@ _PLATFORM_LINES = {
 }
 _GUARANTOR_LINES = {
     (True, "CLAIM"): ("CLAIM_PAYMENT", 1), (False, "RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
+    (False, "SUSPENSE_RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
+    (True, "CLAIM_EXCESS"): (("CLAIM_EXCESS_RECEIVED", 1), ("CLAIM_EXCESS_REFUND", -1)),
 }
 
 
@@ -254,12 +261,12 @@ def statements_build(run: SettlementRun) -> list[Statement]:
             spec = table.get((is_bank, event))
             if spec is None or cp_id is None:
                 continue
-            kind, sign = spec
-            if kind == "COLLECTION_":
-                kind += "PENALTY" if component == "COMPOUND" else component
-            if reversal:
-                kind = "REVERSAL_" + kind
-            lines[cp_id][(kind, program_id)] += sign * amount
+            for kind, sign in (spec if isinstance(spec[0], tuple) else (spec,)):
+                if kind == "COLLECTION_":
+                    kind += "PENALTY" if component == "COMPOUND" else component
+                if reversal:
+                    kind = "REVERSAL_" + kind
+                lines[cp_id][(kind, program_id)] += sign * amount
     out = []
     for cp_id in sorted(set(lines) | {run.partner_id}):
         net = sum(lines[cp_id].values(), ZERO)

@@ -166,3 +166,13 @@ def test_billed_unpaid_instalment_is_due_on_its_date_and_overdue_after():
     loan_day(ln, t, date(2024, 2, 16), [])
     assert ln.insts[0].status == "OVERDUE" and ln.insts[0].dirty
     assert ln.insts[1].status == "PENDING"
+
+
+def test_guarantor_money_beyond_the_bank_share_is_owed_back_not_suspense():
+    ln, t = loan(), terms()
+    loan_day(ln, t, date(2024, 2, 15), [])  # period 1 due, unpaid
+    bank = ln.shares[BANK].principal + ln.shares[BANK].interest  # 7,000.00 + 105.00
+    r = loan_day(ln, t, date(2024, 2, 16), [pay(str(bank + D("50.00")), payer="GUARANTOR")])
+    assert moves(r, "CLAIM_EXCESS") == {(BANK, "OVERPAYMENT"): D("50.00")}
+    assert moves(r, "OVERPAY") == {} and ln.overpaid == 0
+    assert ln.state == "CLAIMED" and ln.shares[BANK].principal == 0

@@ -1,0 +1,184 @@
+"""Golden days of a guarantor claim (代偿, DOMAIN §3.6 and §7.1).
+
+The 10,000.00 / 18 % / 12-month loan (bank 70 %, ALPHA 30 %, GUARD guarantees the bank's
+share, claim at DPD 80, scope principal + interest). The borrower pays periods 1–2 and stops;
+period 3 (due 04-15) reaches DPD 80 on 07-04: periods 3–5 are due. Bank principal 5,918.43;
+bank interest of periods 3–5 billed by 70 % weights: HALF_UP(126.82 × 0.7) = 88.77,
+HALF_UP(114.97 × 0.7) = 80.48, HALF_UP(102.95 × 0.7) = 72.07 → 241.32 (= 70 % of 344.74);
+claim = 6,159.75, penalty excluded.
+
+Penalty (27 %/yr, /360 → 0.075 % a day) is crystallised at every day the loan is processed,
+HALF_UP per segment, and each segment is split 70/30 by penalty weights (ALPHA residual):
+  04-15→05-15 30 d on principal 789.98 / interest 126.82:   17.77 / 2.85  (bank 12.44 / 2.00)
+  05-15→06-15 31 d on 1,591.81 / 241.79:                    37.01 / 5.62  (bank 25.91 / 3.93)
+  06-15→07-04 19 d on 2,405.66 / 344.74:                    34.28 / 4.91  (bank 24.00 / 3.44)
+  07-04→07-06  2 d on 2,405.66 / 344.74:                     3.61 / 0.52  (bank  2.53 / 0.36)
+so on 07-06 the penalty is 92.67 (bank 64.88, ALPHA 27.79) and compound 13.90 (9.73 / 4.17).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from ledger import checks
+from ledger.domain import chart
+from lending.models import Claim, Loan
+from tests.golden.helpers import (
+    deliver_and_settle,
+    gl,
+    loan_row,
+    movements,
+    pay_row,
+    shares,
+    statement,
+)
+
+pytestmark = pytest.mark.django_db
+
+TRIGGER, PAID = date(2026, 7, 4), date(2026, 7, 6)
+CLAIM = D("6159.75")
+
+
+def settle(day, **files):
+    run = deliver_and_settle("ALPHA", day, **files)
+    assert checks.run_checks(as_of=day) == []
+    return run
+
+
+def to_claim():
+    settle(date(2026, 1, 15), loans=[loan_row("L1")])
+    settle(date(2026, 2, 15), repayments=[pay_row("T1", "L1", date(2026, 2, 15), "916.80")])
+    settle(date(2026, 3, 15), repayments=[pay_row("T2", "L1", date(2026, 3, 15), "916.80")])
+    for d in (date(2026, 4, 15), date(2026, 5, 15), date(2026, 6, 15)):
+        settle(d)
+    settle(TRIGGER)
+    claim = Claim.objects.get(loan__loan_no="L1")
+    assert (claim.status, claim.raised_on) == ("RAISED", TRIGGER)
+    assert (claim.principal, claim.interest, claim.penalty, claim.amount) == (
+        D("5918.43"), D("241.32"), 0, CLAIM)
+    loan = Loan.objects.get(loan_no="L1")
+    assert (loan.dpd, loan.state) == (80, "OVERDUE")
+
+
+def test_claim_paid_by_the_guarantor_then_a_borrower_recovery(golden):
+    to_claim()
+    settle(PAID, repayments=[pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR")])
+    m = movements("L1", PAID)
+    # The guarantor buys the bank's share: interest 241.32, principal 5,918.43; the bank's
+    # penalty (64.88) and compound (9.73), outside the claim scope, go to GUARD without cash.
+    assert m[("BANK", "CLAIM", "INTEREST")] == D("241.32")
+    assert m[("BANK", "CLAIM", "PRINCIPAL")] == D("5918.43")
+    assert m[("GUARD", "CLAIM_IN", "PRINCIPAL")] == D("5918.43")
+    assert m[("BANK", "TRANSFER_OUT", "PENALTY")] == D("64.88")
+    assert m[("GUARD", "TRANSFER_IN", "COMPOUND")] == D("9.73")
+    assert shares("L1") == {
+        "BANK": (0, 0, 0),
+        "GUARD": (D("5918.43"), D("241.32"), D("74.61")),  # 64.88 + 9.73
+        "ALPHA": (D("2536.47"), D("103.42"), D("31.96")),  # 344.74 − 241.32; 27.79 + 4.17
+    }
+    loan = Loan.objects.get(loan_no="L1")
+    assert (loan.state, loan.claimed_on) == ("CLAIMED", PAID)
+    assert Claim.objects.get(loan=loan).status == "PAID"
+    # The guarantor's statement: it owes the bank the claim.
+    assert statement("GUARD", PAID) == (CLAIM, {"CLAIM_PAYMENT": CLAIM})
+    # Bank book: Dr due from guarantor 6,159.75 / Cr loans 5,918.43, Cr interest rec. 241.32;
+    # the bank's share is closed: nothing receivable any more, its accrued penalty reversed.
+    assert gl(chart.DUE_FROM_GUARANTOR, PAID) == CLAIM
+    assert gl(chart.LOANS_RECEIVABLE, PAID) == 0
+    assert gl(chart.INTEREST_RECEIVABLE, PAID) == 0
+    assert gl(chart.PENALTY_RECEIVABLE, PAID) == 0
+    assert gl(chart.PENALTY_INCOME, PAID) == 0
+    assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")  # 105.00 + 96.95 + 241.32
+    # GUARD's memo book holds the bought share.
+    assert gl(chart.LOANS_RECEIVABLE, PAID, book="MEMO_GUARD") == D("5918.43")
+
+    # 07-15 bills period 6 (90.74: GUARD 63.52 by the weights it took over, ALPHA 27.22).
+    settle(date(2026, 7, 15))
+    rec = date(2026, 7, 20)
+    settle(rec, repayments=[pay_row("B1", "L1", rec, "500.00")])
+    # Penalty after 07-06 (GUARD's weights 70 %): 07-06→07-15 9 d on 2,405.66 / 344.74:
+    # 16.24 / 2.33 (GUARD 11.37 / 1.63); 07-15→07-20 5 d on 3,231.72 / 435.48: 12.12 / 1.63
+    # (GUARD 8.48 / 1.14). Totals: penalty 92.67 + 16.24 + 12.12 = 121.03, GUARD
+    # 64.88 + 11.37 + 8.48 = 84.73, ALPHA 36.30; compound 13.90 + 2.33 + 1.63 = 17.86,
+    # GUARD 9.73 + 1.63 + 1.14 = 12.50, ALPHA 5.36.
+    # 500.00 → penalty 121.03, compound 17.86, then the oldest instalment (3) first: interest
+    # 126.82 by interest balances GUARD 304.84 (241.32 + 63.52) / ALPHA 130.64:
+    # HALF_UP(126.82 × 304.84 / 435.48) = 88.78, ALPHA 38.04; principal 500 − 138.89 − 126.82
+    # = 234.29 by principal balances 5,918.43 / 2,536.47 (70/30): 164.00 / 70.29.
+    m = movements("L1", rec)
+    assert m == {
+        ("GUARD", "RECOVERY", "PENALTY"): D("84.73"), ("ALPHA", "COLLECT", "PENALTY"): D("36.30"),
+        ("GUARD", "RECOVERY", "COMPOUND"): D("12.50"), ("ALPHA", "COLLECT", "COMPOUND"): D("5.36"),
+        ("GUARD", "RECOVERY", "INTEREST"): D("88.78"), ("ALPHA", "COLLECT", "INTEREST"): D("38.04"),
+        ("GUARD", "RECOVERY", "PRINCIPAL"): D("164.00"),
+        ("ALPHA", "COLLECT", "PRINCIPAL"): D("70.29"),
+    }
+    # GUARD's part (350.01) is routed to the guarantor: ALPHA pays it in, the bank owes it on.
+    assert statement("ALPHA", rec) == (D("350.01"), {"CLAIM_RECOVERY": D("350.01")})
+    assert statement("GUARD", rec) == (D("-350.01"), {"RECOVERY_TO_GUARANTOR": D("-350.01")})
+    assert gl(chart.CLAIM_PAYABLE_TO_GUARANTOR, rec) == D("350.01")
+    assert gl(chart.INTEREST_INCOME, rec) == D("443.27")  # no bank income from a recovery
+    assert gl(chart.PENALTY_INCOME, rec) == 0
+
+
+def test_borrower_payment_after_the_claim_on_the_same_day(golden):
+    to_claim()
+    settle(PAID, repayments=[pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR"),
+                             pay_row("B1", "L1", PAID, "300.00")])
+    # File order: the claim first, so the borrower's 300.00 is a recovery on GUARD's share:
+    # penalty 92.67 (GUARD 64.88 / ALPHA 27.79), compound 13.90 (9.73 / 4.17), then instalment
+    # 3: interest 126.82 by balances 241.32 / 103.42: HALF_UP(126.82 × 241.32 / 344.74) = 88.77
+    # / 38.05; principal 300 − 106.57 − 126.82 = 66.61 by 5,918.43 / 2,536.47: 46.63 / 19.98.
+    m = movements("L1", PAID)
+    assert m[("BANK", "CLAIM", "PRINCIPAL")] + m[("BANK", "CLAIM", "INTEREST")] == CLAIM
+    assert {k: v for k, v in m.items() if k[1] in ("RECOVERY", "COLLECT")} == {
+        ("GUARD", "RECOVERY", "PENALTY"): D("64.88"), ("ALPHA", "COLLECT", "PENALTY"): D("27.79"),
+        ("GUARD", "RECOVERY", "COMPOUND"): D("9.73"), ("ALPHA", "COLLECT", "COMPOUND"): D("4.17"),
+        ("GUARD", "RECOVERY", "INTEREST"): D("88.77"), ("ALPHA", "COLLECT", "INTEREST"): D("38.05"),
+        ("GUARD", "RECOVERY", "PRINCIPAL"): D("46.63"),
+        ("ALPHA", "COLLECT", "PRINCIPAL"): D("19.98"),
+    }
+    assert statement("GUARD", PAID) == (D("5949.74"), {  # 6,159.75 − 210.01
+        "CLAIM_PAYMENT": CLAIM, "RECOVERY_TO_GUARANTOR": D("-210.01")})
+    assert statement("ALPHA", PAID) == (D("210.01"), {"CLAIM_RECOVERY": D("210.01")})
+    assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
+    assert shares("L1")["BANK"] == (0, 0, 0)
+
+
+def test_borrower_payment_before_the_claim_on_the_same_day(golden):
+    to_claim()
+    settle(PAID, repayments=[pay_row("B1", "L1", PAID, "300.00"),
+                             pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR")])
+    # The borrower first: the same 300.00 split, but the bank's part (64.88 + 9.73 + 88.77 +
+    # 46.63 = 210.01) is the bank's own collection. The claim then buys what is left of the
+    # bank's share: interest 241.32 − 88.77 = 152.55 and principal 5,918.43 − 46.63 = 5,871.80
+    # → 6,024.35; the excess 135.40 is the guarantor's money, owed back to it (not the
+    # borrower's suspense).
+    m = movements("L1", PAID)
+    assert m[("BANK", "COLLECT", "PENALTY")] == D("64.88")
+    assert m[("BANK", "COLLECT", "COMPOUND")] == D("9.73")
+    assert m[("BANK", "COLLECT", "INTEREST")] == D("88.77")
+    assert m[("BANK", "COLLECT", "PRINCIPAL")] == D("46.63")
+    assert m[("BANK", "CLAIM", "INTEREST")] == D("152.55")
+    assert m[("BANK", "CLAIM", "PRINCIPAL")] == D("5871.80")
+    assert m[("BANK", "CLAIM_EXCESS", "OVERPAYMENT")] == D("135.40")
+    assert ("BANK", "OVERPAY", "OVERPAYMENT") not in m
+    assert statement("ALPHA", PAID) == (D("210.01"), {
+        "COLLECTION_PENALTY": D("74.61"), "COLLECTION_INTEREST": D("88.77"),
+        "COLLECTION_PRINCIPAL": D("46.63")})
+    assert statement("GUARD", PAID) == (D("6024.35"), {
+        "CLAIM_PAYMENT": D("6024.35"), "CLAIM_EXCESS_RECEIVED": D("135.40"),
+        "CLAIM_EXCESS_REFUND": D("-135.40")})
+    assert Loan.objects.get(loan_no="L1").overpaid_amount == 0
+    assert gl(chart.OVERPAYMENT_SUSPENSE, PAID) == 0
+    assert gl(chart.CLAIM_PAYABLE_TO_GUARANTOR, PAID) == D("135.40")
+    # No double recovery: the bank received 210.01 + 6,024.35 = 6,234.36 for its share
+    # (5,918.43 principal + 241.32 interest + 74.61 penalty).
+    assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
+    assert gl(chart.PENALTY_INCOME, PAID) == D("74.61")
+    assert gl(chart.LOANS_RECEIVABLE, PAID) == 0
+    assert shares("L1")["BANK"] == (0, 0, 0)
+    assert Loan.objects.get(loan_no="L1").state == "CLAIMED"
