@@ -139,13 +139,14 @@ def portfolio_wipe(*, say=print) -> None:
             "DELETE FROM lending_stagedrepayment WHERE partner_id = %(p)s",
             "DELETE FROM lending_stagedreversal WHERE partner_id = %(p)s",
             "DELETE FROM lending_stagedbalance WHERE partner_id = %(p)s",
-            "DELETE FROM partners_quarantinedrow WHERE partner_id = %(p)s",
-            "UPDATE partners_inboundfile SET duplicate_of_id = NULL WHERE partner_id = %(p)s",
-            "DELETE FROM partners_inboundfile WHERE partner_id = %(p)s",
             "UPDATE lending_program SET active = false WHERE partner_id = %(p)s",
         ):
             _exec(statement, params)
-        _set_marker(None, gen)
+        # Quarantined rows and the file registry are append-only: they stay with the old
+        # platform, renamed out of the way (the next build creates a new BENCH1).
+        Partner.objects.filter(pk=p.pk).update(code=f"{PLATFORM}OLD{p.pk}",
+                                               legal_name=f"retired bench platform G={gen}")
+
     say(f"  wiped the previous bench portfolio (generation {gen}) in "
         f"{time.monotonic() - started:.1f}s")
 
@@ -185,22 +186,22 @@ def bench_setup() -> dict[str, Program]:
         code=PLATFORM, defaults={"legal_name": "Bench platform", "kind": PartnerKind.PLATFORM})
     guarantor, _ = Partner.objects.get_or_create(
         code=GUARANTOR, defaults={"legal_name": "Bench guarantor", "kind": PartnerKind.GUARANTOR})
+    n, gen = _marker()
+    if gen == 0:  # a new generation: new program codes (new ledger dimensions)
+        gen = 1 + Partner.objects.filter(code__startswith=f"{PLATFORM}OLD").count()
+        _set_marker(None, gen)
     agreements = {
-        "AG-BENCH-PR": _agreement("AG-BENCH-PR", platform=platform, guarantor=guarantor,
+        "AG-BENCH-PR": _agreement(f"AG-BENCH-PR-G{gen}", platform=platform, guarantor=guarantor,
                                   bank_ratio="0.70", effective_from=date(2022, 1, 1)),
-        "AG-BENCH-FY": _agreement("AG-BENCH-FY", platform=platform, guarantor=guarantor,
+        "AG-BENCH-FY": _agreement(f"AG-BENCH-FY-G{gen}", platform=platform, guarantor=guarantor,
                                   bank_ratio="0.70", bank_rate="0.08",
                                   effective_from=date(2022, 1, 1),
                                   interest_split_rule="BANK_FIXED_YIELD"),
         # legacy: before the 2022 ratio rule, the platform holds only 20 %
-        "AG-BENCH-LEG": _agreement("AG-BENCH-LEG", platform=platform, guarantor=None,
+        "AG-BENCH-LEG": _agreement(f"AG-BENCH-LEG-G{gen}", platform=platform, guarantor=None,
                                    bank_ratio="0.80", effective_from=date(2020, 1, 1),
                                    penalty_split_rule="PLATFORM"),
     }
-    n, gen = _marker()
-    if n is None and not Loan.objects.filter(partner=platform).exists():
-        gen += 1  # a new generation: new program codes (new ledger dimensions)
-        _set_marker(None, gen)
     out = {}
     for spec in PROGRAMS:
         code = program_code(spec.code, gen)
