@@ -281,7 +281,7 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         # hash aggregates and joins over a million rows stay in memory instead of spilling
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_dup, intake_dup2, "
-                    "intake_checked")
+                    "intake_seen, intake_checked")
         cur.execute(sql.SQL(
             "CREATE TEMP TABLE intake_raw (row_no bigint, shape text, raw text, {}) "
             "ON COMMIT DROP"
@@ -309,6 +309,10 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         if fname.kind == "reversals":
             _step(cur, "dups2", checks.dups_sql(fname.kind, "reverses_txn_no", "intake_dup2"),
                   params)
+        if fname.kind != "balances":
+            cur.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+            _step(cur, "seen", checks.seen_sql(fname.kind), params)
+            cur.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
         cur.execute("ANALYZE intake_dates, intake_dup")
         _step(cur, "check", checks.checked_sql(fname.kind), params)
         _step(cur, "stage", checks.stage_sql(fname.kind), params)
