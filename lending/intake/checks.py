@@ -143,7 +143,8 @@ DATE_COLUMNS = {
 
 LOAN_METHODS = ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "DAILY")
 LOAN_STATES = ("ACTIVE", "OVERDUE", "CLAIMED", "WRITTEN_OFF", "PAID_OFF")
-CLOSED_STATES = ("PAID_OFF", "WRITTEN_OFF")
+# A written-off loan still takes money: a recovery after 核销 (DOMAIN §7.10), applied by the run.
+CLOSED_STATES = ("PAID_OFF",)
 
 # A loan is known when booked, or staged (accepted, not quarantined at apply) for the same
 # partner on the same or an earlier business date: the run of that date books it.
