@@ -132,9 +132,10 @@ def _scenario(broker: str, settings, *, workers: int, crash_after_chunk: int | N
         for day in (D0, D1):
             _deliver(day)
             if crash_after_chunk is not None and day == D1:
+                pool.stop()  # only the worker that will crash serves this attempt
                 pool.start(1, SETTLEMENT_FAULT_AFTER_CHUNK=str(crash_after_chunk))
                 with pytest.raises(runner.SettlementError):
-                    _settle(day, timeout=30)
+                    _settle(day, timeout=15)
                 pool.procs[0].wait(timeout=30)
                 assert pool.procs[0].returncode == -9, "the worker was to be killed"
                 run = SettlementRun.objects.get(business_date=day)
@@ -153,8 +154,15 @@ def _scenario(broker: str, settings, *, workers: int, crash_after_chunk: int | N
         pool.stop()
 
 
-def test_one_worker_two_workers_and_a_crash_give_the_same_fingerprint(broker_url, settings,
-                                                                      monkeypatch):
+@pytest.fixture
+def purged_ledger_at_teardown():
+    yield
+    ledger_purge()  # the ledger refuses TRUNCATE while it holds rows; the flush comes next
+
+
+def test_one_worker_two_workers_and_a_crash_give_the_same_fingerprint(
+    broker_url, settings, monkeypatch, purged_ledger_at_teardown
+):
     monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six chunks over 240 loans
     clean = _scenario(broker_url, settings, workers=1, crash_after_chunk=None)
     two = _scenario(broker_url, settings, workers=2, crash_after_chunk=None)
@@ -172,7 +180,6 @@ def test_one_worker_two_workers_and_a_crash_give_the_same_fingerprint(broker_url
     assert run.state == RunState.DONE
     assert _line_count() == lines_before
     assert posting.fingerprint(D1, "ALPHA") == crashed[1]
-    ledger_purge()
 
 
 def _line_count() -> int:
