@@ -23,6 +23,22 @@ Decisions (where the brief leaves a choice):
   balances move to a guarantor share; later borrower money on that share is a RECOVERY routed
   to the guarantor. A payment on a written-off loan is a recovery split by written-off amounts.
 - Penalty starts after the grace days (not retroactive); the due date itself is not overdue.
+- A billed instalment not fully paid is DUE on its due date (and grace) and OVERDUE after; the
+  status is set whenever the engine processes the loan (the loan's DPD is the authority).
+- A claim buys the bank's share at principal + billed interest (DOMAIN §3.6): interest of the
+  running period accrued to the claim day is not bought; it accrues to the guarantor, whose
+  weights replace the bank's, so the bank's accrued part leaves income by the accrual delta.
+- A guarantor's money beyond what the bank's share still holds (the borrower paid first that
+  day, or the claim was already paid) is CLAIM_EXCESS, owed back to the guarantor, never
+  borrower suspense (DOMAIN §7.1: no double recovery). Suspense that later pays the
+  guarantor's share is routed to the guarantor (SUSPENSE_RECOVERY), like a RECOVERY.
+- A reversal makes the reversed instalments unpaid again; penalty restarts from the reversal
+  day (no penalty for the days the bank held the payment as good).
+- Write-off writes off every share's crystallised balances; accrued interest and penalty leave
+  income through the accrual delta; a later recovery is split by the open written-off amounts.
+- Known limit: reversing a PREPAYMENT puts the principal back on the instalment it was
+  recorded against without undoing the re-amortisation (balances and GL stay right, the
+  schedule's shape does not return to the original).
 """
 
 from __future__ import annotations
