@@ -27,6 +27,8 @@ _TUNING = {
     "maintenance_work_mem": "256MB",
     "max_wal_size": "4GB",
     "max_connections": "200",
+    # A development cluster: a crash may lose the last few commits, never corrupt data.
+    "synchronous_commit": "off",
 }
 
 
