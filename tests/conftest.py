@@ -33,3 +33,22 @@ def broker_url() -> str:
             pytest.fail("REQUIRE_BROKER is set but CELERY_BROKER_URL is not")
         pytest.skip("no broker configured: set CELERY_BROKER_URL (CI does) to run worker tests")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process_unless_worker_test(request):
+    """Tests that do not start real workers run tasks in-process, even where CI configures a
+    broker: their data is uncommitted (inside the test transaction) and no worker could see it.
+    Tests marked `worker` use the real broker and real worker processes."""
+    from config.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before
