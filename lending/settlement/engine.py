@@ -36,6 +36,9 @@ Decisions (where the brief leaves a choice):
   day (no penalty for the days the bank held the payment as good).
 - Write-off writes off every share's crystallised balances; accrued interest and penalty leave
   income through the accrual delta; a later recovery is split by the open written-off amounts.
+- A claim payment is reversible only while the guarantor's share still holds what the claim
+  bought; after recoveries on it the reversal is quarantined NOT_REVERSIBLE (reverse the
+  recoveries first), never leaving a share negative.
 - Known limit: reversing a PREPAYMENT puts the principal back on the instalment it was
   recorded against without undoing the re-amortisation (balances and GL stay right, the
   schedule's shape does not return to the original).
@@ -627,6 +630,16 @@ class _Day:
             self._penalty_bases(self.day)
 
 
+def _guarantor_moved(loan: LoanState, event: Event) -> bool:
+    """A claim payment can only be undone while the guarantor still holds what it bought."""
+    for (_lid, fid, ev, comp, amount, *_rest) in event.original:
+        if ev in ("CLAIM_IN", "TRANSFER_IN"):
+            share = loan.shares.get(fid)
+            if share is None or getattr(share, COMPONENT_FIELD[comp]) < amount:
+                return True
+    return False
+
+
 def _plus_days(d: date, n: int) -> date:
     return date.fromordinal(d.toordinal() + n)
 
@@ -657,6 +670,11 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
                    and m[2] != "TRANSFER_OUT") != ev.amount:
                 out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "amount",
                                     "amount differs from the reversed repayment's"))
+                continue
+            if _guarantor_moved(loan, ev):
+                out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "reverses_txn_no",
+                                    "the guarantor's share has been repaid since the claim "
+                                    "payment; reverse those recoveries first"))
                 continue
             ctx.reverse(ev)
             out.applied_txns.append(ev.txn_id)

@@ -3,7 +3,8 @@ partner files and settled every day; after every day the books hold (issue 6, ac
 
 Two platforms, four programs and three interest rules:
 - ALPHA, agreement PRO_RATA 70/30 with the licensed guarantor GUARD: program A_CASH (claims
-  at DPD 80) and program A_WO (no guarantee, write-off at DPD 60);
+  at DPD 30, so that many are paid within the run) and program A_WO (no guarantee, write-off
+  at DPD 60);
 - BETA, agreement BANK_FIXED_YIELD 70/30 (bank yield 8 %): program B_FY;
 - BETA, agreement PER_FUNDER_RATE 65/35 (bank 10 %, BETA 30 %): program B_PF.
 Every repayment method. Events from a seeded generator: on-time, late, partial, early and
@@ -71,7 +72,7 @@ def _setup() -> None:
                "max_term_months": 12}
     va = f.active_agreement(code="AG-A", platform=alpha, guarantor=guard,
                             effective_from=date(2025, 1, 1))
-    f.program(code="A_CASH", version=va, claim_trigger_dpd=80, write_off_dpd=None, **methods)
+    f.program(code="A_CASH", version=va, claim_trigger_dpd=30, write_off_dpd=None, **methods)
     f.program(code="A_WO", version=va, claim_trigger_dpd=None, write_off_dpd=60, **methods)
     vy = f.active_agreement(code="AG-BY", platform=beta, effective_from=date(2025, 1, 1),
                             interest_split_rule="BANK_FIXED_YIELD", bank_rate=Decimal("0.08"))
@@ -292,7 +293,7 @@ def _invariants(day: date) -> None:
                        {"d": day})
     ((moved,),) = _rows("""SELECT COALESCE(SUM(amount), 0) FROM lending_movement
                             WHERE business_date = %s AND txn_id IS NOT NULL
-                              AND event IN ('COLLECT', 'RECOVERY', 'OVERPAY', 'CLAIM',
+                              AND event IN ('COLLECT', 'RECOVERY', 'OVERPAY', 'CLAIM', 'CLAIM_EXCESS',
                                             'WO_RECOVERY')""", [day])
     assert cash == moved, (day, "cash", cash, "allocated", moved)
 

@@ -176,3 +176,16 @@ def test_guarantor_money_beyond_the_bank_share_is_owed_back_not_suspense():
     assert moves(r, "CLAIM_EXCESS") == {(BANK, "OVERPAYMENT"): D("50.00")}
     assert moves(r, "OVERPAY") == {} and ln.overpaid == 0
     assert ln.state == "CLAIMED" and ln.shares[BANK].principal == 0
+
+
+def test_claim_reversal_after_a_recovery_is_refused_not_negative():
+    ln, t = loan(), terms()
+    loan_day(ln, t, date(2024, 2, 15), [])
+    bank = ln.shares[BANK].principal + ln.shares[BANK].interest
+    claim = loan_day(ln, t, date(2024, 2, 16), [pay(str(bank), txn=1, payer="GUARANTOR")])
+    loan_day(ln, t, date(2024, 2, 17), [pay("100.00", txn=2)])  # a recovery on GUARD's share
+    original = tuple(m for m in claim.movements if m[6] == 1)
+    r = loan_day(ln, t, date(2024, 2, 18), [Event(3, "REVERSAL", bank, original=original)])
+    assert [x[1] for x in r.rejects] == ["NOT_REVERSIBLE"]
+    assert all(v >= 0 for s in ln.shares.values()
+               for v in (s.principal, s.interest, s.penalty, s.compound))
