@@ -32,7 +32,11 @@ from lending import services
 from lending.models import Agreement, Loan, Program
 from partners.models import Partner, PartnerKind
 
-PLATFORM, GUARANTOR = "BENCH1", "BENCH2"
+GUARANTOR = "BENCH2"
+# The platform's code carries the generation of the portfolio (BENCHP3, ...): the settlement's
+# source_run keys and ledger dimensions contain it, and posted ledger rows are append-only, so a
+# rebuilt portfolio must never share them with the one it replaces.
+PLATFORM_PREFIX = "BENCHP"
 W0 = date(2023, 6, 1)  # warm-up 1: disbursements and catch-up of the overdue loans
 W1 = date(2023, 6, 2)  # warm-up 2: guarantor claim payments, payments on arrears
 # Loans per loans_book call: ~8 instalment rows each, so ~400k COPY rows and ~300 MB of row
@@ -83,8 +87,23 @@ def _exec(sql: str, params=None) -> int:
 # dimensions of the one before: each generation has its own program codes (BCASHG2, ...).
 
 
+def _current() -> Partner | None:
+    return (Partner.objects.filter(kind=PartnerKind.PLATFORM,
+                                   legal_name__startswith="Bench platform")
+            .order_by("-pk").first())
+
+
+def platform_code() -> str:
+    """The current scratch platform's code, or the code of the next generation's."""
+    p = _current()
+    if p is not None:
+        return p.code
+    gen = 1 + Partner.objects.filter(legal_name__istartswith="retired bench platform").count()
+    return f"{PLATFORM_PREFIX}{gen}"
+
+
 def _marker() -> tuple[int | None, int]:
-    p = Partner.objects.filter(code=PLATFORM).first()
+    p = _current()
     if p is None:
         return None, 0
     parts = dict(x.split("=", 1) for x in p.legal_name.split() if "=" in x)
@@ -98,7 +117,7 @@ def portfolio_marker() -> int | None:
 
 
 def _set_marker(n: int | None, gen: int) -> None:
-    Partner.objects.filter(code=PLATFORM).update(
+    Partner.objects.filter(pk=_current().pk).update(
         legal_name=f"Bench platform N={'-' if n is None else n} G={gen}")
 
 
@@ -109,7 +128,7 @@ def program_code(spec_code: str, gen: int) -> str:
 def portfolio_wipe(*, say=print) -> None:
     """Delete the scratch portfolio (loans, runs, files, statements, breaks — not the ledger,
     which is append-only) and retire its programs; the next build is a new generation."""
-    p = Partner.objects.filter(code=PLATFORM).first()
+    p = _current()
     if p is None:
         return
     started = time.monotonic()
@@ -135,17 +154,13 @@ def portfolio_wipe(*, say=print) -> None:
             """DELETE FROM lending_loanshare WHERE loan_id IN (SELECT id FROM lending_loan
                WHERE partner_id = %(p)s)""",
             "DELETE FROM lending_loan WHERE partner_id = %(p)s",
-            "DELETE FROM lending_stagedloan WHERE partner_id = %(p)s",
-            "DELETE FROM lending_stagedrepayment WHERE partner_id = %(p)s",
-            "DELETE FROM lending_stagedreversal WHERE partner_id = %(p)s",
-            "DELETE FROM lending_stagedbalance WHERE partner_id = %(p)s",
             "UPDATE lending_program SET active = false WHERE partner_id = %(p)s",
         ):
             _exec(statement, params)
-        # Quarantined rows and the file registry are append-only: they stay with the old
-        # platform, renamed out of the way (the next build creates a new BENCH1).
-        Partner.objects.filter(pk=p.pk).update(code=f"{PLATFORM}OLD{p.pk}",
-                                               legal_name=f"retired bench platform G={gen}")
+        # Quarantined rows, the file registry and the ledger are append-only, and the staged
+        # rows account for the files' rows (lending.file_rows_accounted): they all stay with
+        # the retired platform (the next build creates BENCHP<gen + 1>).
+        Partner.objects.filter(pk=p.pk).update(legal_name=f"retired bench platform G={gen}")
 
     say(f"  wiped the previous bench portfolio (generation {gen}) in "
         f"{time.monotonic() - started:.1f}s")
@@ -182,13 +197,14 @@ def bench_setup() -> dict[str, Program]:
     from ledger.services import chart_of_accounts_load
 
     chart_of_accounts_load()
+    code = platform_code()
     platform, _ = Partner.objects.get_or_create(
-        code=PLATFORM, defaults={"legal_name": "Bench platform", "kind": PartnerKind.PLATFORM})
+        code=code, defaults={"legal_name": "Bench platform", "kind": PartnerKind.PLATFORM})
     guarantor, _ = Partner.objects.get_or_create(
         code=GUARANTOR, defaults={"legal_name": "Bench guarantor", "kind": PartnerKind.GUARANTOR})
     n, gen = _marker()
     if gen == 0:  # a new generation: new program codes (new ledger dimensions)
-        gen = 1 + Partner.objects.filter(code__startswith=f"{PLATFORM}OLD").count()
+        gen = int(code[len(PLATFORM_PREFIX):])
         _set_marker(None, gen)
     agreements = {
         "AG-BENCH-PR": _agreement(f"AG-BENCH-PR-G{gen}", platform=platform, guarantor=guarantor,
@@ -223,7 +239,7 @@ def bench_setup() -> dict[str, Program]:
 
 def portfolio_size() -> int:
     return _fetch("SELECT count(*) FROM lending_loan l JOIN partners_partner p"
-                  " ON p.id = l.partner_id WHERE p.code = %s", [PLATFORM])[0][0]
+                  " ON p.id = l.partner_id WHERE p.code = %s", [platform_code()])[0][0]
 
 
 def _loans(n: int, programs: dict[str, Program], rng: random.Random, tokens: list[str]):
@@ -289,12 +305,14 @@ def portfolio_build(n: int, *, seed: int = 6, say=print) -> dict:
     """Book N loans and settle the two warm-up days; returns timings."""
     started = time.monotonic()
     programs = bench_setup()
-    platform = Partner.objects.get(code=PLATFORM)
+    platform = Partner.objects.get(code=platform_code())
     rng = random.Random(seed)
-    tokens = [services.borrower_token(partner_code=PLATFORM, borrower_ref=f"U{i:07d}")
+    tokens = [services.borrower_token(partner_code=platform_code(), borrower_ref=f"U{i:07d}")
               for i in range(5000)]
     gen = _loans(n, programs, rng, tokens)
-    booked = 0
+    booked = portfolio_size()  # a build that stopped part-way resumes (batches are atomic)
+    for _ in zip(range(booked), gen, strict=False):
+        pass
     while True:
         batch = [x for _, x in zip(range(BOOK_BATCH), gen, strict=False)]
         if not batch:
@@ -332,7 +350,7 @@ def _warmup_payments(platform: Partner, day: date, rng: random.Random) -> None:
             amt = (principal * Decimal(rng.choice(["0.05", "0.1", "0.2"]))).quantize(CENT)
             rows.append((f"W1B{k:08d}", loan_no, day, amt, "BORROWER", "SCHEDULED"))
     rejected = {k: r for k, r in partner_files_import(
-        partner=PLATFORM, business_date=day, files={"repayments": rows}).items()
+        partner=platform_code(), business_date=day, files={"repayments": rows}).items()
         if r["status"] != "ACCEPTED"}
     if rejected:
         raise RuntimeError(f"warm-up files rejected: {rejected}")
@@ -354,20 +372,20 @@ def next_day() -> date:
     last = _fetch(
         """SELECT max(r.business_date) FROM lending_settlementrun r
              JOIN partners_partner p ON p.id = r.partner_id
-            WHERE p.code = %s AND r.state = 'DONE'""", [PLATFORM])[0][0]
+            WHERE p.code = %s AND r.state = 'DONE'""", [platform_code()])[0][0]
     return (last or W1) + timedelta(days=1)
 
 
 def _build_file(kind: str, day: date, rows: list[tuple]) -> tuple[str, bytes, bytes]:
     from lending.intake.writer import partner_file_build
 
-    return partner_file_build(partner=PLATFORM, kind=kind, business_date=day, rows=rows)
+    return partner_file_build(partner=platform_code(), kind=kind, business_date=day, rows=rows)
 
 
 def day_files(n: int, day: date, *, seed: int = 60, sample: int = 2000) -> DayFiles:
     """The partner's four files for `day`: 3 % of N repaying, 3 % new loans, all balances."""
     rng = random.Random(seed + day.toordinal())
-    platform = Partner.objects.get(code=PLATFORM)
+    platform = Partner.objects.get(code=platform_code())
     p = platform.pk
     out = DayFiles(day)
     gen = _marker()[1]
@@ -531,10 +549,10 @@ def _balances_file(partner_id: int, day: date, principal_paid: dict[str, Decimal
     rows += len(new_loans)
     total += sum((r[3] for r in new_loans), Decimal("0.00"))
     control = json.dumps({
-        "partner": PLATFORM, "kind": "balances", "business_date": day.isoformat(),
+        "partner": platform_code(), "kind": "balances", "business_date": day.isoformat(),
         "rows": rows, "amount_total": str(total), "sha256": hashlib.sha256(data).hexdigest(),
     }).encode()
-    return file_name(PLATFORM, "balances", day), data, control, rows
+    return file_name(platform_code(), "balances", day), data, control, rows
 
 
 def deliver(files: DayFiles) -> dict:
@@ -553,4 +571,4 @@ def deliver(files: DayFiles) -> dict:
 
 
 def loans_exist() -> bool:
-    return Loan.objects.filter(partner__code=PLATFORM).exists()
+    return Loan.objects.filter(partner__code=platform_code()).exists()

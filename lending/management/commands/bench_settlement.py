@@ -69,7 +69,7 @@ class Command(BaseCommand):
         files = bench.day_files(n, day, sample=opts["sample"])
         say(f"standard day {day}: files written in {time.monotonic() - t0:.1f}s "
             f"(not timed): {files.rows}; repayment mix {files.mix}")
-        platform = Partner.objects.get(code=bench.PLATFORM)
+        platform = Partner.objects.get(code=bench.platform_code())
         bank = Partner.objects.get(kind=PartnerKind.BANK)
         # The yardstick first, on the books as they stand before the day, rolled back.
         base = baseline.baseline_run(partner_code=platform.code, partner_id=platform.pk,
