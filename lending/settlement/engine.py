@@ -31,7 +31,7 @@ Decisions (where the brief leaves a choice):
 - A guarantor's money beyond what the bank's share still holds (the borrower paid first that
   day, or the claim was already paid) is CLAIM_EXCESS, owed back to the guarantor, never
   borrower suspense (DOMAIN §7.1: no double recovery). Suspense that later pays the
-  guarantor's share is routed to the guarantor (SUSPENSE_RECOVERY), like a RECOVERY.
+  guarantor's share is routed to the guarantor (SUSP_RECOVERY), like a RECOVERY.
 - A reversal makes the reversed instalments unpaid again; penalty restarts from the reversal
   day (no penalty for the days the bank held the payment as good).
 - Write-off writes off every share's crystallised balances; accrued interest and penalty leave
@@ -400,7 +400,7 @@ class _Day:
             ev = event
             if fid == guarantor and event in ("COLLECT", "SUSPENSE_APPLY"):
                 # The guarantor's share after a claim: borrower money routed to the guarantor.
-                ev = "RECOVERY" if event == "COLLECT" else "SUSPENSE_RECOVERY"
+                ev = "RECOVERY" if event == "COLLECT" else "SUSP_RECOVERY"
             self.move(fid, ev, component, part, seq, txn)
 
     def _reamortise(self, prepaid: Decimal) -> None:
@@ -585,7 +585,7 @@ class _Day:
             self.crystallise_penalty(self.day)
         for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
             share = loan.shares.get(fid)
-            if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY", "SUSPENSE_RECOVERY"):
+            if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY", "SUSP_RECOVERY"):
                 attr = COMPONENT_FIELD[comp]
                 setattr(share, attr, getattr(share, attr) + amount)
                 inst = self._inst(seq or 0)

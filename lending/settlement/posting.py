@@ -42,7 +42,7 @@ def _bank_accounts(event: str, component: str, funder_is_bank: bool):
         if event == "RECOVERY":  # collected on the guarantor's share: routed to the guarantor
             return (chart.DUE_FROM_PLATFORM, PLATFORM, chart.CLAIM_PAYABLE_TO_GUARANTOR,
                     GUARANTOR)
-        if event == "SUSPENSE_RECOVERY":  # suspense paying the guarantor's share
+        if event == "SUSP_RECOVERY":  # suspense paying the guarantor's share
             return chart.OVERPAYMENT_SUSPENSE, "", chart.CLAIM_PAYABLE_TO_GUARANTOR, GUARANTOR
         return None
     if event == "DISBURSE":
@@ -71,7 +71,7 @@ def _memo_accounts(event: str, component: str):
     rec = RECEIVABLE.get(component)
     if event == "DISBURSE":
         return chart.LOANS_RECEIVABLE, "", chart.PARTNER_FUNDING, ""
-    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY", "SUSPENSE_RECOVERY"):
+    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY", "SUSP_RECOVERY"):
         return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
     if event == "CLAIM_IN":  # the guarantor bought the bank's share with its claim payment
         return rec, "", chart.PARTNER_FUNDING, ""
@@ -237,7 +237,7 @@ _PLATFORM_LINES = {
 }
 _GUARANTOR_LINES = {
     (True, "CLAIM"): ("CLAIM_PAYMENT", 1), (False, "RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
-    (False, "SUSPENSE_RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
+    (False, "SUSP_RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
     (True, "CLAIM_EXCESS"): (("CLAIM_EXCESS_RECEIVED", 1), ("CLAIM_EXCESS_REFUND", -1)),
 }
 
