@@ -118,7 +118,7 @@ def test_repayments_file_reason_codes(world):
         rep("T3", loan_no="N2") + [""],                 # 3 UNKNOWN_LOAN: staged a day later
         rep("T4", loan_no="LX") + [""],                 # 4 UNKNOWN_LOAN
         rep("T5", loan_no="L2") + [""],                 # 5 LOAN_CLOSED (PAID_OFF)
-        rep("T6", loan_no="L3") + [""],                 # 6 LOAN_CLOSED (WRITTEN_OFF)
+        rep("T6", loan_no="L3") + [""],                 # 6 good: a recovery after write-off
         rep("T7", loan_no="L4") + [""],                 # 7 good: OVERDUE is open
         rep("T8", paid_on="2026-11-29") + [""],         # 8 FUTURE_DATE
         rep("T9", paid_on="28/11/2026") + [""],         # 9 BAD_DATE
@@ -140,7 +140,7 @@ def test_repayments_file_reason_codes(world):
     q = quarantine(result)
     assert q == {
         3: ("UNKNOWN_LOAN", "loan_no"), 4: ("UNKNOWN_LOAN", "loan_no"),
-        5: ("LOAN_CLOSED", "loan_no"), 6: ("LOAN_CLOSED", "loan_no"),
+        5: ("LOAN_CLOSED", "loan_no"),
         8: ("FUTURE_DATE", "paid_on"), 9: ("BAD_DATE", "paid_on"),
         10: ("BAD_AMOUNT", "amount"), 11: ("BAD_AMOUNT", "amount"),
         12: ("BAD_AMOUNT", "amount"), 13: ("BAD_VALUE", "payer"), 14: ("BAD_VALUE", "kind"),
@@ -148,7 +148,7 @@ def test_repayments_file_reason_codes(world):
         17: ("MISSING_FIELD", "amount"), 18: ("BAD_AMOUNT", "reported_principal"),
         19: ("BAD_VALUE", "txn_no"), 21: ("BAD_VALUE", ""),
     }
-    assert result.reasons == {"UNKNOWN_LOAN": 2, "LOAN_CLOSED": 2, "FUTURE_DATE": 1,
+    assert result.reasons == {"UNKNOWN_LOAN": 2, "LOAN_CLOSED": 1, "FUTURE_DATE": 1,
                               "BAD_DATE": 1, "BAD_AMOUNT": 4, "BAD_VALUE": 4, "DUPLICATE": 1,
                               "MISSING_FIELD": 2}
     assert_balanced(result.file_id)
