@@ -217,6 +217,8 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
             balances.append((loan_no, day, f"{principal:.2f}", f"{interest:.2f}",
                              f"{penalty:.2f}", dpd, status))
     balances += [(r[0], day, r[3], "0.00", "0.00", 0, "ACTIVE") for r in loans]
+    if day.weekday() == 0:  # now and then a platform sends a payment for a loan we never had
+        repayments.append((txn(), f"NOSUCH{day:%m%d}", day, "100.00", "BORROWER", "SCHEDULED"))
     return {"loans": loans, "repayments": repayments, "reversals": reversals,
             "balances": balances}
 
