@@ -92,8 +92,7 @@ def statements_tie(*, as_of: date | None = None) -> list[str]:
             f"""WITH st AS (SELECT s.run_id, SUM(s.net_amount) AS net FROM lending_statement s
                            {where} GROUP BY 1),
                     gl AS (SELECT r.id AS run_id,
-                                  SUM(CASE WHEN a.code IN ('1221', '1222') THEN l.debit - l.credit
-                                           ELSE l.debit - l.credit END) AS net
+                                  SUM(l.debit - l.credit) AS net
                              FROM lending_settlementrun r
                              JOIN partners_partner p ON p.id = r.partner_id
                              JOIN ledger_journalentry e
