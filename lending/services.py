@@ -7,14 +7,11 @@ thousands of loans with a handful of statements, never one ORM call per loan.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -49,8 +46,9 @@ class FourEyesError(LendingError):
 
 def borrower_token(*, partner_code: str, borrower_ref: str) -> str:
     """Keyed hash of a partner's borrower reference: the only form in which it is stored."""
-    key = settings.BORROWER_HASH_KEY.encode()
-    return hmac.new(key, f"{partner_code}:{borrower_ref}".encode(), hashlib.sha256).hexdigest()
+    from lending.intake.services import borrower_token_fn  # the one definition of the rule
+
+    return borrower_token_fn(partner_code)(borrower_ref)
 
 
 # --- Agreements --------------------------------------------------------------------------------
