@@ -13,3 +13,4 @@ class LendingConfig(AppConfig):
         checks.register(file_rows_accounted, name="lending.file_rows_accounted")
         checks.register(settlement_checks.subledger_equals_gl, name="subledger_equals_gl")
         checks.register(settlement_checks.statements_tie, name="statements_tie")
+        checks.register(settlement_checks.loans_equal_shares, name="loans_equal_shares")

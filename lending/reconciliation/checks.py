@@ -1,8 +1,8 @@
 """Ledger-registry check: every row of every accepted partner file is accounted for.
 
 FILE_FORMATS.md "What the bank does with a file" §5: after the run, for every file, rows =
-applied + quarantined. For `balances` files the reconciliation marks rows APPLIED, so the rule
-holds exactly once the date is reconciled; for loans, repayments and reversals a row still
+applied + quarantined. A `balances` file's staged rows are applied by its reconciliation (a
+`Reconciliation` record for the file), so the rule holds exactly once the date is reconciled; for loans, repayments and reversals a row still
 STAGED (waiting for its run) counts as accounted for, so the check can run at any time.
 Registered from `LendingConfig.ready()`.
 """
@@ -19,9 +19,10 @@ from django.db import connection
 _DAY = "(%(day)s::date IS NULL OR business_date = %(day)s::date)"
 _SQL = """
 WITH f AS (
-    SELECT id, name, kind, partner_id, business_date, coalesce(rows, 0) AS rows
-      FROM partners_inboundfile
-     WHERE status = 'ACCEPTED' AND {day}
+    SELECT i.id, i.name, i.kind, i.partner_id, i.business_date, coalesce(i.rows, 0) AS rows,
+           EXISTS (SELECT 1 FROM lending_reconciliation r WHERE r.file_id = i.id) AS reconciled
+      FROM partners_inboundfile i
+     WHERE i.status = 'ACCEPTED' AND {day}
 ), staged AS (
     SELECT 'loans' AS kind, partner_id, business_date, status, count(*) AS n
       FROM lending_stagedloan WHERE {day} GROUP BY 2, 3, 4
@@ -36,14 +37,15 @@ WITH f AS (
       FROM lending_stagedbalance WHERE {day} GROUP BY 2, 3, 4
 )
 SELECT f.name, f.kind, f.business_date, f.rows,
-       coalesce(sum(s.n) FILTER (WHERE s.status = 'APPLIED'), 0) AS applied,
-       coalesce(sum(s.n) FILTER (WHERE s.status = 'STAGED'), 0) AS staged,
+       coalesce(sum(s.n) FILTER (WHERE s.status = 'APPLIED'
+                                    OR s.status = 'STAGED' AND f.reconciled), 0) AS applied,
+       coalesce(sum(s.n) FILTER (WHERE s.status = 'STAGED' AND NOT f.reconciled), 0) AS staged,
        (SELECT count(DISTINCT q.row_no) FROM partners_quarantinedrow q
          WHERE q.file_id = f.id) AS quarantined
   FROM f
   LEFT JOIN staged s ON s.kind = f.kind AND s.partner_id = f.partner_id
        AND s.business_date = f.business_date
- GROUP BY f.id, f.name, f.kind, f.business_date, f.rows
+ GROUP BY f.id, f.name, f.kind, f.business_date, f.rows, f.reconciled
  ORDER BY f.business_date, f.name, f.id
 """.replace("{day}", _DAY)
 

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from partners.models import Partner
 
-__all__ = ["BreakKind", "BreakField", "BreakStatus", "Break"]
+__all__ = ["BreakKind", "BreakField", "BreakStatus", "Break", "Reconciliation"]
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -99,3 +99,37 @@ class Break(models.Model):
     def age_days(self) -> int:
         """Days from first seen to last seen (an open break's age at the latest reconcile)."""
         return (self.last_seen_on - self.business_date).days
+
+
+class Reconciliation(models.Model):
+    """One reconciliation of a partner's accepted balances file (the latest figures kept).
+
+    Reconciling a balances file applies every row of it that was not quarantined: this record
+    is what says so (rows = applied + quarantined, lending.reconciliation.checks), instead of
+    rewriting the status of a million staged rows every day. A rerun of the date updates it.
+    """
+
+    file = models.OneToOneField("partners.InboundFile", on_delete=models.PROTECT,
+                                related_name="reconciliation")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    business_date = models.DateField()
+    their_rows = models.PositiveIntegerField(help_text="Rows of the file compared (not "
+                                             "quarantined).")
+    our_loans = models.PositiveIntegerField(help_text="Our loans booked by the date.")
+    differences = models.JSONField(default=dict, help_text="Differences beyond the tolerance "
+                                   "found on the date, per kind.")
+    within_tolerance = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    seen_again = models.PositiveIntegerField(default=0)
+    auto_cleared = models.PositiveIntegerField(default=0)
+    reconciled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-business_date", "partner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "business_date"],
+                                    name="reconciliation_partner_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.partner_id} {self.business_date}"

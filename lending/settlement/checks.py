@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import connection
 
 from ledger.domain import chart
+from lending.settlement import positions
 from lending.settlement.posting import program_dimension
 
 ZERO = Decimal("0.00")
@@ -37,18 +38,19 @@ def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
 
 
 def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> list[str]:
+    relation, params = positions.source(partner_id, day)
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END, g.code,
+            f"""SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END, g.code,
                       SUM(x.principal),
                       SUM(x.interest) FILTER (WHERE x.accruing),
                       SUM(x.penalty + x.compound) FILTER (WHERE x.accruing),
                       SUM(x.interest + x.penalty + x.compound) FILTER (WHERE NOT x.accruing)
-                 FROM lending_share_positions(%s, %s) x
+                 FROM {relation} x
                  JOIN partners_partner f ON f.id = x.funder_id
                  JOIN lending_program g ON g.id = x.program_id
                 GROUP BY 1, 2""",
-            [chart.BANK_GL, chart.MEMO_PREFIX, day, partner_id])
+            [chart.BANK_GL, chart.MEMO_PREFIX, *params])
         sub = cur.fetchall()
         cur.execute(
             """SELECT b.code, l.program, a.code, SUM(l.debit) - SUM(l.credit)
@@ -109,3 +111,32 @@ def statements_tie(*, as_of: date | None = None) -> list[str]:
         problems += [f"run {rid}: statements net {net} != GL settlement accounts {g}"
                      for rid, net, g in cur.fetchall()]
     return problems
+
+
+def loans_equal_shares(*, as_of: date | None = None) -> list[str]:
+    """Each loan's stored balances = Σ of its shares' (principal, interest, penalty, compound).
+
+    Reconciliation reads a loan's own balances as our side. With a date: the loans that moved
+    on that date (only the run's chunks and booking write balances); without: every loan.
+    """
+    where = ("WHERE l.id IN (SELECT loan_id FROM lending_movement WHERE business_date = %s)"
+             if as_of else "")
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT l.loan_no, l.principal_outstanding, l.interest_outstanding,
+                       l.penalty_outstanding, l.compound_outstanding,
+                       SUM(s.principal_outstanding), SUM(s.interest_outstanding),
+                       SUM(s.penalty_outstanding), SUM(s.compound_outstanding)
+                  FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
+                  {where}
+                 GROUP BY l.id
+                HAVING (l.principal_outstanding, l.interest_outstanding, l.penalty_outstanding,
+                        l.compound_outstanding)
+                       IS DISTINCT FROM (SUM(s.principal_outstanding),
+                                         SUM(s.interest_outstanding),
+                                         SUM(s.penalty_outstanding),
+                                         SUM(s.compound_outstanding))
+                 ORDER BY l.id""", [as_of] if as_of else [])
+        rows = cur.fetchall()
+    return [f"loan {loan_no}: balances ({lp}, {li}, {ln}, {lc}) != Σ shares "
+            f"({sp}, {si}, {sn}, {sc})" for loan_no, lp, li, ln, lc, sp, si, sn, sc in rows]

@@ -8,7 +8,7 @@ from django.db.models import Q
 from partners.models import Partner
 
 __all__ = [
-    "RunState", "SettlementRun", "RunChunk", "MovementEvent", "Movement", "ClaimStatus",
+    "RunState", "SettlementRun", "RunChunk", "RunEvent", "MovementEvent", "Movement", "ClaimStatus",
     "Claim", "Statement", "StatementLine",
 ]
 
@@ -67,6 +67,24 @@ class RunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.step}#{self.seq} [{self.lo_id}, {self.hi_id}]"
+
+
+class RunEvent(models.Model):
+    """A staged repayment or reversal of a run with the loan it falls on, resolved once when the
+    run plans its chunks (loan_no → loan id), so that each chunk finds its events by loan-id
+    range with one index scan instead of joining the day's whole file to the loans again."""
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="+",
+                            db_index=False)
+    loan_id = models.BigIntegerField()
+    kind = models.CharField(max_length=1)  # R: lending_stagedrepayment, V: lending_stagedreversal
+    staged_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "loan_id"], name="run_event_loan")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.kind}{self.staged_id} loan {self.loan_id}"
 
 
 class MovementEvent(models.TextChoices):

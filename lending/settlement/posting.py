@@ -4,7 +4,8 @@ Posting aggregates the run's movements per (book, program, event, reversal) into
 entries: each line is Σ of per-loan rounded movement amounts, never a rounded total, and its
 `source` names the movement group it came from (drill-down: lending.selectors).
 Accruals are not movements: each (book, program)'s interest receivable, penalty receivable and
-off-balance interest are set to the derived sub-ledger total (lending_share_positions) by
+off-balance interest are set to the derived sub-ledger total (lending_share_positions, read from
+the run's positions snapshot) by
 posting the delta against the GL balance, so a rerun posts nothing.
 
 The bank's share posts to BANK_GL; every other funder's share to its memo book MEMO_<CODE>.
@@ -21,6 +22,7 @@ from django.db import connection
 from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
+from lending.settlement import positions
 from lending.settlement.models import SettlementRun, Statement, StatementLine
 
 ZERO = Decimal("0.00")
@@ -179,15 +181,16 @@ def _gl_balances(accounts: list[str], programs: list[str], as_of) -> dict:
 
 def subledger_targets(partner_id: int, as_of) -> dict:
     """(funder_id, program_id) → accruing interest, accruing penalty, non-accruing total."""
+    relation, params = positions.source(partner_id, as_of)
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT funder_id, program_id,
+            f"""SELECT funder_id, program_id,
                       SUM(interest) FILTER (WHERE accruing),
                       SUM(penalty + compound) FILTER (WHERE accruing),
                       SUM(interest + penalty + compound) FILTER (WHERE NOT accruing),
                       SUM(principal)
-                 FROM lending_share_positions(%s, %s)
-                GROUP BY 1, 2""", [as_of, partner_id])
+                 FROM {relation}
+                GROUP BY 1, 2""", params)
         return {(f, p): tuple(v or ZERO for v in rest) for f, p, *rest in cur.fetchall()}
 
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from lending.settlement import posting, steps
+from lending.settlement import positions, posting, steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners.models import InboundFile, Partner, PartnerKind
 
@@ -155,20 +155,25 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
         timings[step] = now - lap
         lap = now
 
-    with transaction.atomic():
-        _set(run, step="POST")
-        quarantined = steps.quarantine_leftovers(run_id=run_id)
-        posted = posting.post_run(run)
-        clock("post")
-        _set(run, step="SETTLE")
-        statements = posting.statements_build(run)
-        clock("settle")
-        _set(run, step="RECONCILE")
-        breaks = _reconcile(run)
-        clock("reconcile")
-    _set(run, step="CHECK")
-    problems = checks.run_checks(as_of=run.business_date)
-    clock("check")
+    _set(run, step="POST")
+    quarantined = steps.quarantine_leftovers(run_id=run_id)
+    # Every loan's position as of the date, evaluated once for posting, reconciling and the
+    # sub-ledger = GL check (the chunks are done: loan state no longer changes in this run).
+    with positions.positions_snapshot(partner_id=run.partner_id,
+                                      business_date=run.business_date):
+        clock("positions")
+        with transaction.atomic():
+            posted = posting.post_run(run)
+            clock("post")
+            _set(run, step="SETTLE")
+            statements = posting.statements_build(run)
+            clock("settle")
+            _set(run, step="RECONCILE")
+            breaks = _reconcile(run)
+            clock("reconcile")
+        _set(run, step="CHECK")
+        problems = checks.run_checks(as_of=run.business_date)
+        clock("check")
     totals = _control_totals(run)
     fp = posting.fingerprint(run.business_date, run.partner.code)
     clock("fingerprint")

@@ -145,10 +145,30 @@ def book_chunk(*, run_id: int) -> int:
 # --- Steps 3–5: apply, accrue, age ------------------------------------------------------------
 
 
+_EVENTS = """
+INSERT INTO lending_runevent (run_id, loan_id, kind, staged_id)
+SELECT %(run)s, l.id, 'R', r.id
+  FROM lending_stagedrepayment r
+  JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
+ WHERE r.partner_id = %(p)s AND r.business_date = %(d)s AND r.status = 'STAGED'
+UNION ALL
+SELECT %(run)s, l.id, 'V', v.id
+  FROM lending_stagedreversal v
+  JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id AND r.txn_no = v.reverses_txn_no
+  JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
+ WHERE v.partner_id = %(p)s AND v.business_date = %(d)s AND v.status = 'STAGED'
+"""
+
+
+@transaction.atomic
 def plan_apply(run: SettlementRun, chunk_loans: int | None = None) -> int:
-    """Balanced loan-id ranges of the partner's loans (ntile over ids); idempotent."""
+    """Balanced loan-id ranges of the partner's loans (ntile over ids), and the day's staged
+    events resolved to their loans (RunEvent) for the chunks to find by range; idempotent."""
     if RunChunk.objects.filter(run=run, step="APPLY").exists():
         return RunChunk.objects.filter(run=run, step="APPLY").count()
+    _exec(_EVENTS, {"run": run.pk, "p": run.partner_id, "d": run.business_date})
+    # Freshly staged rows and events: statistics before the chunks plan their reads.
+    _exec("ANALYZE lending_runevent")
     (count,) = _fetch("SELECT count(*) FROM lending_loan WHERE partner_id = %s",
                       [run.partner_id])[0]
     n = max(1, -(-count // (chunk_loans or APPLY_CHUNK_LOANS)))
@@ -170,16 +190,8 @@ SELECT l.id FROM lending_loan l
   JOIN lending_program g ON g.id = l.program_id
   JOIN lending_agreement a ON a.id = g.agreement_id
  WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s AND (
-       l.id IN (SELECT l2.id FROM lending_stagedrepayment r
-                  JOIN lending_loan l2 ON l2.partner_id = r.partner_id AND l2.loan_no = r.loan_no
-                 WHERE r.partner_id = %(p)s AND r.business_date = %(d)s AND r.status = 'STAGED'
-                   AND l2.id BETWEEN %(lo)s AND %(hi)s)
-    OR l.id IN (SELECT l2.id FROM lending_stagedreversal v
-                  JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
-                                                AND r.txn_no = v.reverses_txn_no
-                  JOIN lending_loan l2 ON l2.partner_id = r.partner_id AND l2.loan_no = r.loan_no
-                 WHERE v.partner_id = %(p)s AND v.business_date = %(d)s AND v.status = 'STAGED'
-                   AND l2.id BETWEEN %(lo)s AND %(hi)s)
+       l.id IN (SELECT e.loan_id FROM lending_runevent e
+                 WHERE e.run_id = %(run)s AND e.loan_id BETWEEN %(lo)s AND %(hi)s)
     OR (l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED') AND (
            l.accrual_to <= %(d)s OR l.next_penalty_on < %(d)s
         OR (l.oldest_unpaid_due_on IS NOT NULL AND (
@@ -255,29 +267,29 @@ def _load_state(ids: list[int]) -> tuple[dict[int, LoanState], dict[int, tuple]]
 
 def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[Event]], dict]:
     """The day's staged repayments then reversals per loan, in file order."""
-    params = {"p": run.partner_id, "d": run.business_date, "lo": lo, "hi": hi}
+    params = {"run": run.pk, "lo": lo, "hi": hi}
     events: dict[int, list[Event]] = defaultdict(list)
     rows: dict[int, tuple] = {}  # txn id → (kind, file_id, row_no, raw, amount)
     for (rid, lid, kind, amount, payer, file_id, row_no, txn_no, loan_no, paid_on) in _fetch(
-        """SELECT r.id, l.id, r.kind, r.amount, r.payer, r.file_id, r.row_no, r.txn_no,
+        """SELECT r.id, e.loan_id, r.kind, r.amount, r.payer, r.file_id, r.row_no, r.txn_no,
                   r.loan_no, r.paid_on
-             FROM lending_stagedrepayment r
-             JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
-            WHERE r.partner_id = %(p)s AND r.business_date = %(d)s AND r.status = 'STAGED'
-              AND l.id BETWEEN %(lo)s AND %(hi)s
+             FROM lending_runevent e
+             JOIN lending_stagedrepayment r ON r.id = e.staged_id
+            WHERE e.run_id = %(run)s AND e.kind = 'R' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
+              AND r.status = 'STAGED'
             ORDER BY r.row_no""", params):
         events[lid].append(Event(rid, kind, amount, payer))
         rows[rid] = ("R", file_id, row_no, _raw((txn_no, loan_no, paid_on, amount, payer, kind)),
                      amount)
     reversals = _fetch(
-        """SELECT v.id, l.id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
+        """SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
                   v.reverses_txn_no, v.reversed_on
-             FROM lending_stagedreversal v
+             FROM lending_runevent e
+             JOIN lending_stagedreversal v ON v.id = e.staged_id
              JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
                                            AND r.txn_no = v.reverses_txn_no
-             JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
-            WHERE v.partner_id = %(p)s AND v.business_date = %(d)s AND v.status = 'STAGED'
-              AND l.id BETWEEN %(lo)s AND %(hi)s
+            WHERE e.run_id = %(run)s AND e.kind = 'V' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
+              AND v.status = 'STAGED'
             ORDER BY v.row_no""", params)
     originals: dict[int, list[tuple]] = defaultdict(list)
     earlier = [r[3] for r in reversals if r[4] == "APPLIED"]
@@ -386,7 +398,7 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
     if chunk is None:
         return {"skipped": True}
     day, lo, hi = run.business_date, chunk.lo_id, chunk.hi_id
-    params = {"p": run.partner_id, "d": day, "lo": lo, "hi": hi}
+    params = {"p": run.partner_id, "d": day, "lo": lo, "hi": hi, "run": run.pk}
     ids = [r[0] for r in _fetch(_TOUCHED, params)]
     stats = {"touched": len(ids), "movements": 0, "applied": 0, "quarantined": 0}
     if ids:

@@ -265,6 +265,17 @@ def _invariants(day: date) -> None:
                      FROM lending_share_positions(%s) x
                     WHERE LEAST(x.interest, x.penalty, x.compound) < 0 LIMIT 5""", [day])
     assert bad == [], (day, "negative derived position", bad)
+    # The one-pass totals (posting, sub-ledger = GL) = Σ of the per-share positions.
+    per_share = _rows("""SELECT partner_id, funder_id, program_id, accruing, SUM(principal),
+                                SUM(interest), SUM(penalty), SUM(compound)
+                           FROM lending_share_positions(%s) GROUP BY 1, 2, 3, 4
+                         HAVING SUM(principal) <> 0 OR SUM(interest) <> 0 OR SUM(penalty) <> 0
+                             OR SUM(compound) <> 0 ORDER BY 1, 2, 3, 4""", [day])
+    totals = _rows("""SELECT p.id, t.* FROM partners_partner p
+                        CROSS JOIN LATERAL lending_position_totals(%s, p.id) t
+                       WHERE t.principal <> 0 OR t.interest <> 0 OR t.penalty <> 0
+                          OR t.compound <> 0 ORDER BY 1, 2, 3, 4""", [day])
+    assert totals == per_share, (day, "position totals != Σ share positions")
     # Statements: net = Σ lines, and the day's statements = the day's GL movement on the
     # settlement accounts (due from platform/guarantor, due to platform, fee and recoveries
     # payable), debit positive.

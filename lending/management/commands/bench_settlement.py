@@ -89,7 +89,7 @@ class Command(BaseCommand):
             raise CommandError(f"run {run.state}: {run.error}")
         tm = run.totals.get("timings", {})
         steps_s = {"intake": intake_s, "book": tm.get("book", 0), "apply": tm.get("apply", 0),
-                   "post": tm.get("post", 0), "settle": tm.get("settle", 0),
+                   "positions": tm.get("positions", 0), "post": tm.get("post", 0), "settle": tm.get("settle", 0),
                    "reconcile": tm.get("reconcile", 0), "check": tm.get("check", 0),
                    "fingerprint": tm.get("fingerprint", 0)}
         other = total_s - sum(steps_s.values())

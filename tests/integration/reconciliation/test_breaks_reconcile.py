@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from lending.models import Break, Loan, StagedBalance
+from lending.models import Break, Loan, Reconciliation, StagedBalance
 from lending.reconciliation import services
 from tests.factories import reconciliation as rf
 
@@ -80,7 +80,10 @@ def test_each_kind_of_break_and_the_tolerance(book):
     }  # CLOSED (paid off, absent from their file) and OK are no break
     assert Break.objects.get(loan_no="PRIN").loan.loan_no == "PRIN"
     assert Break.objects.get(loan_no="GHOST").loan is None
-    assert set(StagedBalance.objects.values_list("status", flat=True)) == {"APPLIED"}
+    record = Reconciliation.objects.get(partner=platform, business_date=D1)
+    assert record.their_rows == StagedBalance.objects.count()
+    assert record.differences == {"AMOUNT_MISMATCH": 1, "STATUS_MISMATCH": 1, "DPD_MISMATCH": 1,
+                                  "MISSING_AT_BANK": 1, "MISSING_AT_PARTNER": 1}
     assert all(b.business_date == b.last_seen_on == D1 for b in Break.objects.all())
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from ledger import checks
-from lending.models import StagedBalance, StagedRepayment
+from lending.models import Reconciliation, StagedBalance, StagedRepayment
 from lending.reconciliation import services
 from lending.reconciliation.checks import file_rows_accounted
 from partners.models import QuarantinedRow
@@ -76,5 +76,7 @@ def test_balances_rows_count_only_once_reconciled(platform):
         f"file {inbound.name} (balances, 2026-06-16): 1 rows but 0 applied + 0 quarantined = 0"
         " (1 staged rows not yet reconciled)"]
     services.breaks_reconcile(partner_id=platform.pk, business_date=D)
-    assert StagedBalance.objects.get().status == "APPLIED"
+    record = Reconciliation.objects.get(file=inbound)
+    assert (record.their_rows, record.business_date) == (1, D)
+    assert StagedBalance.objects.get().status == "STAGED"  # the row itself is not rewritten
     assert file_rows_accounted(as_of=D) == []

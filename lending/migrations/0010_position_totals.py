@@ -1,0 +1,15 @@
+"""lending_loan_accruals and lending_position_totals; lending_share_positions rebuilt on the
+former (lending/sql/positions.sql, the same arithmetic, one definition)."""
+
+from pathlib import Path
+
+from django.db import migrations
+
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "positions.sql").read_text()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("lending", "0009_reconciliation_record")]
+    operations = [
+        migrations.RunSQL(SQL, "DROP FUNCTION IF EXISTS lending_position_totals(date, bigint);"),
+    ]
