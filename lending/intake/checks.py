@@ -1,15 +1,24 @@
 """Set-based row checks of a partner file, one SQL statement per step.
 
-The raw rows sit in the temporary table `intake_raw` (every column text, NULL when empty). For
-each kind, `checked_sql` builds `intake_checked`: the typed values and, per row, the FIRST
-failing check as one text `CODE<US>column<US>message` (NULL when the row is good). CASE stops at
-the first true WHEN, so a good row costs one pass over the conditions and no string building.
+The raw rows sit in the temporary table `intake_raw` (every column text, NULL when empty). Per
+row, the FIRST failing check is one text `CODE<US>column<US>message` (NULL when the row is good):
+one `CASE`, which stops at the first true WHEN. Only the failing rows are written
+(`intake_err`); the good rows go straight from `intake_raw` into the kind's staging table.
+
+Fast path: while streaming the file, Python matches each line against one compiled regex built
+from the columns' formats (`Checks.line_regex`). A match proves every format check of the row
+(MISSING_FIELD and BAD_* that look at the value alone), so the row is marked `ok` and its CASE
+evaluates only the checks that need a join or a comparison (real calendar date, FUTURE_DATE,
+references, duplicates, limits, > 0). Every other row gets the full CASE, exactly as before.
+A check is marked `fmt=True` only where its column's fast pattern implies it is false.
+
 Columns, regexes and codes are constants of the contract, composed with `psycopg.sql`; values
 (partner, business date, file) are always parameters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from psycopg import sql
@@ -28,6 +37,15 @@ US = "\x1f"  # separates code, column and message inside the error text
 
 L = sql.Literal
 Id = sql.Identifier
+
+# Fast-path patterns (Python `re`, matched against the decoded line). Each is a SUFFICIENT
+# condition for its column's format checks: a value it matches passes them. [0-9], never \d
+# (which matches any Unicode digit).
+FAST_ID = r"[A-Za-z0-9_-]{1,64}"
+FAST_AMOUNT = r"[0-9]{1,16}(?:\.[0-9]{1,2})?"  # no sign (so >= 0), fits numeric(18,2)
+FAST_RATE = r"0(?:\.[0-9]{1,8})?"  # 0 <= rate < 1, at most 8 decimals
+FAST_DATE = r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})"  # the syntax; the calendar is SQL's
+FAST_TEXT = r'[^,"\r\n]*'  # any field the csv module would read unquoted
 
 
 def _r(col: str) -> sql.Composable:
@@ -60,46 +78,68 @@ def msg(text: str, col: str | None = None) -> sql.Composable:
 
 @dataclass
 class Checks:
-    whens: list[tuple[sql.Composable, sql.Composable]] = field(default_factory=list)
+    """The checks of a kind in contract order, and each column's fast-path pattern."""
 
-    def add(self, cond: sql.Composable | str, error: sql.Composable) -> None:
-        self.whens.append((sql.SQL(cond) if isinstance(cond, str) else cond, error))
+    whens: list[tuple[sql.Composable, sql.Composable, bool]] = field(default_factory=list)
+    fast: dict[str, str] = field(default_factory=dict)
+
+    def add(self, cond: sql.Composable | str, error: sql.Composable, *,
+            fmt: bool = False) -> None:
+        """`fmt`: the condition is false for every value matching the column's fast pattern."""
+        self.whens.append((sql.SQL(cond) if isinstance(cond, str) else cond, error, fmt))
+
+    def pattern(self, col: str, regex: str, *, required: bool) -> None:
+        self.fast[col] = regex if required else f"(?:{regex})?"
 
     def required(self, col: str) -> None:
+        self.pattern(col, FAST_TEXT[:-1] + "+", required=True)  # not empty
         self.add(sql.SQL("{} IS NULL").format(_r(col)),
-                 err("MISSING_FIELD", col, msg(f"{col} is required")))
+                 err("MISSING_FIELD", col, msg(f"{col} is required")), fmt=True)
+
+    def text(self, col: str) -> None:
+        """An optional free-text column (no check of its own)."""
+        self.pattern(col, FAST_TEXT, required=True)
 
     def identifier(self, col: str, *, required: bool = True) -> None:
         if required:
             self.required(col)
+        self.pattern(col, FAST_ID, required=required)
         self.add(sql.SQL("{c} !~ {re} OR length({c}) > {n}").format(
                      c=_r(col), re=L(IDENTIFIER_RE), n=L(IDENTIFIER_MAX)),
-                 err("BAD_VALUE", col, msg(f"{col} must be 1-64 of A-Z a-z 0-9 _ -: ", col)))
+                 err("BAD_VALUE", col, msg(f"{col} must be 1-64 of A-Z a-z 0-9 _ -: ", col)),
+                 fmt=True)
 
     def amount(self, col: str, *, required: bool = True, positive: bool = False) -> None:
         if required:
             self.required(col)
+        self.pattern(col, FAST_AMOUNT, required=required)
         self.add(sql.SQL("NOT {}").format(amount_ok(col)),
                  err("BAD_AMOUNT", col,
-                     msg(f"{col} is not a plain decimal with at most 2 decimals: ", col)))
-        if positive:
+                     msg(f"{col} is not a plain decimal with at most 2 decimals: ", col)),
+                 fmt=True)
+        if positive:  # 0.00 matches the fast pattern: compared in SQL
             self.add(sql.SQL("{}::numeric <= 0").format(_r(col)),
                      err("BAD_AMOUNT", col, msg(f"{col} must be greater than 0: ", col)))
         else:
             self.add(sql.SQL("{}::numeric < 0").format(_r(col)),
-                     err("BAD_AMOUNT", col, msg(f"{col} must not be negative: ", col)))
+                     err("BAD_AMOUNT", col, msg(f"{col} must not be negative: ", col)),
+                     fmt=True)
 
     def rate(self, col: str, *, required: bool = True) -> None:
         if required:
             self.required(col)
+        self.pattern(col, FAST_RATE, required=required)
         self.add(sql.SQL("NOT {}").format(rate_ok(col)),
                  err("BAD_RATE", col,
-                     msg(f"{col} must be a fraction below 1 with at most 8 decimals: ", col)))
+                     msg(f"{col} must be a fraction below 1 with at most 8 decimals: ", col)),
+                 fmt=True)
 
     def date(self, col: str, *, required: bool = True, future: bool = True) -> None:
         if required:
             self.required(col)
+        self.pattern(col, FAST_DATE, required=required)
         d = sql.SQL("{}.d").format(Id(f"d_{col}"))
+        # 2026-02-30 matches the fast pattern: the calendar check is always evaluated
         self.add(sql.SQL("{} IS NOT NULL AND {} IS NULL").format(_r(col), d),
                  err("BAD_DATE", col, msg(f"{col} is not a date (YYYY-MM-DD or YYYYMMDD): ", col)))
         if future:
@@ -108,23 +148,29 @@ class Checks:
 
     def choice(self, col: str, values: tuple[str, ...]) -> None:
         self.required(col)
+        self.pattern(col, "|".join(map(re.escape, values)), required=True)
         self.add(sql.SQL("{} <> ALL({})").format(_r(col), L(list(values))),
-                 err("BAD_VALUE", col, msg(f"{col} must be one of {', '.join(values)}: ", col)))
+                 err("BAD_VALUE", col, msg(f"{col} must be one of {', '.join(values)}: ", col)),
+                 fmt=True)
 
     def case(self) -> sql.Composable:
-        parts = [sql.SQL("WHEN ({}) THEN {}").format(c, e) for c, e in self.whens]
-        return sql.SQL("CASE WHEN r.shape IS NOT NULL THEN r.shape {} END").format(
-            sql.SQL(" ").join(parts)
-        )
+        """The first failing check: all of them for a row off the fast path, only the non-format
+        ones for a row the fast path proved well-formed (`ok`)."""
+        def whens(items):
+            return sql.SQL(" ").join(sql.SQL("WHEN ({}) THEN {}").format(c, e)
+                                     for c, e, _ in items)
+        full = sql.SQL("CASE WHEN r.shape IS NOT NULL THEN r.shape {} END").format(
+            whens(self.whens))
+        rest = [w for w in self.whens if not w[2]]
+        fast = sql.SQL("CASE {} END").format(whens(rest)) if rest else sql.SQL("NULL::text")
+        return sql.SQL("CASE WHEN r.ok THEN {} ELSE {} END").format(fast, full)
 
-
-def _num(col: str, rate: bool = False) -> sql.Composable:
-    ok = rate_ok(col) if rate else amount_ok(col)
-    return sql.SQL("CASE WHEN {ok} THEN {c}::numeric END").format(c=_r(col), ok=ok)
-
-
-def _date(col: str) -> sql.Composable:
-    return sql.SQL("{}.d").format(Id(f"d_{col}"))
+    def line_regex(self, header: list[str]) -> re.Pattern | None:
+        """One regex for a whole line in the header's column order (LF or CRLF end); None when
+        a column has no fast pattern."""
+        if any(c not in self.fast for c in header):
+            return None
+        return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + r"\r?\n")
 
 
 def _date_joins(cols: tuple[str, ...]) -> sql.Composable:
@@ -154,6 +200,36 @@ LEFT JOIN lending_stagedloan sl ON sl.partner_id = %(partner)s AND sl.loan_no = 
      AND sl.business_date <= %(bdate)s AND sl.status <> 'QUARANTINED'
 """
 
+STAGE_TABLE = {
+    "loans": "lending_stagedloan",
+    "repayments": "lending_stagedrepayment",
+    "reversals": "lending_stagedreversal",
+    "balances": "lending_stagedbalance",
+}
+# The business key whose repeat makes a row a DUPLICATE.
+KEY_COLUMN = {"loans": "loan_no", "repayments": "txn_no", "reversals": "txn_no",
+              "balances": "loan_no"}
+# Keys received in an earlier file (index probes into the staging table, see seen_sql);
+# one accepted balances file per partner and date: its repeats can only be within the file.
+SEEN = {"loans": ("lending_stagedloan", "loan_no"),
+        "repayments": ("lending_stagedrepayment", "txn_no"),
+        "reversals": ("lending_stagedreversal", "txn_no")}
+# The other kind of transaction with the same txn_no (a repayment's txn_no may not be a
+# reversal's, and the reverse).
+XSEEN = {"repayments": ("lending_stagedreversal", "txn_no"),
+         "reversals": ("lending_stagedrepayment", "txn_no")}
+
+
+@dataclass(frozen=True)
+class Found:
+    """Which helper tables hold rows: an empty one is neither joined nor checked (its check
+    could not fail)."""
+
+    dup: bool = True  # intake_dup: keys repeated within the file
+    dup2: bool = True  # intake_dup2: reversals, reverses_txn_no repeated within the file
+    seen: bool = True  # intake_seen: keys of earlier files (SEEN)
+    xseen: bool = True  # intake_xseen: txn_no of the other kind (XSEEN)
+
 
 def dates_sql(kind: str) -> sql.Composable:
     """The distinct date texts of the file, each parsed once."""
@@ -167,6 +243,17 @@ def dates_sql(kind: str) -> sql.Composable:
     ).format(union)
 
 
+def totals_sql(kind: str) -> sql.Composable:
+    """One scan: the control total (main amounts that parse; a fast-path row's always does)
+    and the key range of the file (see seen_possible_sql)."""
+    main = KINDS[kind].main_amount
+    key = Id(KEY_COLUMN[kind])
+    return sql.SQL(
+        "SELECT coalesce(sum({m}::numeric) FILTER (WHERE r.ok OR (r.shape IS NULL AND {ok})), "
+        "0), min({k}), max({k}) FROM intake_raw r"
+    ).format(m=Id(main), ok=amount_ok(main), k=key)
+
+
 def dups_sql(kind: str, column: str | None = None, table: str = "intake_dup") -> sql.Composable:
     """Keys repeated within the file, with their first row (a hash aggregate, one pass)."""
     return sql.SQL(
@@ -176,56 +263,79 @@ def dups_sql(kind: str, column: str | None = None, table: str = "intake_dup") ->
     ).format(t=Id(table), k=Id(column or KEY_COLUMN[kind]))
 
 
-def _duplicates(c: Checks, key: str, *, across: bool = True) -> None:
+def seen_possible_sql(table: str, key: str) -> sql.Composable:
+    """Whether any key of the partner in `table` lies within the file's key range [lo, hi]:
+    one index probe. When none does, no key of the file can have been received before and
+    the per-row probes are skipped (partners' transaction numbers usually grow with time)."""
+    return sql.SQL(
+        "SELECT EXISTS (SELECT 1 FROM {t} WHERE partner_id = %(partner)s "
+        "AND {k} BETWEEN %(lo)s AND %(hi)s)"
+    ).format(t=Id(table), k=Id(key))
+
+
+def seen_sql(table: str, key: str, into: str = "intake_seen") -> sql.Composable:
+    """Rows whose key is already staged for the partner in `table`: one index probe per row
+    (a LATERAL subquery, so the file is always the outer side), which costs the same however
+    long the partner's history is."""
+    return sql.SQL(
+        "CREATE TEMP TABLE {into} ON COMMIT DROP AS "
+        "SELECT r.row_no, s.file_id, s.row_no AS seen_row FROM intake_raw r "
+        "CROSS JOIN LATERAL (SELECT s.file_id, s.row_no FROM {t} s "
+        "WHERE s.partner_id = %(partner)s AND s.{k} = r.{k} LIMIT 1) s "
+        "WHERE r.{k} IS NOT NULL"
+    ).format(into=Id(into), t=Id(table), k=Id(key))
+
+
+def _duplicates(c: Checks, key: str, found: Found, *, across: bool = True) -> None:
     """Later repeats of a key within the file; keys already received in another file."""
-    c.add("dd.first_row < r.row_no",
-          err("DUPLICATE", key, sql.SQL("{} || r.{} || ' repeats row ' || dd.first_row "
-                                        "|| ' of this file'").format(L(f"{key} "), Id(key))))
-    if across:
+    if found.dup:
+        c.add("dd.first_row < r.row_no",
+              err("DUPLICATE", key, sql.SQL("{} || r.{} || ' repeats row ' || dd.first_row "
+                                            "|| ' of this file'").format(L(f"{key} "), Id(key))))
+    if across and found.seen:
         c.add("s.row_no IS NOT NULL",
               err("DUPLICATE", key,
                   sql.SQL("{} || r.{} || ' was already received (file ' || s.file_id || "
                           "' row ' || s.seen_row || ')'").format(L(f"{key} "), Id(key))))
 
 
-def _dup_joins(kind: str, *, across: bool = True) -> str:
+def _dup_joins(kind: str, found: Found, *, across: bool = True) -> str:
     key = KEY_COLUMN[kind]
-    joins = f"LEFT JOIN intake_dup dd ON dd.k = r.{key}\n"
-    if across:
+    joins = f"LEFT JOIN intake_dup dd ON dd.k = r.{key}\n" if found.dup else ""
+    if across and found.seen:
         joins += "LEFT JOIN intake_seen s ON s.row_no = r.row_no\n"
     return joins
 
 
-def seen_sql(kind: str) -> sql.Composable:
-    """Rows whose key was already received in an earlier file of the partner. Run with hash
-    and merge joins off: one index probe per row costs the same however long the partner's
-    history is, where a hash join would read all of it."""
-    key = Id(KEY_COLUMN[kind])
-    return sql.SQL(
-        "CREATE TEMP TABLE intake_seen ON COMMIT DROP AS "
-        "SELECT r.row_no, s.file_id, s.row_no AS seen_row FROM intake_raw r "
-        "JOIN {t} s ON s.partner_id = %(partner)s AND s.{key} = r.{key} "
-        "WHERE r.{key} IS NOT NULL"
-    ).format(t=Id(STAGE_TABLE[kind]), key=key)
+def _xseen(c: Checks, found: Found, other: str) -> str:
+    if not found.xseen:
+        return ""
+    c.add("xs.row_no IS NOT NULL",
+          err("DUPLICATE", "txn_no",
+              sql.SQL("{} || xs.file_id || ' row ' || xs.seen_row || ')'").format(
+                  sql.SQL("'txn_no ' || r.txn_no || {}").format(
+                      L(f" is already a {other} (file ")))))
+    return "LEFT JOIN intake_xseen xs ON xs.row_no = r.row_no\n"
 
 
-def checked_sql(kind: str) -> sql.Composable:
-    """CREATE TEMP TABLE intake_checked: typed columns + first error per row."""
+@dataclass(frozen=True)
+class KindSQL:
+    checks: Checks
+    joins: sql.Composable  # besides the date joins
+    select: sql.Composable  # the typed staging columns (STAGE_COLUMNS order) of a good row
+
+
+def kind_sql(kind: str, found: Found = Found()) -> KindSQL:
     return {"loans": _loans, "repayments": _repayments, "reversals": _reversals,
-            "balances": _balances}[kind]()
+            "balances": _balances}[kind](found)
 
 
-def _create(select: sql.Composable, case: sql.Composable, joins: sql.Composable,
-            kind: str) -> sql.Composable:
-    return sql.SQL(
-        "CREATE TEMP TABLE intake_checked ON COMMIT DROP AS "
-        "SELECT r.row_no, {select}, {case} AS err "
-        "FROM intake_raw r {dates} {joins}"
-    ).format(select=select, case=case,
-             dates=_date_joins(DATE_COLUMNS[kind]), joins=joins)
+def line_regex(kind: str, header: list[str]) -> re.Pattern | None:
+    """The fast-path regex of a file (None: every row takes the full checks)."""
+    return kind_sql(kind).checks.line_regex(header)
 
 
-def _repayments() -> sql.Composable:
+def _repayments(found: Found) -> KindSQL:
     c = Checks()
     c.identifier("txn_no")
     c.identifier("loan_no")
@@ -239,44 +349,35 @@ def _repayments() -> sql.Composable:
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
     c.add(sql.SQL("l.state = ANY({})").format(L(list(CLOSED_STATES))),
           err("LOAN_CLOSED", "loan_no", sql.SQL("'loan ' || r.loan_no || ' is ' || l.state")))
-    _duplicates(c, "txn_no")
-    c.add("xr.id IS NOT NULL",
-          err("DUPLICATE", "txn_no",
-              sql.SQL("'txn_no ' || r.txn_no || ' is already a reversal (file ' || xr.file_id "
-                      "|| ' row ' || xr.row_no || ')'")))
+    _duplicates(c, "txn_no", found)
+    joins = _KNOWN_LOAN_JOINS + _dup_joins("repayments", found) + _xseen(c, found, "reversal")
     select = sql.SQL(
-        "r.txn_no, r.loan_no, d_paid_on.d AS paid_on, {a} AS amount, r.payer, r.kind, "
-        "{p} AS reported_principal, {i} AS reported_interest, {n} AS reported_penalty, "
-        "{f} AS reported_fee"
-    ).format(a=_num("amount"), p=_num("reported_principal"), i=_num("reported_interest"),
-             n=_num("reported_penalty"), f=_num("reported_fee"))
-    joins = sql.SQL(_KNOWN_LOAN_JOINS + _dup_joins("repayments") + """
-LEFT JOIN lending_stagedreversal xr ON xr.partner_id = %(partner)s AND xr.txn_no = r.txn_no
-""")
-    return _create(select, c.case(), joins, "repayments")
+        "r.txn_no, r.loan_no, d_paid_on.d, r.amount::numeric, r.payer, r.kind, "
+        "r.reported_principal::numeric, r.reported_interest::numeric, "
+        "r.reported_penalty::numeric, r.reported_fee::numeric")
+    return KindSQL(c, sql.SQL(joins), select)
 
 
-def _reversals() -> sql.Composable:
+def _reversals(found: Found) -> KindSQL:
     c = Checks()
     c.identifier("txn_no")
     c.identifier("reverses_txn_no")
     c.date("reversed_on")
     c.amount("amount", positive=True)
-    _duplicates(c, "txn_no")
-    c.add("xr.id IS NOT NULL",
-          err("DUPLICATE", "txn_no",
-              sql.SQL("'txn_no ' || r.txn_no || ' is already a repayment (file ' || xr.file_id "
-                      "|| ' row ' || xr.row_no || ')'")))
+    c.text("reason")
+    _duplicates(c, "txn_no", found)
+    xjoin = _xseen(c, found, "repayment")
     c.add("rp.id IS NULL",
           err("NOT_REVERSIBLE", "reverses_txn_no",
               msg("no accepted repayment of this partner numbered ", "reverses_txn_no")))
     c.add("rp.amount <> r.amount::numeric",
           err("NOT_REVERSIBLE", "amount",
               sql.SQL("'amount ' || r.amount || ' differs from the repayment''s ' || rp.amount")))
-    c.add("dr.first_row < r.row_no",
-          err("NOT_REVERSIBLE", "reverses_txn_no",
-              sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed by row ' || "
-                      "dr.first_row || ' of this file'")))
+    if found.dup2:
+        c.add("dr.first_row < r.row_no",
+              err("NOT_REVERSIBLE", "reverses_txn_no",
+                  sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed by row ' "
+                          "|| dr.first_row || ' of this file'")))
     c.add("o.id IS NOT NULL",
           err("NOT_REVERSIBLE", "reverses_txn_no",
               sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed (file ' || "
@@ -285,23 +386,20 @@ def _reversals() -> sql.Composable:
           err("NOT_REVERSIBLE", "reversed_on",
               sql.SQL("'reversed_on ' || r.reversed_on || ' is before the repayment''s "
                       "paid_on ' || rp.paid_on")))
-    select = sql.SQL(
-        "r.txn_no, r.reverses_txn_no, d_reversed_on.d AS reversed_on, {a} AS amount, "
-        "coalesce(r.reason, '') AS reason"
-    ).format(a=_num("amount"))
-    joins = sql.SQL(_dup_joins("reversals") + """
-LEFT JOIN intake_dup2 dr ON dr.k = r.reverses_txn_no
+    joins = _dup_joins("reversals", found) + xjoin + (
+        "LEFT JOIN intake_dup2 dr ON dr.k = r.reverses_txn_no\n" if found.dup2 else "") + """
 LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s
      AND o.reverses_txn_no = r.reverses_txn_no
-LEFT JOIN lending_stagedrepayment xr ON xr.partner_id = %(partner)s AND xr.txn_no = r.txn_no
 LEFT JOIN lending_stagedrepayment rp ON rp.partner_id = %(partner)s
      AND rp.txn_no = r.reverses_txn_no AND rp.business_date <= %(bdate)s
      AND rp.status <> 'QUARANTINED'
-""")
-    return _create(select, c.case(), joins, "reversals")
+"""
+    select = sql.SQL("r.txn_no, r.reverses_txn_no, d_reversed_on.d, r.amount::numeric, "
+                     "coalesce(r.reason, '')")
+    return KindSQL(c, sql.SQL(joins), select)
 
 
-def _balances() -> sql.Composable:
+def _balances(found: Found) -> KindSQL:
     c = Checks()
     c.identifier("loan_no")
     c.date("as_of")
@@ -310,25 +408,27 @@ def _balances() -> sql.Composable:
     for col in ("principal_outstanding", "interest_outstanding", "penalty_outstanding"):
         c.amount(col)
     c.required("dpd")
+    c.pattern("dpd", "[0-9]{1,6}", required=True)
     c.add("r.dpd !~ '^[0-9]+$' OR length(r.dpd) > 6",
-          err("BAD_VALUE", "dpd", msg("dpd must be a whole number of days: ", "dpd")))
+          err("BAD_VALUE", "dpd", msg("dpd must be a whole number of days: ", "dpd")), fmt=True)
     c.choice("status", LOAN_STATES)
     c.add("l.id IS NULL AND sl.id IS NULL",
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
-    # one accepted balances file per partner and date: repeats can only be within the file
-    _duplicates(c, "loan_no", across=False)
+    _duplicates(c, "loan_no", found, across=False)
+    joins = _KNOWN_LOAN_JOINS + _dup_joins("balances", found, across=False)
     select = sql.SQL(
-        "r.loan_no, d_as_of.d AS as_of, {p} AS principal_outstanding, "
-        "{i} AS interest_outstanding, {n} AS penalty_outstanding, "
-        "CASE WHEN r.dpd ~ '^[0-9]+$' AND length(r.dpd) <= 6 THEN r.dpd::integer END AS dpd, "
-        "r.status AS loan_status"
-    ).format(p=_num("principal_outstanding"), i=_num("interest_outstanding"),
-             n=_num("penalty_outstanding"))
-    joins = sql.SQL(_KNOWN_LOAN_JOINS + _dup_joins("balances", across=False))
-    return _create(select, c.case(), joins, "balances")
+        "r.loan_no, d_as_of.d, r.principal_outstanding::numeric, "
+        "r.interest_outstanding::numeric, r.penalty_outstanding::numeric, r.dpd::integer, "
+        "r.status")
+    return KindSQL(c, sql.SQL(joins), select)
 
 
-def _loans() -> sql.Composable:
+def _num(col: str, rate: bool = False) -> sql.Composable:
+    ok = rate_ok(col) if rate else amount_ok(col)
+    return sql.SQL("CASE WHEN {ok} THEN {c}::numeric END").format(c=_r(col), ok=ok)
+
+
+def _loans(found: Found) -> KindSQL:
     c = Checks()
     c.identifier("loan_no")
     c.required("program_code")
@@ -360,7 +460,7 @@ def _loans() -> sql.Composable:
           err("UNKNOWN_PROGRAM", "program_code", msg("program is not active: ", "program_code")))
     c.add("l.id IS NOT NULL",
           err("DUPLICATE", "loan_no", msg("loan already booked: ", "loan_no")))
-    _duplicates(c, "loan_no")
+    _duplicates(c, "loan_no", found)
     c.add("v.version_id IS NULL",
           err("UNKNOWN_PROGRAM", "program_code",
               sql.SQL("'no agreement version of program ' || r.program_code || "
@@ -398,7 +498,7 @@ def _loans() -> sql.Composable:
         "{br} AS reported_bank_ratio"
     ).format(pr=_num("principal"), ar=_num("annual_rate", rate=True),
              br=_num("bank_ratio", rate=True))
-    joins = sql.SQL(_dup_joins("loans") + """
+    joins = sql.SQL(_dup_joins("loans", found) + """
 LEFT JOIN lending_program p ON p.partner_id = %(partner)s AND p.code = r.program_code
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
 LEFT JOIN LATERAL (
@@ -413,10 +513,18 @@ LEFT JOIN LATERAL (
      ORDER BY av.effective_from DESC, av.id DESC LIMIT 1
 ) v ON true
 """)
-    return _create(select, c.case(), joins, "loans")
+    return KindSQL(c, joins, select)
 
 
-# --- Staging: good rows into the kind's table; a unique-key conflict is a duplicate --------
+# --- Check and stage --------------------------------------------------------------------
+#
+# Loans keep one materialised pass (`intake_checked`: typed columns + error of every row), as
+# their staged columns come from the program and agreement-version joins. The other kinds
+# write only the failing rows (`intake_err`, with their raw columns for the quarantine) and
+# stage the good rows straight from intake_raw: one pass over the joins, none over the
+# million good rows' typed copy.
+
+MATERIALISED = frozenset({"loans"})
 
 STAGE_COLUMNS = {
     "loans": ("loan_no", "program_id", "agreement_version_id", "borrower_token", "principal",
@@ -429,24 +537,39 @@ STAGE_COLUMNS = {
     "balances": ("loan_no", "as_of", "principal_outstanding", "interest_outstanding",
                  "penalty_outstanding", "dpd", "loan_status"),
 }
-STAGE_TABLE = {
-    "loans": "lending_stagedloan",
-    "repayments": "lending_stagedrepayment",
-    "reversals": "lending_stagedreversal",
-    "balances": "lending_stagedbalance",
-}
-# The business key whose repeat makes a row a DUPLICATE.
-KEY_COLUMN = {"loans": "loan_no", "repayments": "txn_no", "reversals": "txn_no",
-              "balances": "loan_no"}
+
+
+def check_sql(kind: str, header: list[str], found: Found = Found()) -> sql.Composable:
+    """The check pass: intake_checked (loans) or intake_err (the failing rows)."""
+    k = kind_sql(kind, found)
+    dates = _date_joins(DATE_COLUMNS[kind])
+    if kind in MATERIALISED:
+        return sql.SQL(
+            "CREATE TEMP TABLE intake_checked ON COMMIT DROP AS "
+            "SELECT r.row_no, {select}, {case} AS err FROM intake_raw r {dates} {joins}"
+        ).format(select=k.select, case=k.checks.case(), dates=dates, joins=k.joins)
+    cols = sql.SQL(", ").join(_r(c) for c in header)
+    return sql.SQL(
+        "CREATE TEMP TABLE intake_err ON COMMIT DROP AS SELECT * FROM ("
+        "SELECT r.row_no, r.raw, {cols}, {case} AS err FROM intake_raw r {dates} {joins}"
+        ") c WHERE err IS NOT NULL"
+    ).format(cols=cols, case=k.checks.case(), dates=dates, joins=k.joins)
 
 
 def stage_sql(kind: str) -> sql.Composable:
-    cols = STAGE_COLUMNS[kind]
-    return sql.SQL(
+    cols = sql.SQL(", ").join(map(Id, STAGE_COLUMNS[kind]))
+    head = sql.SQL(
         "INSERT INTO {t} (file_id, row_no, partner_id, business_date, status, {cols}) "
-        "SELECT %(file)s, row_no, %(partner)s, %(bdate)s, 'STAGED', {cols} "
-        "FROM intake_checked WHERE err IS NULL"
-    ).format(t=Id(STAGE_TABLE[kind]), cols=sql.SQL(", ").join(map(Id, cols)))
+    ).format(t=Id(STAGE_TABLE[kind]), cols=cols)
+    if kind in MATERIALISED:
+        return head + sql.SQL(
+            "SELECT %(file)s, row_no, %(partner)s, %(bdate)s, 'STAGED', {cols} "
+            "FROM intake_checked WHERE err IS NULL").format(cols=cols)
+    return head + sql.SQL(
+        "SELECT %(file)s, r.row_no, %(partner)s, %(bdate)s, 'STAGED', {select} "
+        "FROM intake_raw r {dates} "
+        "WHERE NOT EXISTS (SELECT FROM intake_err e WHERE e.row_no = r.row_no)"
+    ).format(select=kind_sql(kind).select, dates=_date_joins(DATE_COLUMNS[kind]))
 
 
 def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
@@ -458,15 +581,21 @@ def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
             "ELSE coalesce(r.{c}, '') END"
         ).format(c=c)
 
+    main = KINDS[kind].main_amount
     raw = sql.SQL(" || ',' || ").join(q(c) for c in header) if header else L("")
+    if kind in MATERIALISED:
+        e, amount = "c", sql.SQL("c.{}").format(Id(main))
+        source = sql.SQL("intake_checked c JOIN intake_raw r ON r.row_no = c.row_no "
+                         "WHERE c.err IS NOT NULL")
+    else:  # intake_err holds the raw columns of its rows
+        e, amount, source = "r", _num(main), sql.SQL("intake_err r")
     return sql.SQL(
         "INSERT INTO partners_quarantinedrow (file_id, partner_id, business_date, row_no, "
         "\"column\", reason, message, raw, amount, stage, created_at, resolved, "
         "resolution_note) "
-        "SELECT %(file)s, %(partner)s, %(bdate)s, c.row_no, split_part(c.err, {us}, 2), "
-        "split_part(c.err, {us}, 1), substr(c.err, length(split_part(c.err, {us}, 1)) + "
-        "length(split_part(c.err, {us}, 2)) + 3), coalesce(r.raw, {raw}), c.{main}, "
+        "SELECT %(file)s, %(partner)s, %(bdate)s, {e}.row_no, split_part({e}.err, {us}, 2), "
+        "split_part({e}.err, {us}, 1), substr({e}.err, length(split_part({e}.err, {us}, 1)) + "
+        "length(split_part({e}.err, {us}, 2)) + 3), coalesce(r.raw, {raw}), {amount}, "
         "'INTAKE', now(), false, '' "
-        "FROM intake_checked c JOIN intake_raw r ON r.row_no = c.row_no "
-        "WHERE c.err IS NOT NULL ORDER BY c.row_no"
-    ).format(us=L(US), raw=raw, main=Id(KINDS[kind].main_amount))
+        "FROM {source} ORDER BY {e}.row_no"
+    ).format(e=sql.Identifier(e), us=L(US), raw=raw, amount=amount, source=source)
