@@ -165,12 +165,12 @@ class Checks:
         fast = sql.SQL("CASE {} END").format(whens(rest)) if rest else sql.SQL("NULL::text")
         return sql.SQL("CASE WHEN r.ok THEN {} ELSE {} END").format(fast, full)
 
-    def line_regex(self, header: list[str]) -> re.Pattern | None:
-        """One regex for a whole line in the header's column order (LF or CRLF end); None when
-        a column has no fast pattern."""
+    def line_regex(self, header: list[str], eol: str = "\n") -> re.Pattern | None:
+        """One regex for a whole line in the header's column order, ending with `eol`; None
+        when a column has no fast pattern."""
         if any(c not in self.fast for c in header):
             return None
-        return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + r"\r?\n")
+        return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + re.escape(eol))
 
 
 def _date_joins(cols: tuple[str, ...]) -> sql.Composable:
@@ -330,9 +330,11 @@ def kind_sql(kind: str, found: Found = Found()) -> KindSQL:
             "balances": _balances}[kind](found)
 
 
-def line_regex(kind: str, header: list[str]) -> re.Pattern | None:
+def line_regex(kind: str, header: list[str], eol: str = "\n") -> re.Pattern | None:
     """The fast-path regex of a file (None: every row takes the full checks)."""
-    return kind_sql(kind).checks.line_regex(header)
+    if kind in MATERIALISED:
+        return None
+    return kind_sql(kind).checks.line_regex(header, eol)
 
 
 def _repayments(found: Found) -> KindSQL:

@@ -20,7 +20,7 @@ import hmac
 import io
 import itertools
 import logging
-import re
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 # Rows per COPY write: ~64 KiB rows of ~100 bytes is a 6 MB buffer — large enough that the
 # per-write overhead vanishes, small enough that memory stays flat for any file size.
 COPY_FLUSH_ROWS = 1 << 16
+# The marks of rows off the fast path are spooled to disk beyond this size.
+MARKS_IN_MEMORY = 1 << 23
 
 
 class NotYourFile(PartnerFileError):
@@ -175,45 +177,66 @@ def _copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
                kind: str) -> int:
     """Stream the data rows into intake_raw with COPY; returns the number of data rows.
 
-    A row with the wrong number of fields is written with its error and raw text (shape, raw)
-    and NULL fields. Blank lines are skipped (not data rows). For loans the borrower reference
-    is replaced by its token before it leaves Python.
+    intake_raw numbers the rows itself (an identity column, in COPY order), so a line the
+    fast path proved well-formed goes through exactly as it was read: no per-line work but one
+    regex match. Every other row is sent with the header's number of fields (NULL fields when
+    its number was wrong) and gets a mark in a side file (row, shape error, raw text), applied
+    after the COPY: ok = false, and shape/raw for a row with the wrong number of fields. Blank
+    lines are skipped (not data rows). For loans the borrower reference is replaced by its
+    token before it leaves Python.
     """
-    stmt = sql.SQL("COPY intake_raw (row_no, shape, raw, ok, {}) FROM STDIN (FORMAT csv)").format(
+    stmt = sql.SQL("COPY intake_raw ({}) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, header))
     )
-    with cur.copy(stmt) as copy:
-        try:
-            if kind == "loans":
-                return _copy_parsed(copy, reader, header, borrower_token_fn(partner_code))
-            return _copy_lines(copy, reader, header, checks.line_regex(kind, header))
-        except UnicodeDecodeError as exc:
-            raise reader.decode_error(exc, 0) from None
-        except csv.Error as exc:
-            raise FileRejected(f"malformed CSV: {exc}") from None
+    with tempfile.SpooledTemporaryFile(MARKS_IN_MEMORY, mode="w+", newline="") as marks:
+        with cur.copy(stmt) as copy:
+            try:
+                if kind == "loans":
+                    n = _copy_parsed(copy, marks, reader, header,
+                                     borrower_token_fn(partner_code))
+                else:
+                    n = _copy_lines(copy, marks, reader, header, kind)
+            except UnicodeDecodeError as exc:
+                raise reader.decode_error(exc, 0) from None
+            except csv.Error as exc:
+                raise FileRejected(f"malformed CSV: {exc}") from None
+        if marks.tell():
+            marks.seek(0)
+            cur.execute("CREATE TEMP TABLE intake_marks (row_no bigint, shape text, raw text) "
+                        "ON COMMIT DROP")
+            with cur.copy("COPY intake_marks FROM STDIN (FORMAT csv)") as copy:
+                while chunk := marks.read(1 << 20):
+                    copy.write(chunk)
+            cur.execute("UPDATE intake_raw r SET ok = false, shape = m.shape, raw = m.raw "
+                        "FROM intake_marks m WHERE m.row_no = r.row_no")
+    return n
 
 
-def _copy_lines(copy, reader: RowReader, header: list[str], fast: re.Pattern | None) -> int:
-    """The fast path: a line matching the file's fast-path regex (checks.Checks.line_regex) is
-    well-formed in every column; it is valid COPY CSV as it is, so it goes through prefixed by
-    its row number and marked ok (its row skips the format checks). A line without quotes and
-    with the header's number of commas also goes through unparsed, not marked. Any other line
-    (quotes, quoted line breaks, wrong field count, blank) is parsed by the csv module."""
+def _copy_lines(copy, marks, reader: RowReader, header: list[str], kind: str) -> int:
+    """The fast path: a line matching the file's fast-path regex (checks.Checks.line_regex,
+    for the line end of the first data line) is well-formed in every column and valid COPY CSV
+    as it is: it goes through untouched. A line without quotes and with the header's number of
+    commas also goes through unparsed, marked not ok. Any other line (quotes, quoted line
+    breaks, wrong field count, blank) is parsed by the csv module."""
     ncols, commas = len(header), len(header) - 1
+    lines = reader.lines
+    first = next(lines, None)
+    if first is None:
+        return 0
+    eol = "\r\n" if first.endswith("\r\n") else "\n"
+    fast = checks.line_regex(kind, header, eol)
+    match = fast.fullmatch if fast is not None else (lambda _line: None)
     out: list[str] = []
     append = out.append
     slow = io.StringIO()
-    write = csv.writer(slow, lineterminator="\n").writerow
-    blank = (None,) * ncols
-    lines = reader.lines
-    match = fast.fullmatch if fast is not None else (lambda _line: None)
+    write = csv.writer(slow, lineterminator=eol).writerow
+    mark = csv.writer(marks, lineterminator="\n").writerow
+    blank = "," * commas + eol
     n = 0
-    for line in lines:  # the hot loop: one C-level regex match, one f-string, one append
+    for line in itertools.chain((first,), lines):  # the hot loop: one C-level regex match
+        n += 1
         if match(line):
-            n += 1
-            if line.endswith("\r\n"):
-                line = line[:-2] + "\n"
-            append(f"{n},,,t,{line}")
+            append(line)
             if not n & (COPY_FLUSH_ROWS - 1):
                 copy.write("".join(out))
                 out.clear()
@@ -221,33 +244,35 @@ def _copy_lines(copy, reader: RowReader, header: list[str], fast: re.Pattern | N
         if line.count(",") == commas and '"' not in line:
             text = line.rstrip("\r\n")
             if "\r" not in text:
-                n += 1
-                append(f"{n},,,,{text}\n")
-                if not n & (COPY_FLUSH_ROWS - 1):
-                    copy.write("".join(out))
-                    out.clear()
+                append(text + eol)
+                marks.write(f"{n},,\n")
                 continue
         row = next(csv.reader(itertools.chain((line,), lines)), [])
         if not row:
+            n -= 1  # a blank line is not a data row
             continue
-        n += 1
         if len(row) == ncols:
-            write((n, None, None, None, *row))
+            write(row)
+            marks.write(f"{n},,\n")
+            append(slow.getvalue())
+            slow.seek(0)
+            slow.truncate()
         else:
-            write((n, *_ragged(row, header), None, *blank))
-        append(slow.getvalue())
-        slow.seek(0)
-        slow.truncate()
+            append(blank)
+            mark((n, *_ragged(row, header)))
     copy.write("".join(out))
     return n
 
 
-def _copy_parsed(copy, reader: RowReader, header: list[str], token) -> int:
-    """Rows parsed by the csv module (loans: the borrower reference becomes its token)."""
+def _copy_parsed(copy, marks, reader: RowReader, header: list[str], token) -> int:
+    """Rows parsed by the csv module (loans: the borrower reference becomes its token). No
+    fast path: intake_raw.ok defaults to false; only rows with a wrong number of fields are
+    marked."""
     ncols = len(header)
     bi = header.index("borrower_ref")
     buf = io.StringIO()
     write = csv.writer(buf, lineterminator="\n").writerow
+    mark = csv.writer(marks, lineterminator="\n").writerow
     blank = (None,) * ncols
     n = 0
     for row in csv.reader(reader.lines):
@@ -257,9 +282,10 @@ def _copy_parsed(copy, reader: RowReader, header: list[str], token) -> int:
             row[bi] = token(row[bi])
         n += 1
         if len(row) == ncols:
-            write((n, None, None, None, *row))
+            write(row)
         else:
-            write((n, *_ragged(row, header), None, *blank))
+            write(blank)
+            mark((n, *_ragged(row, header)))
         if not n & (COPY_FLUSH_ROWS - 1):
             copy.write(buf.getvalue())
             buf.seek(0)
@@ -294,12 +320,14 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         cur = dj_cur.cursor
         # hash aggregates and joins over a million rows stay in memory instead of spilling
         cur.execute("SET LOCAL work_mem = '256MB'")
-        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_dup, intake_dup2, "
-                    "intake_seen, intake_xseen, intake_checked, intake_err")
+        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_marks, intake_dates, intake_dup, "
+                    "intake_dup2, intake_seen, intake_xseen, intake_checked, intake_err")
+        # ok: the row is proven well-formed by the fast path (loans have none); the rows off it
+        # are marked after the COPY (see _copy_rows)
         cur.execute(sql.SQL(
-            "CREATE TEMP TABLE intake_raw (row_no bigint, shape text, raw text, ok boolean, {}) "
-            "ON COMMIT DROP"
-        ).format(raw_cols))
+            "CREATE TEMP TABLE intake_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, "
+            "shape text, raw text, ok boolean NOT NULL DEFAULT {}, {}) ON COMMIT DROP"
+        ).format(sql.Literal(kind not in checks.MATERIALISED), raw_cols))
         started = time.perf_counter()
         n = _copy_rows(cur, reader, header, partner.code, kind)
         log.info("intake step=copy rows=%s ms=%.1f", n, (time.perf_counter() - started) * 1e3)
@@ -314,12 +342,17 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
                 f"amount total mismatch: the {spec.main_amount} column sums to {total}, "
                 f"the control file says {ctl.amount_total}"
             )
-        _step(cur, "analyze", "ANALYZE intake_raw", params)
+        # intake_raw is not analysed (measured: the same plans without, and the duplicate-key
+        # hash aggregate twice as fast); with no statistics the planner may take a million
+        # rows for a thousand and sort them: DISTINCT and GROUP BY hash instead (a hash
+        # aggregate spills to disk beyond work_mem, so memory stays bounded)
+        cur.execute("SET LOCAL enable_sort = off")
         _step(cur, "dates", checks.dates_sql(kind), params)
         found = {"dup": _step(cur, "dups", checks.dups_sql(kind), params) > 0}
         if kind == "reversals":
             found["dup2"] = _step(cur, "dups2", checks.dups_sql(
                 kind, "reverses_txn_no", "intake_dup2"), params) > 0
+        cur.execute("RESET enable_sort")
         for name, into, where in (("seen", "intake_seen", checks.SEEN),
                                   ("xseen", "intake_xseen", checks.XSEEN)):
             found[name] = False
