@@ -13,41 +13,35 @@ from datetime import date
 
 from django.db import connection
 
-# One statement over the accepted files: staged rows per (partner, date) of the file's kind
-# (one accepted file per partner, kind and date, so those are the file's rows) and the file's
-# quarantined rows (intake or apply stage; a row quarantined at apply is counted once).
-_DAY = "(%(day)s::date IS NULL OR business_date = %(day)s::date)"
+# One statement over the accepted files: per file, its staged rows (one accepted file per
+# partner, kind and date, so those of its kind, partner and date are the file's rows — read
+# through the (partner, business_date, …) indexes, so the cost is the file's, not the history's)
+# and its quarantined rows (intake or apply stage; a row quarantined at apply is counted once).
+_STAGED = {"loans": "lending_stagedloan", "repayments": "lending_stagedrepayment",
+           "reversals": "lending_stagedreversal", "balances": "lending_stagedbalance"}
 _SQL = """
 WITH f AS (
     SELECT i.id, i.name, i.kind, i.partner_id, i.business_date, coalesce(i.rows, 0) AS rows,
            EXISTS (SELECT 1 FROM lending_reconciliation r WHERE r.file_id = i.id) AS reconciled
       FROM partners_inboundfile i
-     WHERE i.status = 'ACCEPTED' AND {day}
-), staged AS (
-    SELECT 'loans' AS kind, partner_id, business_date, status, count(*) AS n
-      FROM lending_stagedloan WHERE {day} GROUP BY 2, 3, 4
-    UNION ALL
-    SELECT 'repayments', partner_id, business_date, status, count(*)
-      FROM lending_stagedrepayment WHERE {day} GROUP BY 2, 3, 4
-    UNION ALL
-    SELECT 'reversals', partner_id, business_date, status, count(*)
-      FROM lending_stagedreversal WHERE {day} GROUP BY 2, 3, 4
-    UNION ALL
-    SELECT 'balances', partner_id, business_date, status, count(*)
-      FROM lending_stagedbalance WHERE {day} GROUP BY 2, 3, 4
+     WHERE i.status = 'ACCEPTED'
+       AND (%(day)s::date IS NULL OR i.business_date = %(day)s::date)
 )
 SELECT f.name, f.kind, f.business_date, f.rows,
-       coalesce(sum(s.n) FILTER (WHERE s.status = 'APPLIED'
-                                    OR s.status = 'STAGED' AND f.reconciled), 0) AS applied,
-       coalesce(sum(s.n) FILTER (WHERE s.status = 'STAGED' AND NOT f.reconciled), 0) AS staged,
+       coalesce(s.applied, 0) + CASE WHEN f.reconciled THEN coalesce(s.staged, 0) ELSE 0 END,
+       CASE WHEN f.reconciled THEN 0 ELSE coalesce(s.staged, 0) END,
        (SELECT count(DISTINCT q.row_no) FROM partners_quarantinedrow q
          WHERE q.file_id = f.id) AS quarantined
   FROM f
-  LEFT JOIN staged s ON s.kind = f.kind AND s.partner_id = f.partner_id
-       AND s.business_date = f.business_date
- GROUP BY f.id, f.name, f.kind, f.business_date, f.rows, f.reconciled
+ CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE u.status = 'APPLIED') AS applied,
+           count(*) FILTER (WHERE u.status = 'STAGED') AS staged
+      FROM ({staged}) u
+ ) s
  ORDER BY f.business_date, f.name, f.id
-""".replace("{day}", _DAY)
+""".replace("{staged}", "\n UNION ALL ".join(
+    f"SELECT x.status FROM {table} x WHERE f.kind = '{kind}' AND x.partner_id = f.partner_id"
+    " AND x.business_date = f.business_date" for kind, table in _STAGED.items()))
 
 
 def file_rows_accounted(*, as_of: date | None = None) -> list[str]:

@@ -32,6 +32,9 @@ class Command(BaseCommand):
                             help="repayments applied by the per-event baseline")
         parser.add_argument("--build-only", action="store_true")
         parser.add_argument("--seed", type=int, default=6)
+        parser.add_argument("--workers", type=int, default=0,
+                            help="start N real `celery worker` processes for the day (needs "
+                                 "CELERY_BROKER_URL); 0: whatever the settings give")
 
     def handle(self, *args, **opts):
         from lending.settlement import bench
@@ -76,15 +79,26 @@ class Command(BaseCommand):
                                      bank_id=bank.pk, day=day, repayments=files.sample)
         rss_before = _maxrss_mb()
 
+        eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
         mode = ("Celery workers via " + settings.CELERY_BROKER_URL.split("://")[0]
-                if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-                else "eager: chunks in-process one after another")
-        started = time.monotonic()
-        t = time.monotonic()
-        bench.deliver(files)
-        intake_s = time.monotonic() - t
-        run = runner.settlement_run(partner=platform, business_date=day)
-        total_s = time.monotonic() - started
+                if not eager else "eager: chunks in-process one after another")
+        workers = _Workers(opts["workers"]) if opts["workers"] else None
+        if workers is not None:
+            if eager:
+                raise CommandError("--workers needs a broker: set CELERY_BROKER_URL "
+                                   "(e.g. redis://127.0.0.1:6379/0)")
+            workers.start(say)
+            mode += f", {opts['workers']} worker processes (pool solo)"
+        try:
+            started = time.monotonic()
+            t = time.monotonic()
+            bench.deliver(files)
+            intake_s = time.monotonic() - t
+            run = runner.settlement_run(partner=platform, business_date=day)
+            total_s = time.monotonic() - started
+        finally:
+            if workers is not None:
+                workers.stop()
         if run.state != "DONE":
             raise CommandError(f"run {run.state}: {run.error}")
         tm = run.totals.get("timings", {})
@@ -115,6 +129,9 @@ class Command(BaseCommand):
         say(f"  apply chunks {chunks}, touched loans {touched or 0:,}")
         say(f"  journal lines posted for the day: {lines}; posted {run.totals.get('posted')}")
         say(f"  breaks {run.totals.get('breaks', {}).get('by_kind')}")
+        if workers is not None:
+            say("  peak memory of the worker processes: "
+                + ", ".join(f"{mb:,.0f} MB" for mb in workers.peaks))
         say(f"  peak memory (maxrss of this process): {_maxrss_mb():,.0f} MB "
             f"(before the day: {rss_before:,.0f} MB; embedded PostgreSQL's backend not included;"
             f" with real Celery workers the figure is per process)")
@@ -123,3 +140,52 @@ class Command(BaseCommand):
         ratio = batch_eps / base.per_second if base.per_second else float("inf")
         say(f"  throughput ratio batch / per-event: {ratio:,.0f}x (target >= 100x)")
         say(f"  fingerprint {run.fingerprint}")
+
+
+class _Workers:
+    """N `celery -A config worker --pool=solo` processes on the settlement queue."""
+
+    def __init__(self, n: int):
+        self.n, self.procs = n, []
+
+    def start(self, say) -> None:
+        from config.celery import app
+
+        for k in range(self.n):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+                 "-Q", settings.SETTLEMENT_QUEUE, "-n", f"bench{k}@%h", "--without-gossip",
+                 "--without-mingle", "--loglevel=WARNING"],
+                cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # not timed: the workers are up before the day
+            replies = app.control.ping(timeout=1.0) or []
+            if sum(1 for r in replies for name in r if name.startswith("bench")) >= self.n:
+                say(f"  {self.n} workers up")
+                return
+        self.stop()
+        raise CommandError(f"{self.n} workers did not come up within 60 s")
+
+    def peak_mb(self) -> list[float]:
+        """Each worker's peak resident memory (VmHWM), read before it stops."""
+        out = []
+        for p in self.procs:
+            try:
+                with open(f"/proc/{p.pid}/status") as fh:
+                    kb = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:"))
+                out.append(kb / 1024)
+            except (OSError, StopIteration):
+                pass
+        return out
+
+    def stop(self) -> None:
+        self.peaks = self.peak_mb() or getattr(self, "peaks", [])
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = []
