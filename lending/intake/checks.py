@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from partners.files.contract import (
-    AMOUNT_MAX_LEN,
+    AMOUNT_MAX_INT_DIGITS,
     AMOUNT_RE,
     IDENTIFIER_MAX,
     IDENTIFIER_RE,
@@ -53,10 +53,11 @@ def _r(col: str) -> sql.Composable:
 
 
 def amount_ok(col: str, alias: str = "r") -> sql.Composable:
-    """The value parses as a contract amount (and fits numeric(18,2))."""
+    """The value parses as a contract amount (and fits numeric(18,2): at most 16 integer
+    digits; a longer one overflowed the staging insert)."""
     c = sql.SQL("{}.{}").format(Id(alias), Id(col))
-    return sql.SQL("({c} ~ {re} AND length({c}) <= {n})").format(
-        c=c, re=L(AMOUNT_RE), n=L(AMOUNT_MAX_LEN))
+    return sql.SQL("({c} ~ {re} AND length(ltrim(split_part({c}, '.', 1), '-')) <= {n})").format(
+        c=c, re=L(AMOUNT_RE), n=L(AMOUNT_MAX_INT_DIGITS))
 
 
 def rate_ok(col: str) -> sql.Composable:

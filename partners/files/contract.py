@@ -64,7 +64,8 @@ CONTROL_SUFFIX = ".ctl"
 IDENTIFIER_RE = r"^[A-Za-z0-9_-]+$"  # and length <= 64
 IDENTIFIER_MAX = 64
 AMOUNT_RE = r"^-?[0-9]+(\.[0-9][0-9]?)?$"  # plain decimal, at most 2 decimals
-AMOUNT_MAX_LEN = 19  # 16 integer digits: fits numeric(18,2)
+AMOUNT_MAX_INT_DIGITS = 16  # numeric(18,2): 16 integer digits (the length of the sign
+# and of the decimals does not count: 12345678901234567 would overflow, -1234567890123456.12 fits)
 RATE_RE = r"^[0-9]+(\.[0-9]+)?$"  # annual rate as a fraction
 RATE_MAX_DECIMALS = 8
 DATE_RE = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})$"
