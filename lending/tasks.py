@@ -11,10 +11,10 @@ from django.utils import timezone
 
 
 @shared_task(name="lending.settlement_book", acks_late=True)
-def settlement_book(*, run_id: int) -> int:
+def settlement_book(*, run_id: int, seq: int = 0) -> int:
     from lending.settlement import steps
 
-    return steps.book_chunk(run_id=run_id)
+    return steps.book_chunk(run_id=run_id, seq=seq)
 
 
 @shared_task(name="lending.settlement_apply_chunk", acks_late=True)

@@ -288,8 +288,8 @@ def _settle_without_files(partner: Partner, day: date, say) -> None:
         return
     run.state, run.step = RunState.RUNNING, "BOOK"
     run.save(update_fields=["state", "step"])
-    steps.plan_book(run)
-    steps.book_chunk(run_id=run.pk)
+    for seq in range(steps.plan_book(run)):
+        steps.book_chunk(run_id=run.pk, seq=seq)
     total = steps.plan_apply(run)
     t0 = time.monotonic()
     for seq in range(total):

@@ -98,8 +98,12 @@ def settlement_run(
             steps.plan_book(run)
             t0 = time.monotonic()
             queue = settings.SETTLEMENT_QUEUE
-            tasks.settlement_book.apply_async(kwargs={"run_id": run.pk}, queue=queue).get(
-                timeout=timeout, disable_sync_subtasks=False)
+            pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
+                           .order_by("seq").values_list("seq", flat=True))
+            if pending:
+                group(tasks.settlement_book.si(run_id=run.pk, seq=s).set(queue=queue)
+                      for s in pending).apply_async().get(timeout=timeout,
+                                                          disable_sync_subtasks=False)
             timings["book"] = time.monotonic() - t0
             _set(run, step="APPLY")
             total = steps.plan_apply(run)

@@ -83,17 +83,38 @@ def _quarantine(partner_id: int, day: date, rows: list[tuple]) -> None:
 # --- Step 2: book --------------------------------------------------------------------------
 
 
-def plan_book(run: SettlementRun) -> None:
-    RunChunk.objects.get_or_create(run=run, step="BOOK", seq=0,
-                                   defaults={"lo_id": 0, "hi_id": 0})
+# Staged loans per book chunk: schedules are built in Python, so booking a day's 30,000 new
+# loans is spread over the workers like the apply step.
+BOOK_CHUNK_LOANS = 10_000
 
 
 @transaction.atomic
-def book_chunk(*, run_id: int) -> int:
-    """Book the run's staged loans (shares, schedules) and their DISBURSE movements."""
+def plan_book(run: SettlementRun, chunk_loans: int | None = None) -> int:
+    """Balanced row-number ranges of the run's staged loans; idempotent (returns the count)."""
+    existing = RunChunk.objects.filter(run=run, step="BOOK").count()
+    if existing:
+        return existing
+    (count,) = _fetch("SELECT count(*) FROM lending_stagedloan WHERE partner_id = %s"
+                      " AND business_date = %s AND status = 'STAGED'",
+                      [run.partner_id, run.business_date])[0]
+    n = max(1, -(-count // (chunk_loans or BOOK_CHUNK_LOANS)))
+    ranges = _fetch(
+        """SELECT min(row_no), max(row_no) FROM (
+               SELECT row_no, ntile(%s) OVER (ORDER BY row_no) AS t FROM lending_stagedloan
+                WHERE partner_id = %s AND business_date = %s AND status = 'STAGED') x
+            GROUP BY t ORDER BY 1""", [n, run.partner_id, run.business_date]) or [(0, 0)]
+    RunChunk.objects.bulk_create(RunChunk(run=run, step="BOOK", seq=i, lo_id=lo, hi_id=hi)
+                                 for i, (lo, hi) in enumerate(ranges))
+    return len(ranges)
+
+
+@transaction.atomic
+def book_chunk(*, run_id: int, seq: int = 0) -> int:
+    """Book one row range of the run's staged loans (shares, schedules) and their DISBURSE
+    movements; a chunk already done is skipped."""
     started = time.monotonic()
     run = SettlementRun.objects.select_related("partner").get(pk=run_id)
-    chunk = _claim_chunk(run, "BOOK", 0)
+    chunk = _claim_chunk(run, "BOOK", seq)
     if chunk is None:
         return 0
     day, partner = run.business_date, run.partner
@@ -103,8 +124,9 @@ def book_chunk(*, run_id: int) -> int:
                   bank_approval_ref
              FROM lending_stagedloan
             WHERE partner_id = %s AND business_date = %s AND status = 'STAGED'
+              AND row_no BETWEEN %s AND %s
             ORDER BY row_no""",
-        [partner.pk, day],
+        [partner.pk, day, chunk.lo_id, chunk.hi_id],
     )
     by_ref = {str(r[0]): r for r in staged}
     result = services.loans_book(
@@ -115,7 +137,7 @@ def book_chunk(*, run_id: int) -> int:
         ) for r in staged],
         booked_on=day,
     )
-    rejected_ids = [int(x.source_ref) for x in result.rejected]
+    rejected_ids = {int(x.source_ref) for x in result.rejected}
     if result.rejected:
         _quarantine(partner.pk, day, [
             (by_ref[x.source_ref][1], by_ref[x.source_ref][2], x.column, x.reason, x.message,
@@ -123,18 +145,19 @@ def book_chunk(*, run_id: int) -> int:
             for x in result.rejected
         ])
         _exec("UPDATE lending_stagedloan SET status = 'QUARANTINED', applied_at = now()"
-              " WHERE id = ANY(%s)", [rejected_ids])
+              " WHERE id = ANY(%s)", [sorted(rejected_ids)])
+    booked = [r for r in staged if r[0] not in rejected_ids]
     _exec("UPDATE lending_stagedloan SET status = 'APPLIED', applied_at = now()"
-          " WHERE partner_id = %s AND business_date = %s AND status = 'STAGED'",
-          [partner.pk, day])
+          " WHERE id = ANY(%s)", [[r[0] for r in booked]])
     _exec(
         """INSERT INTO lending_movement (business_date, run_id, loan_id, program_id, funder_id,
                   event, component, amount, installment_seq, txn_id, reversal, accruing)
            SELECT %s, %s, l.id, l.program_id, s.funder_id, 'DISBURSE', 'PRINCIPAL',
                   s.funded_principal, NULL, NULL, false, true
              FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
-            WHERE l.partner_id = %s AND l.booked_on = %s AND s.funded_principal <> 0""",
-        [day, run.pk, partner.pk, day],
+            WHERE l.partner_id = %s AND l.loan_no = ANY(%s) AND l.booked_on = %s
+              AND s.funded_principal <> 0""",
+        [day, run.pk, partner.pk, [r[3] for r in booked], day],
     )
     _finish_chunk(chunk, len(staged), started)
     log.info("book run=%s rows=%d booked=%d rejected=%d", run.pk, len(staged), result.booked,
