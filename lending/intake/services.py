@@ -241,25 +241,26 @@ def _copy_lines(copy, marks, reader: RowReader, header: list[str], kind: str) ->
                 copy.write("".join(out))
                 out.clear()
             continue
-        if line.count(",") == commas and '"' not in line:
-            text = line.rstrip("\r\n")
-            if "\r" not in text:
-                append(text + eol)
-                marks.write(f"{n},,\n")
-                continue
-        row = next(csv.reader(itertools.chain((line,), lines)), [])
-        if not row:
-            n -= 1  # a blank line is not a data row
-            continue
-        if len(row) == ncols:
-            write(row)
+        if line.count(",") == commas and '"' not in line and "\r" not in line.rstrip("\r\n"):
+            append(line.rstrip("\r\n") + eol)
             marks.write(f"{n},,\n")
-            append(slow.getvalue())
-            slow.seek(0)
-            slow.truncate()
         else:
-            append(blank)
-            mark((n, *_ragged(row, header)))
+            row = next(csv.reader(itertools.chain((line,), lines)), [])
+            if not row:
+                n -= 1  # a blank line is not a data row
+                continue
+            if len(row) == ncols:
+                write(row)
+                marks.write(f"{n},,\n")
+                append(slow.getvalue())
+                slow.seek(0)
+                slow.truncate()
+            else:
+                append(blank)
+                mark((n, *_ragged(row, header)))
+        if len(out) >= COPY_FLUSH_ROWS:  # a file of slow rows stays bounded too
+            copy.write("".join(out))
+            out.clear()
     copy.write("".join(out))
     return n
 
