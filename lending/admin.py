@@ -182,6 +182,7 @@ from lending.models import (  # noqa: E402
     BreakStatus,
     Claim,
     Movement,
+    Reconciliation,
     RunChunk,
     SettlementRun,
     Statement,
@@ -302,6 +303,18 @@ class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "guarantor", ("raised_on", admin.DateFieldListFilter))
     search_fields = ("=loan__loan_no",)
     list_select_related = ("loan__partner", "guarantor")
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """One line per reconciled balances file: rows compared, differences, breaks opened."""
+
+    list_display = ("business_date", "partner", "file", "their_rows", "our_loans",
+                    "differences", "within_tolerance", "opened", "seen_again", "auto_cleared",
+                    "reconciled_at")
+    list_filter = ("partner", ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("partner", "file")
+    date_hierarchy = "business_date"
 
 
 @admin.register(Break)

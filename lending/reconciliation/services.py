@@ -17,10 +17,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from lending.reconciliation.models import Break, BreakKind, BreakStatus, Reconciliation
+from lending.reconciliation.models import Break, BreakKind, BreakStatus
 from partners.models import FileKind, InboundFile, InboundFileStatus
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,14 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
             result.within_tolerance += within
         result.seen_again = _step(cur, "seen_again", _SEEN_AGAIN_SQL, params)
         result.auto_cleared = _step(cur, "clear", _CLEAR_SQL, params)
+        # New sightings: one probe per difference into the break history's unique index
+        # (partner, loan, kind, field, first seen) — a hash anti join would read the whole
+        # history, which grows by every day's breaks.
+        cur.execute("SET LOCAL enable_nestloop = on; SET LOCAL enable_hashjoin = off;"
+                    " SET LOCAL enable_mergejoin = off")
         result.opened = _step(cur, "open", _OPEN_SQL, params)
+        cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = on;"
+                    " SET LOCAL enable_mergejoin = on")
         cur.execute(
             "SELECT count(*) FILTER (WHERE status <> 'QUARANTINED') FROM lending_stagedbalance"
             " WHERE partner_id = %(partner)s AND business_date = %(bdate)s", params)
@@ -220,17 +227,28 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
         result.our_loans = cur.fetchone()[0]
         # The file's rows are applied by this reconciliation: one record says so (rows =
         # applied + quarantined), not a rewrite of every staged row's status.
-        figures = {"partner_id": partner_id, "business_date": business_date,
-                   "their_rows": result.their_rows, "our_loans": result.our_loans,
-                   "differences": result.by_kind, "within_tolerance": result.within_tolerance,
-                   "reconciled_at": params["now"]}
-        counts = {"opened": result.opened, "seen_again": result.seen_again,
-                  "auto_cleared": result.auto_cleared}
-        record, created = Reconciliation.objects.get_or_create(
-            file_id=inbound.pk, defaults={**figures, **counts})
-        if not created:  # a rerun: the latest figures; break counts add up over the reruns
-            Reconciliation.objects.filter(pk=record.pk).update(
-                **figures, **{k: F(k) + v for k, v in counts.items()})
+        # One record per file: the latest figures; break counts add up over reruns.
+        cur.execute(
+            """INSERT INTO lending_reconciliation (file_id, partner_id, business_date,
+                      their_rows, our_loans, differences, within_tolerance, opened, seen_again,
+                      auto_cleared, reconciled_at)
+               VALUES (%(file)s, %(partner)s, %(bdate)s, %(their)s, %(ours)s, %(diff)s,
+                       %(within)s, %(opened)s, %(seen)s, %(cleared)s, %(now)s)
+               ON CONFLICT (file_id) DO UPDATE SET
+                      their_rows = EXCLUDED.their_rows, our_loans = EXCLUDED.our_loans,
+                      differences = EXCLUDED.differences,
+                      within_tolerance = EXCLUDED.within_tolerance,
+                      opened = lending_reconciliation.opened + EXCLUDED.opened,
+                      seen_again = lending_reconciliation.seen_again + EXCLUDED.seen_again,
+                      auto_cleared = lending_reconciliation.auto_cleared
+                                     + EXCLUDED.auto_cleared,
+                      reconciled_at = EXCLUDED.reconciled_at
+               RETURNING xmax = 0""",
+            {**params, "file": inbound.pk, "their": result.their_rows,
+             "ours": result.our_loans, "diff": Jsonb(result.by_kind),
+             "within": result.within_tolerance, "opened": result.opened,
+             "seen": result.seen_again, "cleared": result.auto_cleared})
+        created = cur.fetchone()[0]
         result.applied_rows = result.their_rows if created else 0  # applied by this call
     result.ms = int((time.monotonic() - started) * 1000)
     log.info("reconcile partner=%s date=%s differences=%s ms=%d", partner_id, business_date,

@@ -32,7 +32,8 @@ def loan():
 
 
 @pytest.mark.parametrize("model", ["partners.partner", "lending.program", "lending.agreement",
-                                   "lending.agreementversion", "lending.loan"])
+                                   "lending.agreementversion", "lending.loan",
+                                   "lending.reconciliation", "lending.settlementrun"])
 def test_changelists_load_for_staff(staff_client, loan, model):
     app, name = model.split(".")
     response = staff_client.get(reverse(f"admin:{app}_{name}_changelist"))
