@@ -146,6 +146,8 @@ def portfolio_wipe(*, say=print) -> None:
                lending_settlementrun WHERE partner_id = %(p)s)""",
             """DELETE FROM lending_runchunk WHERE run_id IN (SELECT id FROM
                lending_settlementrun WHERE partner_id = %(p)s)""",
+            """DELETE FROM lending_runevent WHERE run_id IN (SELECT id FROM
+               lending_settlementrun WHERE partner_id = %(p)s)""",
             "DELETE FROM lending_settlementrun WHERE partner_id = %(p)s",
             """DELETE FROM lending_claim WHERE loan_id IN (SELECT id FROM lending_loan
                WHERE partner_id = %(p)s)""",
