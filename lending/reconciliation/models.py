@@ -51,7 +51,7 @@ class Break(models.Model):
     last_seen_on = models.DateField(help_text="Latest business date it still differed.")
     loan_no = models.CharField(max_length=64)
     loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="breaks", db_index=False)
+                             related_name="breaks")  # indexed: a loan's breaks, FK checks
     kind = models.CharField(max_length=20, choices=BreakKind.choices)
     field = models.CharField(max_length=12, choices=BreakField.choices, blank=True, default="")
     # Rendered as text: an amount, a status or a DPD depending on the kind; empty when absent.
