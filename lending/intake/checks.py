@@ -195,10 +195,14 @@ CLOSED_STATES = ("PAID_OFF",)
 
 # A loan is known when booked, or staged (accepted, not quarantined at apply) for the same
 # partner on the same or an earlier business date: the run of that date books it.
+# A staged loan that its run has booked is APPLIED and in lending_loan, so only the loans still
+# waiting for their run (status STAGED, a partial index: a few days' files at most) need the
+# staging table — never the partner's whole history of staged loans, and no plan that depends
+# on how fresh that table's statistics are (a hash join over the history read 30 s once).
 _KNOWN_LOAN_JOINS = """
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
 LEFT JOIN lending_stagedloan sl ON sl.partner_id = %(partner)s AND sl.loan_no = r.loan_no
-     AND sl.business_date <= %(bdate)s AND sl.status <> 'QUARANTINED'
+     AND sl.business_date <= %(bdate)s AND sl.status = 'STAGED'
 """
 
 STAGE_TABLE = {

@@ -80,6 +80,9 @@ class StagedLoan(StagedRow):
                                     name="staged_loan_row"),
             models.UniqueConstraint(fields=["partner", "loan_no"], name="staged_loan_no"),
         ]
+        # Loans accepted but not yet booked by their run (intake's "known loan" check).
+        indexes = [models.Index(fields=["partner", "loan_no"], name="staged_loan_pending",
+                                condition=models.Q(status="STAGED"))]
 
     def __str__(self) -> str:
         return f"loan {self.loan_no} ({self.business_date})"
