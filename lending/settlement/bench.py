@@ -303,9 +303,9 @@ def _settle_without_files(partner: Partner, day: date, say) -> None:
                         s.funded_principal, NULL, NULL, false, true
                    FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
                   WHERE l.partner_id = %s AND l.booked_on = %s AND s.funded_principal <> 0
-                    AND NOT EXISTS (SELECT 1 FROM lending_movement m WHERE m.run_id = %s
-                                     AND m.event = 'DISBURSE')""",
-              [day, run.pk, partner.pk, day, run.pk])
+                    AND NOT EXISTS (SELECT 1 FROM lending_movement m WHERE m.business_date = %s
+                                     AND m.run_id = %s AND m.event = 'DISBURSE')""",
+              [day, run.pk, partner.pk, day, day, run.pk])
     total = steps.plan_apply(run)
     t0 = time.monotonic()
     for seq in range(total):

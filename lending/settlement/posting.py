@@ -119,8 +119,8 @@ def post_run(run: SettlementRun) -> dict:
     with connection.cursor() as cur:
         cur.execute(
             """SELECT program_id, funder_id, event, component, reversal, SUM(amount)
-                 FROM lending_movement WHERE run_id = %s
-                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.pk])
+                 FROM lending_movement WHERE business_date = %s AND run_id = %s
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.business_date, run.pk])
         groups = cur.fetchall()
     entries: dict[tuple, list[LineDraft]] = defaultdict(list)
     for program_id, funder_id, event, component, reversal, amount in groups:
@@ -253,8 +253,8 @@ def statements_build(run: SettlementRun) -> list[Statement]:
         cur.execute(
             """SELECT m.program_id, m.funder_id, m.event, m.component, m.reversal,
                       SUM(m.amount)
-                 FROM lending_movement m WHERE m.run_id = %s
-                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.pk])
+                 FROM lending_movement m WHERE m.business_date = %s AND m.run_id = %s
+                GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5""", [run.business_date, run.pk])
         groups = cur.fetchall()
     lines: dict[int, dict[tuple, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for program_id, funder_id, event, component, reversal, amount in groups:

@@ -207,7 +207,8 @@ def _control_totals(run: SettlementRun) -> dict:
                       SUM(amount) FILTER (WHERE funder_id <> b.id), COUNT(*)
                  FROM lending_movement m, (SELECT id FROM partners_partner
                                             WHERE kind = 'BANK') b
-                WHERE m.run_id = %s GROUP BY 1, 2 ORDER BY 1, 2""", [run.pk])
+                WHERE m.business_date = %s AND m.run_id = %s
+                GROUP BY 1, 2 ORDER BY 1, 2""", [run.business_date, run.pk])
         movements = {f"{e}/{c}": {"bank": str(bk or 0), "partners": str(pt or 0), "rows": n}
                      for e, c, bk, pt, n in cur.fetchall()}
         cur.execute(
