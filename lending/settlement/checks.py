@@ -19,8 +19,10 @@ def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
 
     Each platform is compared as of its own latest settled date: the GL holds what that run
     posted and the sub-ledger (its stored balances are the current ones) is derived to the same
-    date. A platform already settled beyond `as_of` cannot be compared as of `as_of` from
-    current balances; its own runs checked it on each of its dates.
+    date. With `as_of`: the platforms whose latest settled date is `as_of` — the runs of that
+    date (a run's checks must not recompute every other platform's million loans; a platform
+    settled beyond `as_of` cannot be compared as of `as_of` from current balances, one settled
+    before it was checked by its own run). Without: every platform (`check_ledger`).
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -31,7 +33,7 @@ def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
         partners = cur.fetchall()
     problems: list[str] = []
     for partner_id, partner_code, day in partners:
-        if as_of is not None and day > as_of:
+        if as_of is not None and day != as_of:
             continue
         problems += _partner_subledger_vs_gl(partner_id, partner_code, day)
     return problems
