@@ -82,12 +82,19 @@ class Command(BaseCommand):
         eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
         mode = ("Celery workers via " + settings.CELERY_BROKER_URL.split("://")[0]
                 if not eager else "eager: chunks in-process one after another")
-        workers = _Workers(opts["workers"]) if opts["workers"] else None
-        if workers is not None:
+        workers = None
+        if opts["workers"]:
             if eager:
                 raise CommandError("--workers needs a broker: set CELERY_BROKER_URL "
                                    "(e.g. redis://127.0.0.1:6379/0)")
-            workers.start(say)
+            from lending.settlement.workers import WorkerProcesses
+
+            workers = WorkerProcesses(settings.SETTLEMENT_QUEUE, name="bench")
+            workers.start(opts["workers"])
+            if not workers.wait_ready():  # not timed: the workers are up before the day
+                workers.stop()
+                raise CommandError(f"{opts['workers']} workers did not come up within 60 s")
+            say(f"  {opts['workers']} workers up")
             mode += f", {opts['workers']} worker processes (pool solo)"
         try:
             started = time.monotonic()
@@ -141,51 +148,3 @@ class Command(BaseCommand):
         say(f"  throughput ratio batch / per-event: {ratio:,.0f}x (target >= 100x)")
         say(f"  fingerprint {run.fingerprint}")
 
-
-class _Workers:
-    """N `celery -A config worker --pool=solo` processes on the settlement queue."""
-
-    def __init__(self, n: int):
-        self.n, self.procs = n, []
-
-    def start(self, say) -> None:
-        from config.celery import app
-
-        for k in range(self.n):
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-                 "-Q", settings.SETTLEMENT_QUEUE, "-n", f"bench{k}@%h", "--without-gossip",
-                 "--without-mingle", "--loglevel=WARNING"],
-                cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # not timed: the workers are up before the day
-            replies = app.control.ping(timeout=1.0) or []
-            if sum(1 for r in replies for name in r if name.startswith("bench")) >= self.n:
-                say(f"  {self.n} workers up")
-                return
-        self.stop()
-        raise CommandError(f"{self.n} workers did not come up within 60 s")
-
-    def peak_mb(self) -> list[float]:
-        """Each worker's peak resident memory (VmHWM), read before it stops."""
-        out = []
-        for p in self.procs:
-            try:
-                with open(f"/proc/{p.pid}/status") as fh:
-                    kb = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:"))
-                out.append(kb / 1024)
-            except (OSError, StopIteration):
-                pass
-        return out
-
-    def stop(self) -> None:
-        self.peaks = self.peak_mb() or getattr(self, "peaks", [])
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        self.procs = []

@@ -7,12 +7,9 @@ part-way (SIGKILL right after a chunk committed) and the day is run again.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -25,10 +22,10 @@ from lending.intake.writer import partner_files_import
 from lending.models import Agreement, Loan
 from lending.settlement import posting, runner, steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
+from lending.settlement.workers import WorkerProcesses
 from partners.models import Partner
 from tests.factories import lending as f
 
-ROOT = Path(__file__).resolve().parents[3]
 D0, D1 = date(2026, 3, 2), date(2026, 4, 2)
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -41,33 +38,11 @@ def _db_url() -> str:
     return f"postgres://{s['USER']}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-class Workers:
-    """Real `celery -A config worker` processes on a private queue of the real broker."""
+class Workers(WorkerProcesses):
+    """Real workers on a private queue of the real broker, against the test database."""
 
     def __init__(self, broker: str, queue: str):
-        self.broker, self.queue, self.procs = broker, queue, []
-
-    def start(self, n: int = 1, **env) -> None:
-        for _ in range(n):
-            name = f"w{len(self.procs)}-{self.queue}@%h"
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-                 "-Q", self.queue, "-n", name, "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "--loglevel=WARNING"],
-                cwd=ROOT, env=dict(os.environ, CELERY_BROKER_URL=self.broker,
-                                   DATABASE_URL=_db_url(), **env),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        self.procs = []
+        super().__init__(queue, env={"CELERY_BROKER_URL": broker, "DATABASE_URL": _db_url()})
 
 
 def _setup_portfolio() -> None:
