@@ -61,8 +61,8 @@ class ReconcileResult:
 
 # The day's differences. `t` is the partner's view, `o` ours (the loan's position as of the date,
 # = Σ over its shares of lending_share_positions; penalty = penalty + compound), FULL OUTER JOIN
-# on loan_no. Our side
-# is the loans booked by the date; rows of the file quarantined at apply time are not theirs.
+# on loan_no. Our side is the loans booked by the date; rows of the file quarantined at apply
+# time are not theirs.
 _DIFF_SQL = """
 CREATE TEMP TABLE recon_diff ON COMMIT DROP AS
 WITH t AS (
@@ -225,9 +225,9 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
         cur.execute("SELECT count(*) FROM lending_loan WHERE partner_id = %(partner)s"
                     " AND booked_on <= %(bdate)s", params)
         result.our_loans = cur.fetchone()[0]
-        # The file's rows are applied by this reconciliation: one record says so (rows =
-        # applied + quarantined), not a rewrite of every staged row's status.
-        # One record per file: the latest figures; break counts add up over reruns.
+        # The file's rows are applied by this reconciliation: one record per file says so (rows
+        # = applied + quarantined), not a rewrite of every staged row's status. A rerun keeps the
+        # latest figures; its break counts add up.
         cur.execute(
             """INSERT INTO lending_reconciliation (file_id, partner_id, business_date,
                       their_rows, our_loans, differences, within_tolerance, opened, seen_again,

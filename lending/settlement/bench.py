@@ -296,16 +296,10 @@ def _settle_without_files(partner: Partner, day: date, say) -> None:
         # The portfolio was booked directly (loans_book, not through a loans file): its
         # disbursements enter the sub-ledger with this first day's run, as the run's book step
         # does for the loans it books.
-        _exec("""INSERT INTO lending_movement (business_date, run_id, loan_id, program_id,
-                        funder_id, event, component, amount, installment_seq, txn_id, reversal,
-                        accruing)
-                 SELECT %s, %s, l.id, l.program_id, s.funder_id, 'DISBURSE', 'PRINCIPAL',
-                        s.funded_principal, NULL, NULL, false, true
-                   FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
-                  WHERE l.partner_id = %s AND l.booked_on = %s AND s.funded_principal <> 0
-                    AND NOT EXISTS (SELECT 1 FROM lending_movement m WHERE m.business_date = %s
-                                     AND m.run_id = %s AND m.event = 'DISBURSE')""",
-              [day, run.pk, partner.pk, day, day, run.pk])
+        moved = _fetch("SELECT 1 FROM lending_movement WHERE business_date = %s AND run_id = %s"
+                       " AND event = 'DISBURSE' LIMIT 1", [day, run.pk])
+        if not moved:  # a resumed build does not move them twice
+            steps.disburse_movements(run, loan_nos=None)
     total = steps.plan_apply(run)
     t0 = time.monotonic()
     for seq in range(total):

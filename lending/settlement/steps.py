@@ -149,20 +149,26 @@ def book_chunk(*, run_id: int, seq: int = 0) -> int:
     booked = [r for r in staged if r[0] not in rejected_ids]
     _exec("UPDATE lending_stagedloan SET status = 'APPLIED', applied_at = now()"
           " WHERE id = ANY(%s)", [[r[0] for r in booked]])
-    _exec(
-        """INSERT INTO lending_movement (business_date, run_id, loan_id, program_id, funder_id,
-                  event, component, amount, installment_seq, txn_id, reversal, accruing)
-           SELECT %s, %s, l.id, l.program_id, s.funder_id, 'DISBURSE', 'PRINCIPAL',
-                  s.funded_principal, NULL, NULL, false, true
-             FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
-            WHERE l.partner_id = %s AND l.loan_no = ANY(%s) AND l.booked_on = %s
-              AND s.funded_principal <> 0""",
-        [day, run.pk, partner.pk, [r[3] for r in booked], day],
-    )
+    disburse_movements(run, loan_nos=[r[3] for r in booked])
     _finish_chunk(chunk, len(staged), started)
     log.info("book run=%s rows=%d booked=%d rejected=%d", run.pk, len(staged), result.booked,
              len(result.rejected))
     return result.booked
+
+
+def disburse_movements(run: SettlementRun, *, loan_nos: list[str] | None) -> int:
+    """The DISBURSE movement of every funded share of the partner's loans booked on the run's
+    date: those numbered `loan_nos` (a book chunk's), or all of them (None)."""
+    only = "AND l.loan_no = ANY(%(nos)s)" if loan_nos is not None else ""
+    return _exec(
+        f"""INSERT INTO lending_movement (business_date, run_id, loan_id, program_id, funder_id,
+                   event, component, amount, installment_seq, txn_id, reversal, accruing)
+            SELECT %(d)s, %(run)s, l.id, l.program_id, s.funder_id, 'DISBURSE', 'PRINCIPAL',
+                   s.funded_principal, NULL, NULL, false, true
+              FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
+             WHERE l.partner_id = %(p)s AND l.booked_on = %(d)s {only}
+               AND s.funded_principal <> 0""",
+        {"d": run.business_date, "run": run.pk, "p": run.partner_id, "nos": loan_nos})
 
 
 # --- Steps 3–5: apply, accrue, age ------------------------------------------------------------
