@@ -568,6 +568,41 @@ def _balances_file(partner_id: int, day: date, principal_paid: dict[str, Decimal
     return file_name(platform_code(), "balances", day), data, control, rows
 
 
+@dataclass
+class BaselineSamples:
+    """The per-event yardstick's samples of the day's other kinds (lending.settlement.baseline;
+    the repayments' are DayFiles.sample), read once the day's files are staged and before the
+    run, on the books as they stand before the day. Each is spread evenly over its kind."""
+
+    loans: list[int]  # staged loan ids (the loans file)
+    accruals: list[int]  # ids of open loans (accrued and aged by the day)
+    balances: list[int]  # staged balance ids (the balances file)
+    open_loans: int  # the loans the day accrues and ages: the portfolio's open loans
+
+
+def _spread(ids: list[int], n: int) -> list[int]:
+    """n of the ids, evenly spaced over them (all of them when there are no more than n)."""
+    if len(ids) <= n:
+        return ids
+    return [ids[k * len(ids) // n] for k in range(n)]
+
+
+def baseline_samples(day: date, *, sample: int = 2000) -> BaselineSamples:
+    """The samples of new loans, accruals and balances rows for the yardstick of `day`."""
+    p = Partner.objects.get(code=platform_code()).pk
+    open_ids = [r[0] for r in _fetch(
+        "SELECT id FROM lending_loan WHERE partner_id = %s"
+        " AND state IN ('ACTIVE', 'OVERDUE', 'CLAIMED') ORDER BY id", [p])]
+    staged = [r[0] for r in _fetch(
+        "SELECT id FROM lending_stagedloan WHERE partner_id = %s AND business_date = %s"
+        " AND status = 'STAGED' ORDER BY row_no", [p, day])]
+    balances = [r[0] for r in _fetch(
+        "SELECT id FROM lending_stagedbalance WHERE partner_id = %s AND business_date = %s"
+        " AND status <> 'QUARANTINED' ORDER BY row_no", [p, day])]
+    return BaselineSamples(loans=_spread(staged, sample), accruals=_spread(open_ids, sample),
+                           balances=_spread(balances, sample), open_loans=len(open_ids))
+
+
 def deliver(files: DayFiles) -> dict:
     """Import the day's four files through the real intake."""
     from lending.intake.services import partner_file_import
