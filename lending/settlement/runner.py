@@ -10,6 +10,7 @@ is keyed, statements are rebuilt from the same movements.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -161,8 +162,12 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
 
     _set(run, step="POST")
     quarantined = steps.quarantine_leftovers(run_id=run_id)
-    # Every loan's position as of the date, evaluated once for posting, reconciling and the
-    # sub-ledger = GL check (the chunks are done: loan state no longer changes in this run).
+    # The chunks are done: loan state no longer changes in this run. The reconciliation reads
+    # only loan positions and the partner's balances (not the postings), so it runs alongside
+    # the positions, posting and statements, on a connection of its own.
+    reconciliation = _Alongside(_reconcile, run)
+    # Every loan's position as of the date, evaluated once for posting and the sub-ledger = GL
+    # check.
     with positions.positions_snapshot(partner_id=run.partner_id,
                                       business_date=run.business_date):
         clock("positions")
@@ -172,9 +177,10 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
             _set(run, step="SETTLE")
             statements = posting.statements_build(run)
             clock("settle")
-            _set(run, step="RECONCILE")
-            breaks = _reconcile(run)
-            clock("reconcile")
+        _set(run, step="RECONCILE")
+        breaks = reconciliation.result()
+        clock("reconcile")  # what the reconciliation added after the statements
+        timings["reconcile_alongside"] = reconciliation.seconds
         _set(run, step="CHECK")
         problems = checks.run_checks(as_of=run.business_date)
         clock("check")
@@ -189,6 +195,46 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     _set(run, state=state, step="", totals=totals, fingerprint=fp, finished_at=timezone.now(),
          error="" if not problems else "checks failed: " + "; ".join(problems[:5]))
     return {"run": run_id, "state": state, "fingerprint": fp}
+
+
+class _Alongside:
+    """Run `fn(*args)` in a thread with its own database connection, so that PostgreSQL works
+    on it in a second backend (a second core) while this thread goes on; `result()` waits and
+    returns its value or raises its exception.
+
+    Inside an enclosing transaction (a test's, or a caller's `atomic`) another connection
+    would not see that transaction's rows, so there it simply runs first, inline."""
+
+    def __init__(self, fn: Callable, *args) -> None:
+        self._value = self._error = None
+        self.seconds = 0.0
+        self._thread = None
+        if connection.in_atomic_block:
+            self._call(fn, args, close=False)
+            if self._error is not None:
+                raise self._error
+        else:
+            self._thread = threading.Thread(target=self._call, args=(fn, args, True),
+                                            name=f"alongside-{fn.__name__}", daemon=True)
+            self._thread.start()
+
+    def _call(self, fn: Callable, args: tuple, close: bool) -> None:
+        started = time.monotonic()
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._error = exc
+        finally:
+            self.seconds = time.monotonic() - started
+            if close:
+                connection.close()  # this thread's own connection
+
+    def result(self):
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _reconcile(run: SettlementRun) -> dict:

@@ -142,7 +142,12 @@ class Command(BaseCommand):
         say("")
         say(f"== bench_settlement: {bench.portfolio_size():,} loans, day {day}, {mode}")
         for step, secs in steps_s.items():
-            say(f"  {step:<12} {secs:8.2f} s")
+            note = ""
+            if step == "reconcile" and "reconcile_alongside" in tm:
+                note = (f"   (waited for after the statements; it took "
+                        f"{tm['reconcile_alongside']:.2f} s in all, alongside positions, post"
+                        " and settle)")
+            say(f"  {step:<12} {secs:8.2f} s{note}")
         say(f"  {'(other)':<12} {other:8.2f} s")
         say(f"  {'TOTAL':<12} {total_s:8.2f} s   (target <= 30 s)")
         say(f"  file rows {rows:,} ({files.rows}) -> {rows / total_s:,.0f} rows/s;"

@@ -109,3 +109,17 @@ def test_legacy_agreement_above_70pct_books_only_loans_before_2022():
     assert old.bank_ratio == Decimal("0.8")
     assert {s.funder.code: s.funded_principal for s in old.shares.all()} == {
         "BANK": Decimal("8000.00"), "OLDP": Decimal("2000.00")}
+
+
+def test_a_loan_with_instalments_cannot_be_deleted(program):
+    """Instalments have no database FK to their loan (its row-by-row check at commit cost
+    0.4 s a book chunk): the trigger keeps the reference whole instead."""
+    from django.db import IntegrityError, connection, transaction
+
+    services.loans_book(loans=[_loan(program, "DEL-1")], booked_on=date(2024, 3, 15))
+    loan = Loan.objects.get(loan_no="DEL-1")
+    assert Installment.objects.filter(loan=loan).count() == 12
+    with pytest.raises(IntegrityError, match="has instalments"), transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.execute("DELETE FROM lending_loan WHERE id = %s", [loan.pk])
+    assert Loan.objects.filter(pk=loan.pk).exists()
