@@ -51,15 +51,10 @@ class _Rollback(Exception):
 def day_zero_files():
     chart_of_accounts_load()
     platform = f.partner(CODE)
-    agreement = services.agreement_create(code=f"AG-{CODE}", name=CODE, platform=platform)
-    version = services.agreement_version_draft(
-        agreement=agreement, effective_from=date(2020, 1, 1),
-        funders=[services.FunderTerms(f.bank(), Decimal("0.70")),
-                 services.FunderTerms(platform, Decimal("0.30"))],
-        created_by=f.user("maker"))
-    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    version = f.active_agreement(code=f"AG-{CODE}", platform=platform,
+                                 effective_from=date(2020, 1, 1))
     services.program_create(
-        partner=platform, agreement=agreement, code="CASH", name="cash",
+        partner=platform, agreement=version.agreement, code="CASH", name="cash",
         repayment_methods=["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "DAILY"],
         max_annual_rate=Decimal("0.24"), claim_trigger_dpd=None)
     _deliver(D0, loans=LOANS)
