@@ -15,7 +15,8 @@ from django.db import connection
 
 # One statement over the accepted files: per file, its staged rows (one accepted file per
 # partner, kind and date, so those of its kind, partner and date are the file's rows — read
-# through the (partner, business_date, …) indexes, so the cost is the file's, not the history's)
+# through the (partner, business_date) indexes, b-tree or BRIN, so the cost is the file's, not
+# the history's)
 # and its quarantined rows (intake or apply stage; a row quarantined at apply is counted once).
 _STAGED = {"loans": "lending_stagedloan", "repayments": "lending_stagedrepayment",
            "reversals": "lending_stagedreversal", "balances": "lending_stagedbalance"}

@@ -89,6 +89,22 @@ def _quarantine(partner_id: int, day: date, rows: list[tuple]) -> None:
 BOOK_CHUNK_LOANS = 2_500
 
 
+def _plan_chunks(run: SettlementRun, step: str, *, table: str, key: str, where: str,
+                 params: list, per_chunk: int) -> int:
+    """Cut the rows of `table` matching `where` into balanced ranges of `key` (ntile: about
+    `per_chunk` rows each) and record them as the step's chunks; returns their number."""
+    (count,) = _fetch(f"SELECT count(*) FROM {table} WHERE {where}", params)[0]
+    n = max(1, -(-count // per_chunk))
+    ranges = _fetch(
+        f"""SELECT min({key}), max({key}) FROM (
+                SELECT {key}, ntile(%s) OVER (ORDER BY {key}) AS t FROM {table}
+                 WHERE {where}) x
+            GROUP BY t ORDER BY 1""", [n, *params]) or [(0, 0)]
+    RunChunk.objects.bulk_create(RunChunk(run=run, step=step, seq=i, lo_id=lo, hi_id=hi)
+                                 for i, (lo, hi) in enumerate(ranges))
+    return len(ranges)
+
+
 @transaction.atomic
 def plan_book(run: SettlementRun, chunk_loans: int | None = None) -> int:
     """Balanced row-number ranges of the run's staged loans; idempotent (returns the count)."""
@@ -96,18 +112,10 @@ def plan_book(run: SettlementRun, chunk_loans: int | None = None) -> int:
     if existing:
         return existing
     _exec("ANALYZE lending_stagedloan")  # the day's file, staged since the last statistics
-    (count,) = _fetch("SELECT count(*) FROM lending_stagedloan WHERE partner_id = %s"
-                      " AND business_date = %s AND status = 'STAGED'",
-                      [run.partner_id, run.business_date])[0]
-    n = max(1, -(-count // (chunk_loans or BOOK_CHUNK_LOANS)))
-    ranges = _fetch(
-        """SELECT min(row_no), max(row_no) FROM (
-               SELECT row_no, ntile(%s) OVER (ORDER BY row_no) AS t FROM lending_stagedloan
-                WHERE partner_id = %s AND business_date = %s AND status = 'STAGED') x
-            GROUP BY t ORDER BY 1""", [n, run.partner_id, run.business_date]) or [(0, 0)]
-    RunChunk.objects.bulk_create(RunChunk(run=run, step="BOOK", seq=i, lo_id=lo, hi_id=hi)
-                                 for i, (lo, hi) in enumerate(ranges))
-    return len(ranges)
+    return _plan_chunks(run, "BOOK", table="lending_stagedloan", key="row_no",
+                        where="partner_id = %s AND business_date = %s AND status = 'STAGED'",
+                        params=[run.partner_id, run.business_date],
+                        per_chunk=chunk_loans or BOOK_CHUNK_LOANS)
 
 
 @transaction.atomic
@@ -195,28 +203,17 @@ SELECT %(run)s, l.id, 'V', v.id
 def plan_apply(run: SettlementRun, chunk_loans: int | None = None) -> int:
     """Balanced loan-id ranges of the partner's loans (ntile over ids), and the day's staged
     events resolved to their loans (RunEvent) for the chunks to find by range; idempotent."""
-    if RunChunk.objects.filter(run=run, step="APPLY").exists():
-        return RunChunk.objects.filter(run=run, step="APPLY").count()
+    existing = RunChunk.objects.filter(run=run, step="APPLY").count()
+    if existing:
+        return existing
     _exec(_EVENTS, {"run": run.pk, "p": run.partner_id, "d": run.business_date})
     # Freshly staged rows and events: statistics before the chunks plan their reads. Without
     # them a chunk's join of its events to the day's staged repayments (statistics from
     # before the day's file) was planned as a scan per event: 7.6 s a chunk instead of 36 ms,
     # until autovacuum happened to analyse the table mid-run.
     _exec("ANALYZE lending_runevent, lending_stagedrepayment, lending_stagedreversal")
-    (count,) = _fetch("SELECT count(*) FROM lending_loan WHERE partner_id = %s",
-                      [run.partner_id])[0]
-    n = max(1, -(-count // (chunk_loans or APPLY_CHUNK_LOANS)))
-    ranges = _fetch(
-        """SELECT min(id), max(id) FROM (
-               SELECT id, ntile(%s) OVER (ORDER BY id) AS t FROM lending_loan
-                WHERE partner_id = %s) x GROUP BY t ORDER BY 1""",
-        [n, run.partner_id],
-    ) or [(0, 0)]
-    RunChunk.objects.bulk_create(
-        RunChunk(run=run, step="APPLY", seq=i, lo_id=lo, hi_id=hi)
-        for i, (lo, hi) in enumerate(ranges)
-    )
-    return len(ranges)
+    return _plan_chunks(run, "APPLY", table="lending_loan", key="id", where="partner_id = %s",
+                        params=[run.partner_id], per_chunk=chunk_loans or APPLY_CHUNK_LOANS)
 
 
 _TOUCHED = """
