@@ -610,9 +610,10 @@ def deliver(files: DayFiles) -> dict:
     out = {}
     for kind in ("loans", "repayments", "reversals", "balances"):
         name, data, control = files.files[kind]
+        started = time.monotonic()
         result = partner_file_import(name=name, data=io.BytesIO(data), control=control,
                                      channel="COMMAND", sent_by_label="bench")
-        out[kind] = result.as_dict()
+        out[kind] = result.as_dict() | {"seconds": time.monotonic() - started}
         if out[kind]["status"] != "ACCEPTED":
             raise RuntimeError(f"bench {kind} file not accepted: {out[kind]}")
     return out

@@ -97,7 +97,7 @@ class Command(BaseCommand):
             mode += f", {opts['workers']} worker processes (pool solo)"
         try:
             t = time.monotonic()
-            bench.deliver(files)
+            delivered = bench.deliver(files)
             intake_s = time.monotonic() - t
             # The yardstick between intake and the run, not timed as part of the day: on the
             # books as they stand before the day (intake only stages rows), each kind rolled
@@ -147,6 +147,10 @@ class Command(BaseCommand):
                 note = (f"   (waited for after the statements; it took "
                         f"{tm['reconcile_alongside']:.2f} s in all, alongside positions, post"
                         " and settle)")
+            if step == "intake":
+                note = "   (" + ", ".join(
+                    f"{kind} {d['rows']:,} rows {d['seconds']:.2f} s"
+                    for kind, d in delivered.items()) + ")"
             say(f"  {step:<12} {secs:8.2f} s{note}")
         say(f"  {'(other)':<12} {other:8.2f} s")
         say(f"  {'TOTAL':<12} {total_s:8.2f} s   (target <= 30 s)")
