@@ -52,9 +52,11 @@ from partners.models import InboundFile, InboundFileStatus, Partner
 
 log = logging.getLogger(__name__)
 
-# Rows per COPY write: ~64 KiB rows of ~100 bytes is a 6 MB buffer — large enough that the
-# per-write overhead vanishes, small enough that memory stays flat for any file size.
-COPY_FLUSH_ROWS = 1 << 16
+# Rows per COPY write (a power of two): 512 rows of ~65 bytes is ~32 KiB, the size of psycopg's
+# own COPY buffer. Small writes let the server parse one batch while Python matches the next:
+# measured on 1,000,000 repayment lines, the COPY took 2.0-2.4 s at 256-1,024 rows per write
+# against 3.5-4.0 s at 65,536 (~4 MB writes, which left the two sides mostly taking turns).
+COPY_FLUSH_ROWS = 1 << 9
 # The marks of rows off the fast path are spooled to disk beyond this size.
 MARKS_IN_MEMORY = 1 << 23
 
