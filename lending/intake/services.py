@@ -20,7 +20,6 @@ import hmac
 import io
 import itertools
 import logging
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +56,6 @@ log = logging.getLogger(__name__)
 # measured on 1,000,000 repayment lines, the COPY took 2.0-2.4 s at 256-1,024 rows per write
 # against 3.5-4.0 s at 65,536 (~4 MB writes, which left the two sides mostly taking turns).
 COPY_FLUSH_ROWS = 1 << 9
-# The marks of rows off the fast path are spooled to disk beyond this size.
-MARKS_IN_MEMORY = 1 << 23
 
 
 class NotYourFile(PartnerFileError):
@@ -179,47 +176,37 @@ def _copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
                kind: str) -> int:
     """Stream the data rows into intake_raw with COPY; returns the number of data rows.
 
-    intake_raw numbers the rows itself (an identity column, in COPY order), so a line the
-    fast path proved well-formed goes through exactly as it was read: no per-line work but one
-    regex match. Every other row is sent with the header's number of fields (NULL fields when
-    its number was wrong) and gets a mark in a side file (row, shape error, raw text), applied
-    after the COPY: ok = false, and shape/raw for a row with the wrong number of fields. Blank
-    lines are skipped (not data rows). For loans the borrower reference is replaced by its
-    token before it leaves Python.
+    intake_raw numbers the rows itself (an identity column, in COPY order) and takes three
+    mark columns after the file's own: `off` (NULL for a row the fast path proved
+    well-formed, `t` otherwise), `shape` and `raw` (the error and the text of a row with the
+    wrong number of fields). A run of fast-path lines goes through as it was read, the three
+    empty marks appended to every line by one `str.replace` of the line end over the joined
+    run: no per-line work but one regex match. Every other row is sent with the header's
+    number of fields (NULL fields when its number was wrong) and its marks. Blank lines are
+    skipped (not data rows). For loans the borrower reference is replaced by its token before
+    it leaves Python.
     """
-    stmt = sql.SQL("COPY intake_raw ({}) FROM STDIN (FORMAT csv)").format(
+    stmt = sql.SQL("COPY intake_raw ({}, off, shape, raw) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, header))
     )
-    with tempfile.SpooledTemporaryFile(MARKS_IN_MEMORY, mode="w+", newline="") as marks:
-        with cur.copy(stmt) as copy:
-            try:
-                if kind == "loans":
-                    n = _copy_parsed(copy, marks, reader, header,
-                                     borrower_token_fn(partner_code))
-                else:
-                    n = _copy_lines(copy, marks, reader, header, kind)
-            except UnicodeDecodeError as exc:
-                raise reader.decode_error(exc, 0) from None
-            except csv.Error as exc:
-                raise FileRejected(f"malformed CSV: {exc}") from None
-        if marks.tell():
-            marks.seek(0)
-            cur.execute("CREATE TEMP TABLE intake_marks (row_no bigint, shape text, raw text) "
-                        "ON COMMIT DROP")
-            with cur.copy("COPY intake_marks FROM STDIN (FORMAT csv)") as copy:
-                while chunk := marks.read(1 << 20):
-                    copy.write(chunk)
-            cur.execute("UPDATE intake_raw r SET ok = false, shape = m.shape, raw = m.raw "
-                        "FROM intake_marks m WHERE m.row_no = r.row_no")
-    return n
+    with cur.copy(stmt) as copy:
+        try:
+            if kind == "loans":
+                return _copy_parsed(copy, reader, header, borrower_token_fn(partner_code))
+            return _copy_lines(copy, reader, header, kind)
+        except UnicodeDecodeError as exc:
+            raise reader.decode_error(exc, 0) from None
+        except csv.Error as exc:
+            raise FileRejected(f"malformed CSV: {exc}") from None
 
 
-def _copy_lines(copy, marks, reader: RowReader, header: list[str], kind: str) -> int:
+def _copy_lines(copy, reader: RowReader, header: list[str], kind: str) -> int:
     """The fast path: a line matching the file's fast-path regex (checks.Checks.line_regex,
     for the line end of the first data line) is well-formed in every column and valid COPY CSV
-    as it is: it goes through untouched. A line without quotes and with the header's number of
-    commas also goes through unparsed, marked not ok. Any other line (quotes, quoted line
-    breaks, wrong field count, blank) is parsed by the csv module."""
+    as it is: it goes through untouched but for its three empty marks. A line without quotes
+    and with the header's number of commas also goes through unparsed, marked off the fast
+    path. Any other line (quotes, quoted line breaks, wrong field count, blank) is parsed by
+    the csv module."""
     ncols, commas = len(header), len(header) - 1
     lines = reader.lines
     first = next(lines, None)
@@ -228,55 +215,62 @@ def _copy_lines(copy, marks, reader: RowReader, header: list[str], kind: str) ->
     eol = "\r\n" if first.endswith("\r\n") else "\n"
     fast = checks.line_regex(kind, header, eol)
     match = fast.fullmatch if fast is not None else (lambda _line: None)
-    out: list[str] = []
-    append = out.append
+    marks = ",,," + eol  # off, shape, raw: NULL
+    good: list[str] = []  # the current run of fast-path lines
+    pieces: list[str] = []  # closed runs, and the lines off the fast path between them
+    append = good.append
     slow = io.StringIO()
     write = csv.writer(slow, lineterminator=eol).writerow
-    mark = csv.writer(marks, lineterminator="\n").writerow
-    blank = "," * commas + eol
+    blank = ("",) * ncols
+
+    def close_run() -> None:
+        if good:
+            pieces.append("".join(good).replace(eol, marks))
+            good.clear()
+
+    def flush() -> int:
+        close_run()
+        copy.write("".join(pieces))
+        pieces.clear()
+        return n + COPY_FLUSH_ROWS
+
     n = 0
+    flush_at = COPY_FLUSH_ROWS
     for line in itertools.chain((first,), lines):  # the hot loop: one C-level regex match
         n += 1
         if match(line):
             append(line)
-            if not n & (COPY_FLUSH_ROWS - 1):
-                copy.write("".join(out))
-                out.clear()
+            if n >= flush_at:
+                flush_at = flush()
             continue
+        close_run()
         if line.count(",") == commas and '"' not in line and "\r" not in line.rstrip("\r\n"):
-            append(line.rstrip("\r\n") + eol)
-            marks.write(f"{n},,\n")
+            pieces.append(line.rstrip("\r\n") + ",t,," + eol)
         else:
             row = next(csv.reader(itertools.chain((line,), lines)), [])
             if not row:
                 n -= 1  # a blank line is not a data row
                 continue
-            if len(row) == ncols:
-                write(row)
-                marks.write(f"{n},,\n")
-                append(slow.getvalue())
-                slow.seek(0)
-                slow.truncate()
-            else:
-                append(blank)
-                mark((n, *_ragged(row, header)))
-        if len(out) >= COPY_FLUSH_ROWS:  # a file of slow rows stays bounded too
-            copy.write("".join(out))
-            out.clear()
-    copy.write("".join(out))
+            write((*row, "t", "", "") if len(row) == ncols
+                  else (*blank, "t", *_ragged(row, header)))
+            pieces.append(slow.getvalue())
+            slow.seek(0)
+            slow.truncate()
+        if n >= flush_at:  # bounded whatever the mix of lines
+            flush_at = flush()
+    flush()
     return n
 
 
-def _copy_parsed(copy, marks, reader: RowReader, header: list[str], token) -> int:
+def _copy_parsed(copy, reader: RowReader, header: list[str], token) -> int:
     """Rows parsed by the csv module (loans: the borrower reference becomes its token). No
-    fast path: intake_raw.ok defaults to false; only rows with a wrong number of fields are
-    marked."""
+    fast path: intake_raw.ok is false for every row; only rows with a wrong number of fields
+    carry a shape and their raw text."""
     ncols = len(header)
     bi = header.index("borrower_ref")
     buf = io.StringIO()
     write = csv.writer(buf, lineterminator="\n").writerow
-    mark = csv.writer(marks, lineterminator="\n").writerow
-    blank = (None,) * ncols
+    blank = ("",) * ncols
     n = 0
     for row in csv.reader(reader.lines):
         if not row:
@@ -284,11 +278,7 @@ def _copy_parsed(copy, marks, reader: RowReader, header: list[str], token) -> in
         if bi < len(row) and row[bi]:
             row[bi] = token(row[bi])
         n += 1
-        if len(row) == ncols:
-            write(row)
-        else:
-            write(blank)
-            mark((n, *_ragged(row, header)))
+        write((*row, "t", "", "") if len(row) == ncols else (*blank, "t", *_ragged(row, header)))
         if not n & (COPY_FLUSH_ROWS - 1):
             copy.write(buf.getvalue())
             buf.seek(0)
@@ -323,14 +313,16 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         cur = dj_cur.cursor
         # hash aggregates and joins over a million rows stay in memory instead of spilling
         cur.execute("SET LOCAL work_mem = '256MB'")
-        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_marks, intake_dates, intake_dup, "
+        cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_dup, "
                     "intake_dup2, intake_seen, intake_xseen, intake_checked, intake_err")
-        # ok: the row is proven well-formed by the fast path (loans have none); the rows off it
-        # are marked after the COPY (see _copy_rows)
+        # ok: the row is proven well-formed by the fast path (loans have none); off, shape and
+        # raw are the marks the COPY sends with every row (see _copy_rows)
         cur.execute(sql.SQL(
-            "CREATE TEMP TABLE intake_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, "
-            "shape text, raw text, ok boolean NOT NULL DEFAULT {}, {}) ON COMMIT DROP"
-        ).format(sql.Literal(kind not in checks.MATERIALISED), raw_cols))
+            "CREATE TEMP TABLE intake_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, {}, "
+            "off text, shape text, raw text, ok boolean GENERATED ALWAYS AS ({}) STORED) "
+            "ON COMMIT DROP"
+        ).format(raw_cols, sql.SQL("off IS NULL" if kind not in checks.MATERIALISED
+                                   else "false")))
         started = time.perf_counter()
         n = _copy_rows(cur, reader, header, partner.code, kind)
         log.info("intake step=copy rows=%s ms=%.1f", n, (time.perf_counter() - started) * 1e3)

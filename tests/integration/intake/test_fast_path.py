@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from intake_factories import HEADERS, assert_balanced, build_file, import_bytes, make_loan
 
-from lending.intake import checks
+from lending.intake import checks, services
 from lending.models import StagedRepayment, StagedReversal
 from partners.models import QuarantinedRow
 
@@ -78,17 +78,23 @@ class _Undo(Exception):
     pass
 
 
+@pytest.mark.parametrize("flush", [None, 1, 2, 3])
 @pytest.mark.parametrize("crlf", [False, True])
-def test_fast_path_equals_full_checks(world, monkeypatch, crlf):
-    try:  # the full checks alone, then rolled back (quarantine rows are append-only)
-        with transaction.atomic():
-            slow = _import(TRICKY, crlf=crlf, slow=True, monkeypatch=monkeypatch)
-            assert slow.status == "ACCEPTED", slow
-            expected = outcome(slow)
-            raise _Undo
-    except _Undo:
-        pass
-    fast = _import(TRICKY, crlf=crlf, monkeypatch=monkeypatch)
+def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
+    """Also with the COPY written every 1, 2 or 3 rows: runs of fast-path lines are cut at
+    every place a write or a line off the fast path can cut them."""
+    with pytest.MonkeyPatch.context() as mp:
+        if flush:
+            mp.setattr(services, "COPY_FLUSH_ROWS", flush)
+        try:  # the full checks alone, then rolled back (quarantine rows are append-only)
+            with transaction.atomic():
+                slow = _import(TRICKY, crlf=crlf, slow=True, monkeypatch=monkeypatch)
+                assert slow.status == "ACCEPTED", slow
+                expected = outcome(slow)
+                raise _Undo
+        except _Undo:
+            pass
+        fast = _import(TRICKY, crlf=crlf, monkeypatch=monkeypatch)
     assert fast.status == "ACCEPTED", fast
     assert_balanced(fast.file_id)
     assert outcome(fast) == expected
