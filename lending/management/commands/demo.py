@@ -28,26 +28,26 @@ class Command(BaseCommand):
                   f"in {time.monotonic() - started:.1f}s.")
 
         lines = selectors.portfolio_summary_list()
-        header = (f"{'partner':<10}{'program':<8}{'loans':>8}{'principal':>16}"
-                  f"{'bank share':>16}{'partner share':>16}{'outstanding':>16}")
+        header = (f"{'partner':<10}{'program':<8}{'loans':>8}{'principal':>18}"
+                  f"{'bank share':>18}{'partner share':>18}{'outstanding':>18}")
         out.write("\nPortfolio by partner and program (funded principal)")
         out.write(header)
         out.write("-" * len(header))
         for ln in lines:
-            out.write(f"{ln.partner:<10}{ln.program:<8}{ln.loans:>8}{ln.principal:>16,}"
-                      f"{ln.bank_principal:>16,}{ln.partner_principal:>16,}"
-                      f"{ln.outstanding:>16,}")
+            out.write(f"{ln.partner:<10}{ln.program:<8}{ln.loans:>8}{ln.principal:>18,.2f}"
+                      f"{ln.bank_principal:>18,.2f}{ln.partner_principal:>18,.2f}"
+                      f"{ln.outstanding:>18,.2f}")
 
         rows = selectors.settlement_summary_list()
-        header = (f"{'partner':<10}{'days':>6}{'collections':>16}{'bank share':>16}"
-                  f"{'partner share':>16}{'bank disbursed':>16}{'net settlement':>16}"
+        header = (f"{'partner':<10}{'days':>6}{'collections':>18}{'bank share':>18}"
+                  f"{'partner share':>18}{'bank disbursed':>18}{'net settlement':>18}"
                   f"{'quarantined':>13}{'open breaks':>13}")
         out.write("\nSettlement by partner (all demo days; net + = the partner pays the bank)")
         out.write(header)
         out.write("-" * len(header))
         for r in rows:
-            out.write(f"{r.partner:<10}{r.days:>6}{r.collections:>16,}{r.bank_share:>16,}"
-                      f"{r.partner_share:>16,}{r.disbursed_bank:>16,}{r.net_settlement:>16,}"
+            out.write(f"{r.partner:<10}{r.days:>6}{r.collections:>18,.2f}{r.bank_share:>18,.2f}"
+                      f"{r.partner_share:>18,.2f}{r.disbursed_bank:>18,.2f}{r.net_settlement:>18,.2f}"
                       f"{r.quarantined:>13}{r.breaks_open:>13}")
 
         problems = checks.run_checks(as_of=demo.DEMO_END)
