@@ -8,8 +8,9 @@ set-based on first use and reused), imports it through the same service as the c
 prints rows per second and the process's peak memory (ru_maxrss). By default the import is
 rolled back afterwards so runs can be repeated, and the staging tables are then vacuumed (not
 timed): a rolled-back million-row insert leaves a million dead tuples and index entries with
-the very keys the next run inserts, which would slow it down by half — a state production
-never sees. --keep commits it (each kept run moves on one business date). --verbosity 2 prints
+the very keys the next run inserts, which would slow it down by half, and index pages that only
+a later VACUUM can recycle, so the staging table is reindexed too — states production never
+sees. --keep commits it (each kept run moves on one business date). --verbosity 2 prints
 the service's per-step timings (the `lending.intake` logger at INFO).
 """
 
@@ -100,6 +101,10 @@ class Command(BaseCommand):
             started = time.perf_counter()
             with connection.cursor() as cur:  # outside any transaction (autocommit)
                 cur.execute("VACUUM lending_stagedrepayment, partners_quarantinedrow")
+                # The rolled-back keys' index pages are not reusable until a later VACUUM, so
+                # every run would leave its b-trees ~60 MB larger and the next insert slower
+                # (measured: staging insert 8.4, 9.7, 10.6 s over three runs after a REINDEX).
+                cur.execute("REINDEX TABLE lending_stagedrepayment")
             vacuumed = time.perf_counter() - started
         peak = _maxrss_mb()
         summary = result.as_dict()
@@ -107,7 +112,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"import: {rows} rows in {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s; "
             f"peak memory (maxrss) {peak:.0f} MB (before import {rss_before:.0f} MB)"
-            + ("" if keep else f"; rolled back (then VACUUM, {vacuumed:.1f} s, not timed)")
+            + ("" if keep else f"; rolled back (then VACUUM and REINDEX, {vacuumed:.1f} s, "
+                                 "not timed)")
         )
 
     def _scratch_partner(self) -> Partner:
