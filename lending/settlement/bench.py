@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import random
+import resource
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -66,6 +67,11 @@ PROGRAMS = (
                 (1000, 10000), 0.25),
     ProgramSpec("BLEG", "AG-BENCH-LEG", ("DAILY",), (0,), ("0.12", "0.15"), (2000, 30000), 0.05),
 )
+
+
+def maxrss_mb() -> float:
+    """This process's peak resident memory so far, in MB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _fetch(sql: str, params=None) -> list[tuple]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import resource
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from django.utils import timezone
 
 from lending.intake.services import partner_file_import
 from lending.models import Agreement, AgreementFunder, AgreementVersion, Program
+from lending.settlement.bench import maxrss_mb
 from partners.models import Channel, InboundFile, Partner
 
 BENCH_PARTNER = "BENCH"
@@ -43,10 +43,6 @@ LOANS_PER_REPAYMENT = 4  # one loan per 4 repayments: joins as large as a real b
 
 class _Rollback(Exception):
     pass
-
-
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 class Command(BaseCommand):
@@ -84,7 +80,7 @@ class Command(BaseCommand):
             size_mb = path.stat().st_size / 1e6
             self.stdout.write(f"file: {rows} rows, {size_mb:.1f} MB, generated in "
                               f"{time.perf_counter() - started:.1f} s")
-            rss_before = _maxrss_mb()
+            rss_before = maxrss_mb()
             started = time.perf_counter()
             try:
                 with transaction.atomic(), path.open("rb") as data:
@@ -106,7 +102,7 @@ class Command(BaseCommand):
                 # (measured: staging insert 8.4, 9.7, 10.6 s over three runs after a REINDEX).
                 cur.execute("REINDEX TABLE lending_stagedrepayment")
             vacuumed = time.perf_counter() - started
-        peak = _maxrss_mb()
+        peak = maxrss_mb()
         summary = result.as_dict()
         self.stdout.write(json.dumps(summary))
         self.stdout.write(

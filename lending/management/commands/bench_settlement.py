@@ -10,7 +10,6 @@ and the old repayment-only throughput figure.
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import time
@@ -18,10 +17,6 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-
-
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Command(BaseCommand):
@@ -76,7 +71,7 @@ class Command(BaseCommand):
             f"(not timed): {files.rows}; repayment mix {files.mix}")
         platform = Partner.objects.get(code=bench.platform_code())
         bank = Partner.objects.get(kind=PartnerKind.BANK)
-        rss_before = _maxrss_mb()
+        rss_before = bench.maxrss_mb()
 
         eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
         mode = ("Celery workers via " + settings.CELERY_BROKER_URL.split("://")[0]
@@ -113,7 +108,7 @@ class Command(BaseCommand):
             except Exception as exc:  # reported after the day, the command then fails
                 yardstick_error = f"{type(exc).__name__}: {exc}"
             yardstick_s = time.monotonic() - t
-            rss_yardstick = _maxrss_mb()
+            rss_yardstick = bench.maxrss_mb()
             t = time.monotonic()
             run = runner.settlement_run(partner=platform, business_date=day)
             total_s = intake_s + time.monotonic() - t
@@ -162,7 +157,7 @@ class Command(BaseCommand):
         if workers is not None:
             say("  peak memory of the worker processes: "
                 + ", ".join(f"{mb:,.0f} MB" for mb in workers.peaks))
-        say(f"  peak memory (maxrss of this process): {_maxrss_mb():,.0f} MB "
+        say(f"  peak memory (maxrss of this process): {bench.maxrss_mb():,.0f} MB "
             f"(before the day: {rss_before:,.0f} MB; embedded PostgreSQL's backend not included;"
             f" with real Celery workers the figure is per process; the yardstick, run between"
             f" intake and the run, had brought it to {rss_yardstick:,.0f} MB)")
