@@ -29,6 +29,8 @@ from partners.models import Partner
 MONEY = {"max_digits": 18, "decimal_places": 2}
 RATE = {"max_digits": 12, "decimal_places": 8}
 ZERO = Decimal("0.00")
+# An amount that starts at zero, in Python and in the database (db_default: a COPY may omit it).
+MONEY_ZERO = {**MONEY, "default": ZERO, "db_default": ZERO}
 
 # From this disbursement date the bank may fund at most 70 % of a joint loan (2021 CBIRC notice,
 # DOMAIN §1.2); older loans run off under their original ratio.
@@ -351,8 +353,8 @@ class Loan(models.Model):
         default=0, db_default=0, help_text="Instalments up to this number have been billed (fallen due)."
     )
     penalty_from = models.DateField(null=True, blank=True)
-    penalty_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    compound_base = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
+    penalty_base = models.DecimalField(**MONEY_ZERO)
+    compound_base = models.DecimalField(**MONEY_ZERO)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     next_penalty_on = models.DateField(
         null=True, blank=True, help_text="When the next billed instalment enters the penalty base."
@@ -405,12 +407,12 @@ class LoanShare(models.Model):
     )
     funded_principal = models.DecimalField(**MONEY)
     principal_outstanding = models.DecimalField(**MONEY)
-    interest_outstanding = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    penalty_outstanding = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    compound_outstanding = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    claimed_amount = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    written_off_amount = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    recovered_amount = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
+    interest_outstanding = models.DecimalField(**MONEY_ZERO)
+    penalty_outstanding = models.DecimalField(**MONEY_ZERO)
+    compound_outstanding = models.DecimalField(**MONEY_ZERO)
+    claimed_amount = models.DecimalField(**MONEY_ZERO)
+    written_off_amount = models.DecimalField(**MONEY_ZERO)
+    recovered_amount = models.DecimalField(**MONEY_ZERO)
     # This funder's part of every accrual-related split: HALF_UP(amount × weight) for the
     # non-residual funders, the rest to the residual one (the agreement's residual owner).
     accrual_weight = models.DecimalField(max_digits=16, decimal_places=12, default=ZERO,
@@ -467,12 +469,12 @@ class Installment(models.Model):
     # What has been paid starts at zero in the database too (db_default): the booking COPY
     # sends only the five columns a new schedule row has (loan, seq, due date, principal,
     # interest), not seven constants per row — about 1.3 s of CPU per 360,000 instalments.
-    principal_paid = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    interest_paid = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    penalty_accrued = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    penalty_paid = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    compound_accrued = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
-    compound_paid = models.DecimalField(**MONEY, default=ZERO, db_default=ZERO)
+    principal_paid = models.DecimalField(**MONEY_ZERO)
+    interest_paid = models.DecimalField(**MONEY_ZERO)
+    penalty_accrued = models.DecimalField(**MONEY_ZERO)
+    penalty_paid = models.DecimalField(**MONEY_ZERO)
+    compound_accrued = models.DecimalField(**MONEY_ZERO)
+    compound_paid = models.DecimalField(**MONEY_ZERO)
     status = models.CharField(
         max_length=8, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING,
         db_default=InstallmentStatus.PENDING,
