@@ -362,11 +362,12 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
             ("intake_xseen", "xseen")) if found.get(f)]
         cur.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier,
                                                                          analyze))))
-        _step(cur, "check", checks.check_sql(kind, header, checks.Found(**found)), params)
+        failing = _step(cur, "check", checks.check_sql(kind, header, checks.Found(**found)),
+                        params)
         # the staging insert hashes the failing rows, never the million good ones
         cur.execute("ANALYZE intake_checked" if kind in checks.MATERIALISED
                     else "ANALYZE intake_err")
-        _step(cur, "stage", checks.stage_sql(kind), params)
+        _step(cur, "stage", checks.stage_sql(kind, failing=failing != 0), params)
         quarantined = _step(cur, "quarantine", checks.quarantine_sql(kind, header), params)
         cur.execute(
             "SELECT reason, count(*), coalesce(sum(amount), 0) FROM partners_quarantinedrow "
