@@ -89,10 +89,35 @@ def _quarantine(partner_id: int, day: date, rows: list[tuple]) -> None:
 BOOK_CHUNK_LOANS = 2_500
 
 
+# Apply chunks are cut from a sample of the partner's loans: the exact cut (a count, then ntile
+# over every id) read and sorted the whole loan table, 1.3-1.8 s a day at a million loans before
+# any chunk could start, where a 1 % page sample takes ~15 ms. Chunks only spread the work, so
+# ±a few % per chunk is as good as exact. Below SAMPLE_MIN_ROWS sampled rows (a partner of
+# fewer than ~100,000 loans) the exact cut is cheap and is used instead.
+SAMPLE_PERCENT = 1.0
+SAMPLE_MIN_ROWS = 1_000
+MAX_BIGINT = 2**63 - 1
+
+
 def _plan_chunks(run: SettlementRun, step: str, *, table: str, key: str, where: str,
-                 params: list, per_chunk: int) -> int:
-    """Cut the rows of `table` matching `where` into balanced ranges of `key` (ntile: about
-    `per_chunk` rows each) and record them as the step's chunks; returns their number."""
+                 params: list, per_chunk: int, sample: float | None = None,
+                 sample_min_rows: int | None = None) -> int:
+    """Cut the rows of `table` matching `where` into balanced ranges of `key` (about
+    `per_chunk` rows each) and record them as the step's chunks; returns their number.
+
+    Exact (ntile over every row) unless `sample` (a percentage of the table's pages) is given
+    and the sample holds at least `sample_min_rows` rows: then the boundaries are quantiles of
+    the sampled keys, and the ranges are contiguous from 0 to the largest bigint, so that every
+    row matching `where` lies in exactly one chunk whatever the sample missed."""
+    if sample is not None:
+        keys = sorted(r[0] for r in _fetch(
+            f"SELECT {key} FROM {table} TABLESAMPLE SYSTEM (%s) REPEATABLE (0) WHERE {where}",
+            [sample, *params]))
+        if len(keys) >= (SAMPLE_MIN_ROWS if sample_min_rows is None else sample_min_rows):
+            n = max(1, round(len(keys) * 100 / sample / per_chunk))
+            cuts = sorted({keys[len(keys) * k // n] for k in range(1, n)} - {keys[0]})
+            ranges = list(zip([0, *cuts], [c - 1 for c in cuts] + [MAX_BIGINT], strict=True))
+            return _record_chunks(run, step, ranges)
     (count,) = _fetch(f"SELECT count(*) FROM {table} WHERE {where}", params)[0]
     n = max(1, -(-count // per_chunk))
     ranges = _fetch(
@@ -100,6 +125,10 @@ def _plan_chunks(run: SettlementRun, step: str, *, table: str, key: str, where: 
                 SELECT {key}, ntile(%s) OVER (ORDER BY {key}) AS t FROM {table}
                  WHERE {where}) x
             GROUP BY t ORDER BY 1""", [n, *params]) or [(0, 0)]
+    return _record_chunks(run, step, ranges)
+
+
+def _record_chunks(run: SettlementRun, step: str, ranges: list[tuple[int, int]]) -> int:
     RunChunk.objects.bulk_create(RunChunk(run=run, step=step, seq=i, lo_id=lo, hi_id=hi)
                                  for i, (lo, hi) in enumerate(ranges))
     return len(ranges)
@@ -201,7 +230,7 @@ SELECT %(run)s, l.id, 'V', v.id
 
 @transaction.atomic
 def plan_apply(run: SettlementRun, chunk_loans: int | None = None) -> int:
-    """Balanced loan-id ranges of the partner's loans (ntile over ids), and the day's staged
+    """Balanced loan-id ranges of the partner's loans (cut from a sample), and the day's staged
     events resolved to their loans (RunEvent) for the chunks to find by range; idempotent."""
     existing = RunChunk.objects.filter(run=run, step="APPLY").count()
     if existing:
@@ -213,7 +242,8 @@ def plan_apply(run: SettlementRun, chunk_loans: int | None = None) -> int:
     # until autovacuum happened to analyse the table mid-run.
     _exec("ANALYZE lending_runevent, lending_stagedrepayment, lending_stagedreversal")
     return _plan_chunks(run, "APPLY", table="lending_loan", key="id", where="partner_id = %s",
-                        params=[run.partner_id], per_chunk=chunk_loans or APPLY_CHUNK_LOANS)
+                        params=[run.partner_id], per_chunk=chunk_loans or APPLY_CHUNK_LOANS,
+                        sample=SAMPLE_PERCENT)
 
 
 _TOUCHED = """
