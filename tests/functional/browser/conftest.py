@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -85,9 +86,14 @@ class Browser:
                   f"no link {text!r} on {self.driver.current_url}").click()
 
     def submit_and_wait(self, element) -> None:
-        """Click a submit button and wait for the next page to replace this one."""
+        """Click a submit button and wait for the next page to replace this one.
+
+        While the old page is being torn down, asking about its button can fail with another
+        error than "stale" (Chromium 156: "Node with given id does not belong to the
+        document"): that is the page going away too, so the wait asks again."""
         element.click()
-        self.wait(ec.staleness_of(element), "the form was not submitted")
+        WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+            ec.staleness_of(element), "the form was not submitted")
 
     def log_in(self, username: str, password: str) -> None:
         """Through the admin login form, as a person: type the name and password, submit."""
