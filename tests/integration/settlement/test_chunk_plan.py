@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.db import connection, transaction
 
+from lending.models import Loan
 from lending.settlement import steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from tests.factories import lending as f
@@ -60,8 +61,9 @@ def _rows_per_chunk(table: str, ranges: list[tuple[int, int]]) -> list[int]:
 
 def test_sampled_cut_covers_every_row_once_in_chunks_of_about_the_size(ids_table):
     ranges = _plan(ids_table, sample=20.0, sample_min_rows=100)
-    # contiguous from 0 to the largest bigint: rows the sample missed still fall in a chunk
-    assert ranges[0][0] == 0 and ranges[-1][1] == steps.MAX_BIGINT
+    # contiguous from the partner's first id to its last: rows the sample missed still fall in
+    # a chunk (200,000 % 3 = 2: partner 1)
+    assert ranges[0][0] == 1 and ranges[-1][1] == ROWS
     assert all(hi + 1 == lo for (_, hi), (lo, _) in zip(ranges, ranges[1:], strict=False))
     counts = _rows_per_chunk(ids_table, ranges)
     total = ROWS - ROWS // 3
@@ -129,15 +131,16 @@ def _two_days(monkeypatch, *, per_chunk: int, sampled: bool) -> tuple:
             cuts.append(list(RunChunk.objects.filter(run=run, step="APPLY").order_by("seq")
                              .values_list("lo_id", "hi_id")))
         outcome = _outcome()
+        ids = list(Loan.objects.order_by("id").values_list("id", flat=True))
         transaction.set_rollback(True)
-    return cuts, outcome
+    return cuts, outcome, (ids[0], ids[-1])
 
 
 def test_the_days_come_out_the_same_whatever_the_cut(monkeypatch):
-    one_cuts, one = _two_days(monkeypatch, per_chunk=10_000, sampled=False)
-    exact_cuts, exact = _two_days(monkeypatch, per_chunk=40, sampled=False)
-    sampled_cuts, sampled = _two_days(monkeypatch, per_chunk=70, sampled=True)
+    one_cuts, one, _ = _two_days(monkeypatch, per_chunk=10_000, sampled=False)
+    exact_cuts, exact, _ = _two_days(monkeypatch, per_chunk=40, sampled=False)
+    sampled_cuts, sampled, (first, last) = _two_days(monkeypatch, per_chunk=70, sampled=True)
     assert len(one_cuts[1]) == 1 and len(exact_cuts[1]) == 6 and len(sampled_cuts[1]) == 3
-    assert sampled_cuts[1][0][0] == 0 and sampled_cuts[1][-1][1] == steps.MAX_BIGINT
+    assert sampled_cuts[1][0][0] == first and sampled_cuts[1][-1][1] == last
     assert all(one), "the scenario posts, books loans, moves money and finds breaks"
     assert one == exact == sampled
