@@ -364,9 +364,12 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
                                                                          analyze))))
         failing = _step(cur, "check", checks.check_sql(kind, header, checks.Found(**found)),
                         params)
-        # the staging insert hashes the failing rows, never the million good ones
-        cur.execute("ANALYZE intake_checked" if kind in checks.MATERIALISED
-                    else "ANALYZE intake_err")
+        # the staging insert hashes the failing rows, never the million good ones; with none
+        # (a clean file) it does not read intake_err at all
+        if kind in checks.MATERIALISED:
+            cur.execute("ANALYZE intake_checked")
+        elif failing != 0:
+            cur.execute("ANALYZE intake_err")
         _step(cur, "stage", checks.stage_sql(kind, failing=failing != 0), params)
         quarantined = _step(cur, "quarantine", checks.quarantine_sql(kind, header), params)
         cur.execute(
