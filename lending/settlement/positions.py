@@ -8,6 +8,12 @@ run's finalize step evaluates it once into a small temporary table of this conne
 read. Nothing between them changes loan state (posting, statements and breaks write other
 tables), so the snapshot is exactly what a fresh evaluation would give. Outside a snapshot (the
 `check_ledger` command, tests) `source()` gives the function call.
+
+The reconciliation runs alongside on a second connection (runner._Alongside), so this parallel
+pass and it share two cores. Measured at 1.12-1.21M loans: the totals without parallel workers
+took 11.9-12.5 s (parallel 8.4-12.2 s), the reconciliation beside them 9.0-9.7 s (12.6-14.2 s),
+and the finalize step's critical path came to the same 12.8-13.5 s against 12.7-14.2 s; kept
+parallel.
 """
 
 from __future__ import annotations
