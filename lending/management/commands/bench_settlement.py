@@ -16,7 +16,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 class Command(BaseCommand):
@@ -91,9 +91,18 @@ class Command(BaseCommand):
             say(f"  {opts['workers']} workers up")
             mode += f", {opts['workers']} worker processes (pool solo)"
         try:
+            # Not timed: a checkpoint first, so that the day starts as a daily run does, its
+            # pages last changed before the latest checkpoint. Each page the day changes then
+            # writes its full image to the WAL once, as in production, however soon after the
+            # previous bench day this one runs (without it, the WAL a day writes depended on
+            # where the server's 5-minute checkpoint cycle stood: ~0.9 GB for the run after a
+            # checkpoint, much less when the previous day had just written the same pages).
+            checkpointed = _checkpoint()
+            wal0 = _wal_lsn()
             t = time.monotonic()
             delivered = bench.deliver(files)
             intake_s = time.monotonic() - t
+            wal_intake = _wal_lsn()
             # The yardstick between intake and the run, not timed as part of the day: on the
             # books as they stand before the day (intake only stages rows), each kind rolled
             # back. The day's loans and balances files are its samples once staged.
@@ -109,9 +118,11 @@ class Command(BaseCommand):
                 yardstick_error = f"{type(exc).__name__}: {exc}"
             yardstick_s = time.monotonic() - t
             rss_yardstick = bench.maxrss_mb()
+            wal_run = _wal_lsn()
             t = time.monotonic()
             run = runner.settlement_run(partner=platform, business_date=day)
             total_s = intake_s + time.monotonic() - t
+            wal_end = _wal_lsn()
         finally:
             if workers is not None:
                 workers.stop()
@@ -161,6 +172,9 @@ class Command(BaseCommand):
             f"(before the day: {rss_before:,.0f} MB; embedded PostgreSQL's backend not included;"
             f" with real Celery workers the figure is per process; the yardstick, run between"
             f" intake and the run, had brought it to {rss_yardstick:,.0f} MB)")
+        say(f"  WAL written: intake {_mb(wal0, wal_intake)}, run {_mb(wal_run, wal_end)}"
+            f" ({'after a CHECKPOINT' if checkpointed is True else 'no CHECKPOINT: ' + checkpointed})"
+            if wal0 else "  WAL written: not readable (pg_current_wal_lsn)")
         say(f"  fingerprint {run.fingerprint}")
         if yardstick_error:
             raise CommandError(f"the per-event yardstick failed: {yardstick_error}")
@@ -210,3 +224,30 @@ class Command(BaseCommand):
         say(f"    batch (repayments + reversals) per second of the whole day: {batch_eps:,.0f};"
             f" per-event repayments: {rep.events:,} in {rep.seconds:.2f} s ="
             f" {rep.per_second:,.0f}/s; ratio {old:,.1f}x")
+
+
+def _checkpoint() -> bool | str:
+    """True after a CHECKPOINT; otherwise why not (it needs superuser or pg_checkpoint)."""
+    try:
+        with connection.cursor() as cur:
+            cur.execute("CHECKPOINT")
+        return True
+    except DatabaseError as exc:
+        return str(exc).strip().splitlines()[0]
+
+
+def _wal_lsn() -> str | None:
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_current_wal_lsn()::text")
+            return cur.fetchone()[0]
+    except DatabaseError:
+        return None
+
+
+def _mb(lsn0: str | None, lsn1: str | None) -> str:
+    if not lsn0 or not lsn1:
+        return "?"
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)", [lsn1, lsn0])
+        return f"{cur.fetchone()[0] / 2**20:,.0f} MB"
