@@ -95,8 +95,9 @@ class Command(BaseCommand):
             # pages last changed before the latest checkpoint. Each page the day changes then
             # writes its full image to the WAL once, as in production, however soon after the
             # previous bench day this one runs (without it, the WAL a day writes depended on
-            # where the server's 5-minute checkpoint cycle stood: ~0.9 GB for the run after a
-            # checkpoint, much less when the previous day had just written the same pages).
+            # where the server's 5-minute checkpoint cycle stood: 0.9-1.0 GB for the run after
+            # a checkpoint at ~1M loans; fewer full-page images when the previous day had
+            # changed the same pages since the last checkpoint).
             checkpointed = _checkpoint()
             wal0 = _wal_lsn()
             t = time.monotonic()
