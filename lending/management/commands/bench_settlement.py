@@ -173,9 +173,9 @@ class Command(BaseCommand):
             f"(before the day: {rss_before:,.0f} MB; embedded PostgreSQL's backend not included;"
             f" with real Celery workers the figure is per process; the yardstick, run between"
             f" intake and the run, had brought it to {rss_yardstick:,.0f} MB)")
-        say(f"  WAL written: intake {_mb(wal0, wal_intake)}, run {_mb(wal_run, wal_end)}"
-            f" ({'after a CHECKPOINT' if checkpointed is True else 'no CHECKPOINT: ' + checkpointed})"
-            if wal0 else "  WAL written: not readable (pg_current_wal_lsn)")
+        after = "after a CHECKPOINT" if checkpointed is True else f"no CHECKPOINT: {checkpointed}"
+        say(f"  WAL written: intake {(wal_intake - wal0) / 2**20:,.0f} MB,"
+            f" run {(wal_end - wal_run) / 2**20:,.0f} MB ({after})")
         say(f"  fingerprint {run.fingerprint}")
         if yardstick_error:
             raise CommandError(f"the per-event yardstick failed: {yardstick_error}")
@@ -237,18 +237,8 @@ def _checkpoint() -> bool | str:
         return str(exc).strip().splitlines()[0]
 
 
-def _wal_lsn() -> str | None:
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_current_wal_lsn()::text")
-            return cur.fetchone()[0]
-    except DatabaseError:
-        return None
-
-
-def _mb(lsn0: str | None, lsn1: str | None) -> str:
-    if not lsn0 or not lsn1:
-        return "?"
+def _wal_lsn() -> int:
+    """The server's WAL insert position in bytes (a difference of two: the WAL written)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)", [lsn1, lsn0])
-        return f"{cur.fetchone()[0] / 2**20:,.0f} MB"
+        cur.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
+        return int(cur.fetchone()[0])
