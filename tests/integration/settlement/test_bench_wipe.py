@@ -14,7 +14,7 @@ from tests.factories import lending as f
 pytestmark = pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction
 
 
-def _pages(table: str) -> int:
+def _bytes(table: str) -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_relation_size(%s::regclass)", [table])
         return cur.fetchone()[0]
@@ -31,7 +31,7 @@ def test_a_wipe_deletes_the_portfolio_and_gives_its_pages_back(committed):
     bench.portfolio_build(300, say=lambda *_: None)
     platform = bench._current()
     assert Loan.objects.filter(partner=platform).count() == 300
-    before = {t: _pages(t) for t in ("lending_loan", "lending_installment", "lending_loanshare")}
+    before = {t: _bytes(t) for t in ("lending_loan", "lending_installment", "lending_loanshare")}
     assert all(before.values())
 
     bench.portfolio_wipe(say=lambda *_: None)
@@ -39,4 +39,4 @@ def test_a_wipe_deletes_the_portfolio_and_gives_its_pages_back(committed):
     assert not Loan.objects.filter(partner=platform).exists()
     assert bench._current() is None  # retired: the next build is a new generation
     # the bench's rows were the only ones in these tables: every page was empty and cut off
-    assert {t: _pages(t) for t in before} == dict.fromkeys(before, 0)
+    assert {t: _bytes(t) for t in before} == dict.fromkeys(before, 0)
