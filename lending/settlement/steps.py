@@ -556,15 +556,24 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                                     "interest", "penalty", "amount", "status", "paid_amount"),
                   ((lid, g, day, p, i, pen, amt, "RAISED", zero)
                    for lid, g, p, i, pen, amt in raised))
-    for lid, g, amount in paid_claims:  # a handful a day; one statement each is fine
+    if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
+        lids, guarantors, amounts = (list(c) for c in zip(*paid_claims))
         _exec("""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
                         interest, penalty, amount, status, paid_on, paid_amount)
-                 VALUES (%s, %s, %s, 0, 0, 0, 0, 'PAID', %s, %s)
+                 SELECT x.loan_id, x.guarantor_id, %(d)s, 0, 0, 0, 0, 'PAID', %(d)s, x.amount
+                   FROM unnest(%(l)s::bigint[], %(g)s::bigint[], %(a)s::numeric[])
+                        AS x(loan_id, guarantor_id, amount)
                  ON CONFLICT (loan_id) DO UPDATE SET
                         paid_amount = lending_claim.paid_amount + EXCLUDED.paid_amount,
                         status = CASE WHEN lending_claim.paid_amount + EXCLUDED.paid_amount > 0
                                       THEN 'PAID' ELSE 'RAISED' END,
-                        paid_on = EXCLUDED.paid_on""", [lid, g, day, day, amount])
+                        -- the day of the last payment; a reversal keeps it, or clears it
+                        -- when nothing stays paid
+                        paid_on = CASE
+                            WHEN lending_claim.paid_amount + EXCLUDED.paid_amount <= 0 THEN NULL
+                            WHEN EXCLUDED.paid_amount > 0 THEN EXCLUDED.paid_on
+                            ELSE lending_claim.paid_on END""",
+              {"d": day, "l": lids, "g": guarantors, "a": amounts})
 
 
 def _mark_staged(run: SettlementRun, rows: dict, applied_r: list[int], applied_v: list[int],

@@ -81,7 +81,8 @@ def test_claim_paid_by_the_guarantor_then_a_borrower_recovery(golden):
     }
     loan = Loan.objects.get(loan_no="L1")
     assert (loan.state, loan.claimed_on) == ("CLAIMED", PAID)
-    assert Claim.objects.get(loan=loan).status == "PAID"
+    claim = Claim.objects.get(loan=loan)
+    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", CLAIM, PAID)
     # The guarantor's statement: it owes the bank the claim.
     assert statement("GUARD", PAID) == (CLAIM, {"CLAIM_PAYMENT": CLAIM})
     # Bank book: Dr due from guarantor 6,159.75 / Cr loans 5,918.43, Cr interest rec. 241.32;
@@ -146,6 +147,8 @@ def test_borrower_payment_after_the_claim_on_the_same_day(golden):
     assert statement("ALPHA", PAID) == (D("210.01"), {"CLAIM_RECOVERY": D("210.01")})
     assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
     assert shares("L1")["BANK"] == (0, 0, 0)
+    claim = Claim.objects.get(loan__loan_no="L1")
+    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", CLAIM, PAID)
 
 
 def test_borrower_payment_before_the_claim_on_the_same_day(golden):
@@ -182,3 +185,24 @@ def test_borrower_payment_before_the_claim_on_the_same_day(golden):
     assert gl(chart.LOANS_RECEIVABLE, PAID) == 0
     assert shares("L1")["BANK"] == (0, 0, 0)
     assert Loan.objects.get(loan_no="L1").state == "CLAIMED"
+    # The claim record holds what the guarantor's money bought, not the cash it sent (the
+    # excess is refunded).
+    claim = Claim.objects.get(loan__loan_no="L1")
+    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", D("6024.35"), PAID)
+
+
+def test_reversal_of_the_guarantors_payment_reopens_the_claim(golden):
+    to_claim()
+    settle(PAID, repayments=[pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR")])
+    rev = date(2026, 7, 7)
+    settle(rev, reversals=[("R1", "G1", rev, str(CLAIM), "guarantor payment returned")])
+    # The claim movements are undone with their original amounts: the bank holds its share
+    # again and the guarantor's bought share is gone.
+    m = movements("L1", rev)
+    assert m[("BANK", "CLAIM", "PRINCIPAL")] == D("-5918.43")
+    assert m[("BANK", "CLAIM", "INTEREST")] == D("-241.32")
+    assert shares("L1")["BANK"][:2] == (D("5918.43"), D("241.32"))
+    # The claim is open again, with nothing paid on it.
+    claim = Claim.objects.get(loan__loan_no="L1")
+    assert (claim.status, claim.paid_amount, claim.paid_on) == ("RAISED", 0, None)
+    assert gl(chart.DUE_FROM_GUARANTOR, rev) == 0
