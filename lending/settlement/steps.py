@@ -557,7 +557,7 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                   ((lid, g, day, p, i, pen, amt, "RAISED", zero)
                    for lid, g, p, i, pen, amt in raised))
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
-        lids, guarantors, amounts = (list(c) for c in zip(*paid_claims))
+        lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
         _exec("""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
                         interest, penalty, amount, status, paid_on, paid_amount)
                  SELECT x.loan_id, x.guarantor_id, %(d)s, 0, 0, 0, 0, 'PAID', %(d)s, x.amount
