@@ -96,15 +96,20 @@ def _context(run: SettlementRun) -> dict:
         programs = {pid: (code, gid) for pid, code, gid in cur.fetchall()}
         cur.execute("SELECT id, code, kind FROM partners_partner")
         partners = {pid: (code, kind) for pid, code, kind in cur.fetchall()}
-    return {"programs": programs, "partners": partners}
+    return {"programs": programs, "partners": partners, "books": {}}
 
 
-def _book_of(funder_id: int, partners: dict) -> str:
-    code, kind = partners[funder_id]
-    if kind == "BANK":
-        return chart.BANK_GL
-    ledger.memo_book_ensure(partner_code=code)
-    return chart.memo_book_code(code)
+def _book_of(funder_id: int, ctx: dict) -> str:
+    """The funder's book; a partner's memo book is made sure of once per run (``ctx``), not
+    once per movement group (each time a get-or-create of the book and its accounts)."""
+    books = ctx["books"]
+    if funder_id not in books:
+        code, kind = ctx["partners"][funder_id]
+        if kind == "BANK":
+            books[funder_id] = chart.BANK_GL
+        else:
+            books[funder_id] = ledger.memo_book_ensure(partner_code=code).code
+    return books[funder_id]
 
 
 def run_key(run: SettlementRun) -> str:
@@ -139,7 +144,7 @@ def post_run(run: SettlementRun) -> dict:
         if not is_bank:
             memo_map = _memo_accounts(event, component)
             if memo_map:
-                targets.append((_book_of(funder_id, partners), memo_map))
+                targets.append((_book_of(funder_id, ctx), memo_map))
         for book, (dr, dr_role, cr, cr_role) in targets:
             if amount < 0:  # a reversal group: the mirror lines
                 dr, dr_role, cr, cr_role = cr, cr_role, dr, dr_role
@@ -195,7 +200,7 @@ def subledger_targets(partner_id: int, as_of) -> dict:
 
 
 def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
-    partners, programs = ctx["partners"], ctx["programs"]
+    programs = ctx["programs"]
     partner_code = run.partner.code
     day = run.business_date
     targets = subledger_targets(run.partner_id, day)
@@ -204,7 +209,7 @@ def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
     gl = _gl_balances(accounts, dims, day)
     drafts = []
     for (funder_id, program_id), (interest, penalty, off, _principal) in sorted(targets.items()):
-        book = _book_of(funder_id, partners)
+        book = _book_of(funder_id, ctx)
         code = programs[program_id][0]
         dim = program_dimension(partner_code, code)
         lines: list[LineDraft] = []
