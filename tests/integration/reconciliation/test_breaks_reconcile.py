@@ -87,6 +87,19 @@ def test_each_kind_of_break_and_the_tolerance(book):
     assert all(b.business_date == b.last_seen_on == D1 for b in Break.objects.all())
 
 
+def test_a_penalty_the_bank_does_not_have_is_a_break(book):
+    # OK has no penalty at the bank; the partner reports 12.34 (over the tolerance).
+    platform, _ = book
+    rf.balances_file(platform, D1, _their_rows(OK=("OK", "10000.00", "50.00", "12.34", 0,
+                                                     "ACTIVE")))
+
+    services.breaks_reconcile(partner_id=platform.pk, business_date=D1)
+
+    b = Break.objects.get(loan_no="OK")
+    assert (b.kind, b.field, b.ours, b.theirs, b.difference, b.status) == (
+        "AMOUNT_MISMATCH", "PENALTY", "0.00", "12.34", Decimal("12.34"), "OPEN")
+
+
 def test_rerunning_a_date_changes_nothing(book):
     platform, _ = book
     rf.balances_file(platform, D1, _their_rows(**DAY1))
