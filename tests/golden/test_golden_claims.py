@@ -206,3 +206,38 @@ def test_reversal_of_the_guarantors_payment_reopens_the_claim(golden):
     claim = Claim.objects.get(loan__loan_no="L1")
     assert (claim.status, claim.paid_amount, claim.paid_on) == ("RAISED", 0, None)
     assert gl(chart.DUE_FROM_GUARANTOR, rev) == 0
+
+
+def test_suspense_after_the_claim_goes_to_the_guarantor_when_applied(golden):
+    to_claim()
+    settle(PAID, repayments=[pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR")])
+    settle(date(2026, 7, 15))  # bills period 6
+    rec = date(2026, 7, 20)
+    settle(rec, repayments=[pay_row("B1", "L1", rec, "5000.00")])
+    # 5,000.00 pays everything billed: penalty 121.03 and compound 17.86 (as in the first
+    # test), interest of periods 3–6 435.48 (GUARD 304.84 / ALPHA 130.64) and their principal
+    # 789.98 + 801.83 + 813.85 + 826.06 = 3,231.72 (GUARD 2,262.20 / ALPHA 969.52): 3,806.09.
+    # The other 1,193.91 is the borrower's money in suspense, held at the bank.
+    m = movements("L1", rec)
+    assert m[("GUARD", "RECOVERY", "PRINCIPAL")] == D("2262.20")
+    assert m[("ALPHA", "COLLECT", "PRINCIPAL")] == D("969.52")
+    assert m[("BANK", "OVERPAY", "OVERPAYMENT")] == D("1193.91")
+    assert statement("ALPHA", rec) == (D("3858.18"), {  # 2,664.27 for GUARD + the suspense
+        "CLAIM_RECOVERY": D("2664.27"), "OVERPAYMENT": D("1193.91")})
+    assert Loan.objects.get(loan_no="L1").overpaid_amount == D("1193.91")
+    # 08-15 bills period 7 (838.45 + 78.35 = 916.80), paid from the suspense and split by the
+    # shares after the claim (70/30): interest HALF_UP(78.35 × 0.7) = 54.85 / 23.50,
+    # principal HALF_UP(838.45 × 0.7) = 586.92 / 251.53. GUARD's part is a recovery owed on
+    # to the guarantor, ALPHA's is paid back to the platform.
+    due = date(2026, 8, 15)
+    settle(due)
+    assert movements("L1", due) == {
+        ("GUARD", "SUSP_RECOVERY", "INTEREST"): D("54.85"),
+        ("GUARD", "SUSP_RECOVERY", "PRINCIPAL"): D("586.92"),
+        ("ALPHA", "SUSPENSE_APPLY", "INTEREST"): D("23.50"),
+        ("ALPHA", "SUSPENSE_APPLY", "PRINCIPAL"): D("251.53"),
+    }
+    assert statement("GUARD", due) == (D("-641.77"), {"RECOVERY_TO_GUARANTOR": D("-641.77")})
+    assert statement("ALPHA", due) == (D("-275.03"), {"SUSPENSE_TO_PARTNER": D("-275.03")})
+    assert Loan.objects.get(loan_no="L1").overpaid_amount == D("277.11")  # 1,193.91 − 916.80
+    assert gl(chart.OVERPAYMENT_SUSPENSE, due) == D("277.11")
