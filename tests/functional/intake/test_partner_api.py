@@ -101,6 +101,27 @@ def test_unauthenticated_and_revoked_are_refused(setup):
     assert not InboundFile.objects.exists()
 
 
+def test_a_deactivated_partner_link_or_user_is_refused(setup):
+    """Staff turn a partner user off by its link (PartnerUser.active) or by the user itself:
+    its API keys then stop working, and a session of that user no longer acts for the
+    partner."""
+    _, beta, beta_key = setup
+    link = beta_key.partner_user
+    session = APIClient()
+    session.force_authenticate(link.user)
+    assert beta.get("/api/v1/files/").status_code == 200
+    assert session.get("/api/v1/files/").status_code == 200
+    PartnerUser.objects.filter(pk=link.pk).update(active=False)
+    assert beta.get("/api/v1/files/").status_code == 401
+    assert session.get("/api/v1/files/").status_code == 403
+    assert upload(session, partner="BETA").status_code == 403
+    PartnerUser.objects.filter(pk=link.pk).update(active=True)
+    assert beta.get("/api/v1/files/").status_code == 200
+    get_user_model().objects.filter(pk=link.user_id).update(is_active=False)
+    assert beta.get("/api/v1/files/").status_code == 401
+    assert not InboundFile.objects.exists()
+
+
 def test_staff_without_partner_link_is_403(staff_user, setup):
     c = APIClient()
     c.force_authenticate(staff_user)
