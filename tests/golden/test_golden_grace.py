@@ -1,0 +1,84 @@
+"""Golden days of a program with grace days (宽限期, DOMAIN R9): an unpaid instalment is DUE,
+not OVERDUE, and bears no penalty until its due date plus the grace days; then penalty runs
+from that day, not back to the due date. DPD still counts from the due date.
+
+The 10,000.00 / 18 % / 12-month loan of the other golden days (bank 70 %, ALPHA 30 %) in a
+program with 3 grace days: period 1 (766.80 principal + 150.00 interest) falls due on 02-15
+and is not paid. Penalty 27 %/yr /360 = 0.075 % a day on 766.80 = 0.5751 → 0.58 and compound
+on 150.00 = 0.1125 → 0.11 for one day; the bank's 70 %: HALF_UP(0.58 × 0.7) + HALF_UP(0.11 ×
+0.7) = 0.41 + 0.08 = 0.49.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from ledger import checks
+from ledger.domain import chart
+from lending import services
+from lending.models import Agreement, Loan
+from tests.golden.helpers import (
+    deliver_and_settle,
+    gl,
+    installments,
+    loan_row_in,
+    movements,
+    pay_row,
+    positions,
+)
+
+pytestmark = pytest.mark.django_db
+
+DUE = date(2026, 2, 15)
+
+
+@pytest.fixture
+def grace_program(golden):
+    return services.program_create(
+        partner=golden["platform"], agreement=Agreement.objects.get(code="AG-G"), code="GRACE",
+        name="three grace days", repayment_methods=["EQUAL_INSTALLMENT"],
+        max_annual_rate=D("0.24"), claim_trigger_dpd=None, write_off_dpd=None, grace_days=3)
+
+
+def settle(day, **files):
+    run = deliver_and_settle("ALPHA", day, **files)
+    assert checks.run_checks(as_of=day) == []
+    return run
+
+
+def state(day):
+    loan = Loan.objects.get(loan_no="L1")
+    return (installments("L1")[0][6], loan.state, loan.dpd, positions("L1", day)["BANK"][2])
+
+
+def test_no_penalty_and_not_overdue_within_the_grace_days(grace_program):
+    settle(date(2026, 1, 15), loans=[loan_row_in("GRACE", "L1")])
+    settle(DUE)
+    assert state(DUE) == ("DUE", "ACTIVE", 0, 0)
+    settle(date(2026, 2, 17))
+    assert state(date(2026, 2, 17)) == ("DUE", "OVERDUE", 2, 0)
+    settle(date(2026, 2, 18))  # the last grace day: penalty starts from here
+    assert state(date(2026, 2, 18)) == ("DUE", "OVERDUE", 3, 0)
+    day = date(2026, 2, 19)
+    settle(day)
+    assert state(day) == ("OVERDUE", "OVERDUE", 4, D("0.49"))
+    assert gl(chart.PENALTY_RECEIVABLE, day, program="ALPHA/GRACE") == D("0.49")
+
+
+def test_a_partial_payment_within_the_grace_days_leaves_the_instalment_due(grace_program):
+    # 100.00 on 02-17 pays interest first (150.00 → 50.00 left); no penalty has run, and the
+    # instalment stays DUE. From 02-18: penalty 0.58 on 766.80 as above, compound on 50.00
+    # 0.0375 → 0.04; bank 0.41 + HALF_UP(0.04 × 0.7) = 0.41 + 0.03 = 0.44 on 02-19.
+    settle(date(2026, 1, 15), loans=[loan_row_in("GRACE", "L1")])
+    settle(DUE)
+    paid = date(2026, 2, 17)
+    settle(paid, repayments=[pay_row("T1", "L1", paid, "100.00")])
+    assert movements("L1", paid) == {("BANK", "COLLECT", "INTEREST"): D("70.00"),
+                                     ("ALPHA", "COLLECT", "INTEREST"): D("30.00")}
+    assert state(paid) == ("DUE", "OVERDUE", 2, 0)
+    day = date(2026, 2, 19)
+    settle(day)
+    assert state(day) == ("OVERDUE", "OVERDUE", 4, D("0.44"))
