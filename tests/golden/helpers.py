@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from ledger import checks
 from ledger.selectors import account_balance_get
 from lending.intake.writer import partner_files_import
 from lending.models import Loan, Statement
@@ -20,6 +21,13 @@ def deliver_and_settle(partner: str, day: date, **files) -> object:
         assert r["status"] == "ACCEPTED", (kind, r)
     run = runner.settlement_run(partner=Partner.objects.get(code=partner), business_date=day)
     assert run.state == "DONE", (run.state, run.error, run.totals.get("check_problems"))
+    return run
+
+
+def settle(day: date, **files) -> object:
+    """ALPHA's files for `day` delivered and settled, then every check of the books clean."""
+    run = deliver_and_settle("ALPHA", day, **files)
+    assert checks.run_checks(as_of=day) == []
     return run
 
 

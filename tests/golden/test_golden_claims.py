@@ -23,15 +23,14 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import checks
 from ledger.domain import chart
 from lending.models import Claim, Loan
 from tests.golden.helpers import (
-    deliver_and_settle,
     gl,
     loan_row,
     movements,
     pay_row,
+    settle,
     shares,
     statement,
 )
@@ -40,12 +39,6 @@ pytestmark = pytest.mark.django_db
 
 TRIGGER, PAID = date(2026, 7, 4), date(2026, 7, 6)
 CLAIM = D("6159.75")
-
-
-def settle(day, **files):
-    run = deliver_and_settle("ALPHA", day, **files)
-    assert checks.run_checks(as_of=day) == []
-    return run
 
 
 def to_claim():

@@ -16,18 +16,17 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import checks
 from ledger.domain import chart
 from lending import services
 from lending.models import Agreement, Loan
 from tests.golden.helpers import (
-    deliver_and_settle,
     gl,
     installments,
     loan_row_in,
     movements,
     pay_row,
     positions,
+    settle,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +40,6 @@ def grace_program(golden):
         partner=golden["platform"], agreement=Agreement.objects.get(code="AG-G"), code="GRACE",
         name="three grace days", repayment_methods=["EQUAL_INSTALLMENT"],
         max_annual_rate=D("0.24"), claim_trigger_dpd=None, write_off_dpd=None, grace_days=3)
-
-
-def settle(day, **files):
-    run = deliver_and_settle("ALPHA", day, **files)
-    assert checks.run_checks(as_of=day) == []
-    return run
 
 
 def state(day):

@@ -11,28 +11,21 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import checks
 from ledger.domain import chart
 from lending.models import Loan
 from partners.models import QuarantinedRow
 from tests.factories import lending as f
 from tests.golden.helpers import (
-    deliver_and_settle,
     gl,
     loan_row,
     loan_row_in,
     movements,
     pay_row,
+    settle,
     shares,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def settle(day, **files):
-    run = deliver_and_settle("ALPHA", day, **files)
-    assert checks.run_checks(as_of=day) == []
-    return run
 
 
 def test_legacy_80_20_loan_keeps_settling_and_a_new_one_is_refused(golden):

@@ -13,11 +13,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import checks
 from ledger.domain import chart
 from lending.models import Loan
 from tests.golden.helpers import (
-    deliver_and_settle,
     gl,
     installments,
     journal,
@@ -25,6 +23,7 @@ from tests.golden.helpers import (
     movements,
     pay_row,
     positions,
+    settle,
     shares,
     statement,
 )
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.django_db
 
 D0, D1, D2 = date(2026, 1, 15), date(2026, 2, 15), date(2026, 3, 15)
 BANK_P, PLAT_P = D("7000.00"), D("3000.00")
-
-
-def settle(day, **files):
-    run = deliver_and_settle("ALPHA", day, **files)
-    assert checks.run_checks(as_of=day) == []
-    return run
 
 
 def test_on_time_instalment_posts_collections_and_accrual(golden):

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from tests.golden.helpers import pay_row
-from tests.golden.test_golden_claims import PAID, settle, to_claim
+from tests.golden.helpers import pay_row, settle
+from tests.golden.test_golden_claims import PAID, to_claim
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger import checks
 from ledger.domain import chart
 from lending import services
 from lending.models import Agreement, Loan
 from tests.golden.helpers import (
-    deliver_and_settle,
     gl,
     installments,
     journal,
@@ -23,6 +21,7 @@ from tests.golden.helpers import (
     movements,
     pay_row,
     positions,
+    settle,
     shares,
     statement,
 )
@@ -30,12 +29,6 @@ from tests.golden.helpers import (
 pytestmark = pytest.mark.django_db
 
 D0, D1 = date(2026, 1, 15), date(2026, 2, 15)
-
-
-def settle(day, **files):
-    run = deliver_and_settle("ALPHA", day, **files)
-    assert checks.run_checks(as_of=day) == []
-    return run
 
 
 def test_reversal_two_days_after_settlement_undoes_the_original_split(golden):
