@@ -9,8 +9,9 @@ from django.db import connection
 
 from ledger import checks
 from ledger.selectors import account_balance_get
+from lending import services
 from lending.intake.writer import partner_files_import
-from lending.models import Loan, Statement
+from lending.models import Agreement, Loan, Statement
 from lending.settlement import runner
 from partners.models import Partner
 
@@ -29,6 +30,14 @@ def settle(day: date, **files) -> object:
     run = deliver_and_settle("ALPHA", day, **files)
     assert checks.run_checks(as_of=day) == []
     return run
+
+
+def program_in(golden: dict, code: str, name: str, **params):
+    """Another EQUAL_INSTALLMENT program of ALPHA's golden agreement AG-G (max rate 24 %)."""
+    return services.program_create(
+        partner=golden["platform"], agreement=Agreement.objects.get(code="AG-G"), code=code,
+        name=name, repayment_methods=["EQUAL_INSTALLMENT"], max_annual_rate=Decimal("0.24"),
+        **params)
 
 
 def loan_row(loan_no, principal="10000.00", rate="0.18", term=12, method="EQUAL_INSTALLMENT",

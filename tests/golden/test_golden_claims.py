@@ -41,6 +41,12 @@ TRIGGER, PAID = date(2026, 7, 4), date(2026, 7, 6)
 CLAIM = D("6159.75")
 
 
+def claim_record() -> tuple:
+    """L1's claim as (status, paid amount, paid day)."""
+    claim = Claim.objects.get(loan__loan_no="L1")
+    return claim.status, claim.paid_amount, claim.paid_on
+
+
 def to_claim():
     settle(date(2026, 1, 15), loans=[loan_row("L1")])
     settle(date(2026, 2, 15), repayments=[pay_row("T1", "L1", date(2026, 2, 15), "916.80")])
@@ -74,8 +80,7 @@ def test_claim_paid_by_the_guarantor_then_a_borrower_recovery(golden):
     }
     loan = Loan.objects.get(loan_no="L1")
     assert (loan.state, loan.claimed_on) == ("CLAIMED", PAID)
-    claim = Claim.objects.get(loan=loan)
-    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", CLAIM, PAID)
+    assert claim_record() == ("PAID", CLAIM, PAID)
     # The guarantor's statement: it owes the bank the claim.
     assert statement("GUARD", PAID) == (CLAIM, {"CLAIM_PAYMENT": CLAIM})
     # Bank book: Dr due from guarantor 6,159.75 / Cr loans 5,918.43, Cr interest rec. 241.32;
@@ -140,8 +145,7 @@ def test_borrower_payment_after_the_claim_on_the_same_day(golden):
     assert statement("ALPHA", PAID) == (D("210.01"), {"CLAIM_RECOVERY": D("210.01")})
     assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
     assert shares("L1")["BANK"] == (0, 0, 0)
-    claim = Claim.objects.get(loan__loan_no="L1")
-    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", CLAIM, PAID)
+    assert claim_record() == ("PAID", CLAIM, PAID)
 
 
 def test_borrower_payment_before_the_claim_on_the_same_day(golden):
@@ -180,8 +184,7 @@ def test_borrower_payment_before_the_claim_on_the_same_day(golden):
     assert Loan.objects.get(loan_no="L1").state == "CLAIMED"
     # The claim record holds what the guarantor's money bought, not the cash it sent (the
     # excess is refunded).
-    claim = Claim.objects.get(loan__loan_no="L1")
-    assert (claim.status, claim.paid_amount, claim.paid_on) == ("PAID", D("6024.35"), PAID)
+    assert claim_record() == ("PAID", D("6024.35"), PAID)
 
 
 def test_reversal_of_the_guarantors_payment_reopens_the_claim(golden):
@@ -196,8 +199,7 @@ def test_reversal_of_the_guarantors_payment_reopens_the_claim(golden):
     assert m[("BANK", "CLAIM", "INTEREST")] == D("-241.32")
     assert shares("L1")["BANK"][:2] == (D("5918.43"), D("241.32"))
     # The claim is open again, with nothing paid on it.
-    claim = Claim.objects.get(loan__loan_no="L1")
-    assert (claim.status, claim.paid_amount, claim.paid_on) == ("RAISED", 0, None)
+    assert claim_record() == ("RAISED", 0, None)
     assert gl(chart.DUE_FROM_GUARANTOR, rev) == 0
 
 

@@ -17,8 +17,7 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.domain import chart
-from lending import services
-from lending.models import Agreement, Loan
+from lending.models import Loan
 from tests.golden.helpers import (
     gl,
     installments,
@@ -26,6 +25,7 @@ from tests.golden.helpers import (
     movements,
     pay_row,
     positions,
+    program_in,
     settle,
 )
 
@@ -36,10 +36,8 @@ DUE = date(2026, 2, 15)
 
 @pytest.fixture
 def grace_program(golden):
-    return services.program_create(
-        partner=golden["platform"], agreement=Agreement.objects.get(code="AG-G"), code="GRACE",
-        name="three grace days", repayment_methods=["EQUAL_INSTALLMENT"],
-        max_annual_rate=D("0.24"), claim_trigger_dpd=None, write_off_dpd=None, grace_days=3)
+    return program_in(golden, "GRACE", "three grace days", claim_trigger_dpd=None,
+                      write_off_dpd=None, grace_days=3)
 
 
 def state(day):

@@ -10,8 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.domain import chart
-from lending import services
-from lending.models import Agreement, Loan
+from lending.models import Loan
 from tests.golden.helpers import (
     gl,
     installments,
@@ -21,6 +20,7 @@ from tests.golden.helpers import (
     movements,
     pay_row,
     positions,
+    program_in,
     settle,
     shares,
     statement,
@@ -86,10 +86,7 @@ def test_reversal_of_an_overpayment_takes_back_the_suspense(golden):
 
 @pytest.fixture
 def wo_program(golden):
-    return services.program_create(
-        partner=golden["platform"], agreement=Agreement.objects.get(code="AG-G"), code="WO",
-        name="write-off", repayment_methods=["EQUAL_INSTALLMENT"],
-        max_annual_rate=D("0.24"), claim_trigger_dpd=None, write_off_dpd=60)
+    return program_in(golden, "WO", "write-off", claim_trigger_dpd=None, write_off_dpd=60)
 
 
 def test_write_off_at_the_program_dpd_and_a_later_recovery(golden, wo_program):
