@@ -28,8 +28,23 @@ demo: migrate
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The day as production runs it: BENCH_WORKERS real Celery worker processes (default 2, one
+# per core of the development machine) when a broker is there: CELERY_BROKER_URL, or else a
+# Redis answering on 127.0.0.1:6379. Without a broker, or with BENCH_WORKERS=0, the chunks run
+# eagerly in this process, one after another (the command's first line says which).
+BENCH_WORKERS ?= 2
 bench: migrate
-	$(PY) manage.py bench_settlement $(BENCH_ARGS)
+	@if [ "$(BENCH_WORKERS)" != 0 ] && [ -n "$$CELERY_BROKER_URL" ]; then \
+	  echo "make bench: broker $${CELERY_BROKER_URL%%://*}, $(BENCH_WORKERS) worker processes"; \
+	  $(PY) manage.py bench_settlement --workers $(BENCH_WORKERS) $(BENCH_ARGS); \
+	elif [ "$(BENCH_WORKERS)" != 0 ] && $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
+	  echo "make bench: Redis on 127.0.0.1:6379, $(BENCH_WORKERS) worker processes"; \
+	  CELERY_BROKER_URL=redis://127.0.0.1:6379/0 CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/1 \
+	    $(PY) manage.py bench_settlement --workers $(BENCH_WORKERS) $(BENCH_ARGS); \
+	else \
+	  echo "make bench: no broker (or BENCH_WORKERS=0): chunks eagerly in-process"; \
+	  env -u CELERY_BROKER_URL $(PY) manage.py bench_settlement $(BENCH_ARGS); \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check .
