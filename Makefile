@@ -34,13 +34,13 @@ test: setup
 # eagerly in this process, one after another (the command's first line says which).
 BENCH_WORKERS ?= 2
 bench: migrate
-	@if [ "$(BENCH_WORKERS)" != 0 ] && [ -n "$$CELERY_BROKER_URL" ]; then \
-	  echo "make bench: broker $${CELERY_BROKER_URL%%://*}, $(BENCH_WORKERS) worker processes"; \
-	  $(PY) manage.py bench_settlement --workers $(BENCH_WORKERS) $(BENCH_ARGS); \
-	elif [ "$(BENCH_WORKERS)" != 0 ] && $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
-	  echo "make bench: Redis on 127.0.0.1:6379, $(BENCH_WORKERS) worker processes"; \
-	  CELERY_BROKER_URL=redis://127.0.0.1:6379/0 CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/1 \
-	    $(PY) manage.py bench_settlement --workers $(BENCH_WORKERS) $(BENCH_ARGS); \
+	@url="$$CELERY_BROKER_URL"; \
+	if [ "$(BENCH_WORKERS)" = 0 ]; then url=""; \
+	elif [ -z "$$url" ] && $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
+	  url=redis://127.0.0.1:6379/0; fi; \
+	if [ -n "$$url" ]; then \
+	  echo "make bench: broker $${url%%://*}, $(BENCH_WORKERS) worker processes"; \
+	  CELERY_BROKER_URL="$$url" $(PY) manage.py bench_settlement --workers $(BENCH_WORKERS) $(BENCH_ARGS); \
 	else \
 	  echo "make bench: no broker (or BENCH_WORKERS=0): chunks eagerly in-process"; \
 	  env -u CELERY_BROKER_URL $(PY) manage.py bench_settlement $(BENCH_ARGS); \
