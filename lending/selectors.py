@@ -101,3 +101,22 @@ def settlement_summary_list(*, date_from=None, date_to=None) -> list[SettlementL
              WHERE p.id IN (SELECT partner_id FROM runs) OR st.net IS NOT NULL
              ORDER BY p.code""", params)
         return [SettlementLine(*row) for row in cur.fetchall()]
+
+
+def last_settled_date(partner_id: int):
+    """The partner's last business date whose settlement run is DONE (None: none yet).
+
+    The business-date rules of FILE_FORMATS.md v1.1 count from it: a file or a row dated on or
+    before it touches a settled day, which is never rewritten."""
+    from lending.settlement.models import RunState, SettlementRun
+
+    return (SettlementRun.objects.filter(partner_id=partner_id, state=RunState.DONE)
+            .order_by("-business_date").values_list("business_date", flat=True).first())
+
+
+def first_business_date(partner_id: int):
+    """The partner's first business date: its earliest accepted file's (None: no file yet)."""
+    from partners.models import InboundFile
+
+    return (InboundFile.objects.filter(partner_id=partner_id, status="ACCEPTED")
+            .order_by("business_date").values_list("business_date", flat=True).first())

@@ -5,6 +5,7 @@ from django.utils.html import format_html
 
 from partners import services
 from partners.models import (
+    CalendarDay,
     InboundFile,
     Partner,
     PartnerApiKey,
@@ -19,6 +20,18 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status", "file_encoding")
     search_fields = ("code", "legal_name", "related_party_group")
     ordering = ("code",)
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """The bank's business calendar: holidays on weekdays and make-up working days on weekends
+    (Monday–Friday are business days otherwise). Staff enter each year's State Council notice."""
+
+    list_display = ("day", "kind", "name")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    date_hierarchy = "day"
+    ordering = ("day",)
 
 
 # --- Partner users and API keys --------------------------------------------------------------

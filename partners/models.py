@@ -263,3 +263,29 @@ class QuarantinedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file.name}#{self.row_no} {self.reason}"
+
+
+# --- The bank's business calendar ------------------------------------------------------------
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "HOLIDAY", "Public holiday (not a business day)"
+    WORKDAY = "WORKDAY", "Make-up working day (调休上班: a business day on a weekend)"
+
+
+class CalendarDay(models.Model):
+    """An exception to the weekly rule (Monday–Friday are business days, Saturday and Sunday
+    are not): a public holiday on a weekday, or a make-up working day on a weekend (调休).
+
+    The calendar is the bank's, the same for every partner; `partners.calendar` answers every
+    question about it. Staff edit it in the admin; 2026 was loaded by a data migration."""
+
+    day = models.DateField(primary_key=True)
+    kind = models.CharField(max_length=8, choices=CalendarDayKind.choices)
+    name = models.CharField(max_length=100, help_text="E.g. 国庆节 / National Day.")
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.name}"

@@ -14,9 +14,11 @@ from lending.intake.writer import partner_files_import
 from lending.models import Agreement, Loan, Statement
 from lending.settlement import runner
 from partners.models import Partner
+from tests.factories.calendar import only_business_day
 
 
 def deliver_and_settle(partner: str, day: date, **files) -> object:
+    only_business_day(day, partner_code=partner)
     results = partner_files_import(partner=partner, business_date=day, files=files)
     for kind, r in results.items():
         assert r["status"] == "ACCEPTED", (kind, r)
