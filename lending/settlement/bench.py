@@ -397,7 +397,9 @@ def next_day() -> date:
         """SELECT max(r.business_date) FROM lending_settlementrun r
              JOIN partners_partner p ON p.id = r.partner_id
             WHERE p.code = %s AND r.state = 'DONE'""", [platform_code()])[0][0]
-    return (last or W1) + timedelta(days=1)
+    from partners.calendar import next_business_day
+
+    return next_business_day(last or W1)
 
 
 def _build_file(kind: str, day: date, rows: list[tuple]) -> tuple[str, bytes, bytes]:
