@@ -47,6 +47,7 @@ def inbound_file_create(
     sent_by=None, sent_by_label: str = "", duplicate_of: InboundFile | None = None,
 ) -> InboundFile:
     """Record an arrival in the registry (accepted, rejected or a resend)."""
+    name, partner_code, error = _storable(name), _storable(partner_code), _storable(error)
     return InboundFile.objects.create(
         status=status, name=name[:255], received_at=received_at, channel=channel,
         partner=partner, partner_code=partner_code[:64], kind=kind[:16],
@@ -54,6 +55,14 @@ def inbound_file_create(
         rows=rows, amount_total=amount_total, error=error, sent_by=sent_by,
         sent_by_label=sent_by_label[:150], duplicate_of=duplicate_of,
     )
+
+
+def _storable(text: str) -> str:
+    """Text as PostgreSQL can store it: a NUL or a lone surrogate (which a file name or an
+    error quoting a broken file may hold) is written as its escape, never an error."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def inbound_file_rejected_record(**fields) -> InboundFile:

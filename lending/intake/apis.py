@@ -20,8 +20,10 @@ from partners.models import Channel, InboundFileStatus, PartnerApiKey
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="<PARTNER>_<KIND>_<YYYYMMDD>.csv")
-    control = serializers.FileField(required=False,
+    # empty files are the intake's to judge (REJECTED and recorded, the contract's answer)
+    file = serializers.FileField(allow_empty_file=True,
+                                 help_text="<PARTNER>_<KIND>_<YYYYMMDD>.csv")
+    control = serializers.FileField(required=False, allow_empty_file=True,
                                     help_text="The control file (<name>.csv.ctl, JSON)")
     encoding = serializers.ChoiceField(choices=["utf-8", "gb18030", "gbk"], required=False,
                                        help_text="Default: the partner's profile")

@@ -26,6 +26,7 @@ from psycopg import sql
 from partners.files.contract import (
     AMOUNT_MAX_INT_DIGITS,
     AMOUNT_RE,
+    FIELD_MAX,
     IDENTIFIER_MAX,
     IDENTIFIER_RE,
     KINDS,
@@ -45,7 +46,10 @@ FAST_ID = r"[A-Za-z0-9_-]{1,64}"
 FAST_AMOUNT = r"[0-9]{1,16}(?:\.[0-9]{1,2})?"  # no sign (so >= 0), fits numeric(18,2)
 FAST_RATE = r"0(?:\.[0-9]{1,8})?"  # 0 <= rate < 1, at most 8 decimals
 FAST_DATE = r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})"  # the syntax; the calendar is SQL's
-FAST_TEXT = r'[^,"\r\n]*'  # any field the csv module would read unquoted
+# any field the csv module would read unquoted, without control characters (the slow path
+# rejects them, see CONTROL_CHARS_RE) and at most FIELD_MAX characters (longer: rejected)
+FAST_TEXT_CHAR = r'[^,"\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]'
+FAST_TEXT = FAST_TEXT_CHAR + f"{{0,{FIELD_MAX}}}"
 
 
 def _r(col: str) -> sql.Composable:
@@ -93,7 +97,7 @@ class Checks:
         self.fast[col] = regex if required else f"(?:{regex})?"
 
     def required(self, col: str) -> None:
-        self.pattern(col, FAST_TEXT[:-1] + "+", required=True)  # not empty
+        self.pattern(col, FAST_TEXT_CHAR + f"{{1,{FIELD_MAX}}}", required=True)  # not empty
         self.add(sql.SQL("{} IS NULL").format(_r(col)),
                  err("MISSING_FIELD", col, msg(f"{col} is required")), fmt=True)
 
@@ -160,8 +164,7 @@ class Checks:
         def whens(items):
             return sql.SQL(" ").join(sql.SQL("WHEN ({}) THEN {}").format(c, e)
                                      for c, e, _ in items)
-        full = sql.SQL("CASE WHEN r.shape IS NOT NULL THEN r.shape {} END").format(
-            whens(self.whens))
+        full = sql.SQL("CASE {} END").format(whens(self.whens))
         rest = [w for w in self.whens if not w[2]]
         fast = sql.SQL("CASE {} END").format(whens(rest)) if rest else sql.SQL("NULL::text")
         return sql.SQL("CASE WHEN r.ok THEN {} ELSE {} END").format(fast, full)
@@ -172,6 +175,23 @@ class Checks:
         if any(c not in self.fast for c in header):
             return None
         return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + re.escape(eol))
+
+
+def _after_settled(c: Checks, col: str) -> None:
+    """FILE_FORMATS 1.1: a payment or reversal dated on or before the partner's last settled
+    business date (%(settled)s, NULL before the first run) would rewrite a settled day."""
+    c.add(sql.SQL("{}.d <= %(settled)s::date").format(Id(f"d_{col}")),
+          err("BAD_DATE", col,
+              sql.SQL("{} || r.{} || ' is on or before the last settled business date ' || "
+                      "%(settled)s::date").format(L(f"{col} "), Id(col))))
+
+
+def _not_before_disbursement(c: Checks, col: str, disbursed: str) -> None:
+    """FILE_FORMATS 1.1: no payment or reversal before the loan was disbursed."""
+    c.add(sql.SQL("{}.d < {}").format(Id(f"d_{col}"), sql.SQL(disbursed)),
+          err("BAD_DATE", col,
+              sql.SQL("{} || r.{} || ' is before the loan''s disbursement on ' || {}").format(
+                  L(f"{col} "), Id(col), sql.SQL(disbursed))))
 
 
 def _date_joins(cols: tuple[str, ...]) -> sql.Composable:
@@ -205,7 +225,7 @@ CLOSED_STATES = ("PAID_OFF",)
 _KNOWN_LOAN_JOINS = """
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
 LEFT JOIN LATERAL (
-    SELECT s.id FROM lending_stagedloan s
+    SELECT s.id, s.disbursed_on FROM lending_stagedloan s
      WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = r.loan_no
        AND s.business_date <= %(bdate)s AND s.status = 'STAGED'
      LIMIT 1) sl ON true
@@ -260,7 +280,7 @@ def totals_sql(kind: str) -> sql.Composable:
     main = KINDS[kind].main_amount
     key = Id(KEY_COLUMN[kind])
     return sql.SQL(
-        "SELECT coalesce(sum({m}::numeric) FILTER (WHERE r.ok OR (r.shape IS NULL AND {ok})), "
+        "SELECT coalesce(sum({m}::numeric) FILTER (WHERE r.ok OR {ok}), "
         "0), min({k}), max({k}) FROM intake_raw r"
     ).format(m=Id(main), ok=amount_ok(main), k=key)
 
@@ -269,7 +289,7 @@ def dups_sql(kind: str, column: str | None = None, table: str = "intake_dup") ->
     """Keys repeated within the file, with their first row (a hash aggregate, one pass)."""
     return sql.SQL(
         "CREATE TEMP TABLE {t} ON COMMIT DROP AS SELECT {k} AS k, min(row_no) AS first_row "
-        "FROM intake_raw WHERE {k} IS NOT NULL AND shape IS NULL GROUP BY {k} "
+        "FROM intake_raw WHERE {k} IS NOT NULL GROUP BY {k} "
         "HAVING count(*) > 1"
     ).format(t=Id(table), k=Id(column or KEY_COLUMN[kind]))
 
@@ -353,6 +373,7 @@ def _repayments(found: Found) -> KindSQL:
     c.identifier("txn_no")
     c.identifier("loan_no")
     c.date("paid_on")
+    _after_settled(c, "paid_on")
     c.amount("amount", positive=True)
     c.choice("payer", ("BORROWER", "GUARANTOR"))
     c.choice("kind", ("SCHEDULED", "PREPAYMENT", "PAYOFF"))
@@ -362,6 +383,7 @@ def _repayments(found: Found) -> KindSQL:
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
     c.add(sql.SQL("l.state = ANY({})").format(L(list(CLOSED_STATES))),
           err("LOAN_CLOSED", "loan_no", sql.SQL("'loan ' || r.loan_no || ' is ' || l.state")))
+    _not_before_disbursement(c, "paid_on", "coalesce(l.disbursed_on, sl.disbursed_on)")
     _duplicates(c, "txn_no", found)
     joins = _KNOWN_LOAN_JOINS + _dup_joins("repayments", found) + _xseen(c, found, "reversal")
     select = sql.SQL(
@@ -376,6 +398,7 @@ def _reversals(found: Found) -> KindSQL:
     c.identifier("txn_no")
     c.identifier("reverses_txn_no")
     c.date("reversed_on")
+    _after_settled(c, "reversed_on")
     c.amount("amount", positive=True)
     c.text("reason")
     _duplicates(c, "txn_no", found)
@@ -399,6 +422,7 @@ def _reversals(found: Found) -> KindSQL:
           err("NOT_REVERSIBLE", "reversed_on",
               sql.SQL("'reversed_on ' || r.reversed_on || ' is before the repayment''s "
                       "paid_on ' || rp.paid_on")))
+    _not_before_disbursement(c, "reversed_on", "coalesce(l.disbursed_on, sl.disbursed_on)")
     joins = _dup_joins("reversals", found) + xjoin + (
         "LEFT JOIN intake_dup2 dr ON dr.k = r.reverses_txn_no\n" if found.dup2 else "") + """
 LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s
@@ -406,6 +430,12 @@ LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s
 LEFT JOIN lending_stagedrepayment rp ON rp.partner_id = %(partner)s
      AND rp.txn_no = r.reverses_txn_no AND rp.business_date <= %(bdate)s
      AND rp.status <> 'QUARANTINED'
+LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = rp.loan_no
+LEFT JOIN LATERAL (
+    SELECT s.disbursed_on FROM lending_stagedloan s
+     WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = rp.loan_no
+       AND s.business_date <= %(bdate)s AND s.status = 'STAGED'
+     LIMIT 1) sl ON true
 """
     select = sql.SQL("r.txn_no, r.reverses_txn_no, d_reversed_on.d, r.amount::numeric, "
                      "coalesce(r.reason, '')")
@@ -458,6 +488,9 @@ def _loans(found: Found) -> KindSQL:
           err("BAD_VALUE", "term_months",
               msg("term_months is 0 exactly for DAILY loans: ", "term_months")))
     c.date("disbursed_on")
+    c.add("d_disbursed_on.d <> %(bdate)s",
+          err("BAD_DATE", "disbursed_on",
+              msg("disbursed_on must be the business date: ", "disbursed_on")))
     c.date("first_due_on", required=False, future=False)
     c.add("d_first_due_on.d <= d_disbursed_on.d",
           err("BAD_DATE", "first_due_on",
@@ -564,7 +597,7 @@ def check_sql(kind: str, header: list[str], found: Found = Found()) -> sql.Compo
     cols = sql.SQL(", ").join(_r(c) for c in header)
     return sql.SQL(
         "CREATE TEMP TABLE intake_err ON COMMIT DROP AS SELECT * FROM ("
-        "SELECT r.row_no, r.raw, {cols}, {case} AS err FROM intake_raw r {dates} {joins}"
+        "SELECT r.row_no, {cols}, {case} AS err FROM intake_raw r {dates} {joins}"
         ") c WHERE err IS NOT NULL"
     ).format(cols=cols, case=k.checks.case(), dates=dates, joins=k.joins)
 
@@ -613,7 +646,7 @@ def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
         "resolution_note) "
         "SELECT %(file)s, %(partner)s, %(bdate)s, {e}.row_no, split_part({e}.err, {us}, 2), "
         "split_part({e}.err, {us}, 1), substr({e}.err, length(split_part({e}.err, {us}, 1)) + "
-        "length(split_part({e}.err, {us}, 2)) + 3), coalesce(r.raw, {raw}), {amount}, "
+        "length(split_part({e}.err, {us}, 2)) + 3), {raw}, {amount}, "
         "'INTAKE', now(), false, '' "
         "FROM {source} ORDER BY {e}.row_no"
     ).format(e=sql.Identifier(e), us=L(US), raw=raw, amount=amount, source=source)

@@ -22,7 +22,7 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -31,10 +31,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from lending import selectors as lending_selectors
 from lending.intake import checks
 from partners import selectors as partner_selectors
 from partners import services as partner_services
-from partners.files.contract import KINDS
+from partners.calendar import is_business_day
+from partners.files.contract import CONTROL_CHARS_RE, FIELD_MAX, KINDS
 from partners.files.envelope import (
     Control,
     FileName,
@@ -132,14 +134,17 @@ def partner_file_import(
             accepted = partner_selectors.inbound_file_accepted_get(
                 partner=partner, kind=fname.kind, business_date=fname.business_date
             )
+            if accepted is not None and accepted.sha256 == sha:
+                dup = partner_services.inbound_file_create(
+                    status=InboundFileStatus.DUPLICATE, duplicate_of=accepted, **record
+                )
+                return ImportResult(name, InboundFileStatus.DUPLICATE, accepted.rows or 0,
+                                    accepted.quarantined_count, dict(accepted.reasons),
+                                    None, dup.pk)
+            settled = lending_selectors.last_settled_date(partner.pk)
+            business_date_check(day=fname.business_date, today=timezone.localdate(received_at),
+                                settled=settled)
             if accepted is not None:
-                if accepted.sha256 == sha:
-                    dup = partner_services.inbound_file_create(
-                        status=InboundFileStatus.DUPLICATE, duplicate_of=accepted, **record
-                    )
-                    return ImportResult(name, InboundFileStatus.DUPLICATE, accepted.rows or 0,
-                                        accepted.quarantined_count, dict(accepted.reasons),
-                                        None, dup.pk)
                 raise FileRejected(
                     f"a different {fname.kind} file of {partner.code} for "
                     f"{fname.business_date.isoformat()} was already accepted "
@@ -149,7 +154,7 @@ def partner_file_import(
                 status=InboundFileStatus.ACCEPTED, **record
             )
             _stage(inbound=inbound, partner=partner, fname=fname, ctl=ctl, data=data,
-                   codec=codec)
+                   codec=codec, settled=settled)
             return ImportResult(name, InboundFileStatus.ACCEPTED, inbound.rows or 0,
                                 inbound.quarantined_count, dict(inbound.reasons), None,
                                 inbound.pk)
@@ -157,6 +162,23 @@ def partner_file_import(
         rejected = partner_services.inbound_file_rejected_record(error=str(exc), **record)
         return ImportResult(name, InboundFileStatus.REJECTED, ctl.rows if ctl else 0, 0, {},
                             str(exc), rejected.pk)
+
+
+def business_date_check(*, day: date, today: date, settled: date | None) -> None:
+    """FILE_FORMATS 1.1 "Business dates": a file's business date is a business day of the
+    bank's calendar, not after today, and after the partner's last settled business date
+    (a settled day is never rewritten). Raises FileRejected saying which rule."""
+    if day > today:
+        raise FileRejected(f"business date {day.isoformat()} is after today "
+                           f"({today.isoformat()})")
+    if settled is not None and day <= settled:
+        raise FileRejected(
+            f"business date {day.isoformat()} is on or before the partner's last settled "
+            f"business date {settled.isoformat()}: a settled day is never rewritten (send a "
+            "correction as a reversal or an adjustment in a later day's files)")
+    if not is_business_day(day):
+        raise FileRejected(f"business date {day.isoformat()} is not a business day of the "
+                           "bank's calendar (a weekend or a public holiday)")
 
 
 def borrower_token_fn(partner_code: str):
@@ -176,38 +198,68 @@ def _copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
                kind: str) -> int:
     """Stream the data rows into intake_raw with COPY; returns the number of data rows.
 
-    intake_raw numbers the rows itself (an identity column, in COPY order) and takes three
-    mark columns after the file's own: `off` (NULL for a row the fast path proved
-    well-formed, `t` otherwise), `shape` and `raw` (the error and the text of a row with the
-    wrong number of fields). A run of fast-path lines goes through as it was read, the three
-    empty marks appended to every line by one `str.replace` of the line end over the joined
-    run: no per-line work but one regex match. Every other row is sent with the header's
-    number of fields (NULL fields when its number was wrong) and its marks. Blank lines are
-    skipped (not data rows). For loans the borrower reference is replaced by its token before
-    it leaves Python.
+    intake_raw numbers the rows itself (an identity column, in COPY order) and takes one mark
+    column after the file's own: `off` (NULL for a row the fast path proved well-formed, `t`
+    otherwise). A run of fast-path lines goes through as it was read, the empty mark appended
+    to every line by one `str.replace` of the line end over the joined run: no per-line work
+    but one regex match. Every other row is checked for its structure (Structure: field count,
+    control characters, field length; a failure rejects the file naming the line) and sent
+    with its mark. Blank lines are skipped (not data rows). For loans the borrower reference
+    is replaced by its token before it leaves Python.
     """
-    stmt = sql.SQL("COPY intake_raw ({}, off, shape, raw) FROM STDIN (FORMAT csv)").format(
+    stmt = sql.SQL("COPY intake_raw ({}, off) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, header))
     )
+    where = _Where()
     with cur.copy(stmt) as copy:
         try:
             if kind == "loans":
-                return _copy_parsed(copy, reader, header, borrower_token_fn(partner_code))
-            return _copy_lines(copy, reader, header, kind)
+                return _copy_parsed(copy, reader, header, borrower_token_fn(partner_code), where)
+            return _copy_lines(copy, reader, header, kind, where)
         except UnicodeDecodeError as exc:
             raise reader.decode_error(exc, 0) from None
         except csv.Error as exc:
-            raise FileRejected(f"malformed CSV: {exc}") from None
+            raise FileRejected(f"malformed CSV at {where}: {exc}") from None
 
 
-def _copy_lines(copy, reader: RowReader, header: list[str], kind: str) -> int:
+class _Where:
+    """Where the reading is: the data row and the file line (1 = the header) it starts on."""
+
+    row = 0
+    line = 1
+
+    def __str__(self) -> str:
+        return f"line {self.line} (data row {self.row})"
+
+
+def _structure(row: list[str], header: list[str], where: _Where, text: str | None = None) -> None:
+    """A row the fast path did not prove: the header's number of fields, no control character
+    (`text`: the row's line when it was not parsed), no field over FIELD_MAX characters.
+    Each failure rejects the whole file (FILE_FORMATS 1.1)."""
+    if len(row) != len(header):
+        raise FileRejected(f"row {where.row} (line {where.line}) has {len(row)} fields, "
+                           f"the header has {len(header)}")
+    joined = text if text is not None else ",".join(row)
+    if (bad := CONTROL_CHARS_RE.search(joined)) is not None:
+        char = bad.group()
+        what = "a NUL byte" if char == "\0" else "a control character"
+        raise FileRejected(f"{where}: {what} (U+{ord(char):04X}) in the data; only tab, CR "
+                           "and LF are allowed")
+    if len(joined) > FIELD_MAX:
+        for col, value in zip(header, row, strict=True):
+            if len(value) > FIELD_MAX:
+                raise FileRejected(f"{where}: the {col} field is {len(value)} characters "
+                                   f"long, more than {FIELD_MAX}")
+
+
+def _copy_lines(copy, reader: RowReader, header: list[str], kind: str, where: _Where) -> int:
     """The fast path: a line matching the file's fast-path regex (checks.Checks.line_regex,
-    for the line end of the first data line) is well-formed in every column and valid COPY CSV
-    as it is: it goes through untouched but for its three empty marks. A line without quotes
-    and with the header's number of commas also goes through unparsed, marked off the fast
-    path. Any other line (quotes, quoted line breaks, wrong field count, blank) is parsed by
-    the csv module."""
-    ncols, commas = len(header), len(header) - 1
+    for the line end of the first data line) is well-formed in every column (no control
+    character, no over-long field) and valid COPY CSV as it is: it goes through untouched but
+    for its empty mark. A line without quotes and with the header's number of commas goes
+    through unparsed after the structure checks, marked off the fast path. Any other line
+    (quotes, quoted line breaks, wrong field count, blank) is parsed by the csv module."""
+    commas = len(header) - 1
     lines = reader.lines
     first = next(lines, None)
     if first is None:
@@ -215,17 +267,18 @@ def _copy_lines(copy, reader: RowReader, header: list[str], kind: str) -> int:
     eol = "\r\n" if first.endswith("\r\n") else "\n"
     fast = checks.line_regex(kind, header, eol)
     match = fast.fullmatch if fast is not None else (lambda _line: None)
-    marks = ",,," + eol  # off, shape, raw: NULL
+    mark = "," + eol  # off: NULL
     good: list[str] = []  # the current run of fast-path lines
     pieces: list[str] = []  # closed runs, and the lines off the fast path between them
     append = good.append
     slow = io.StringIO()
     write = csv.writer(slow, lineterminator=eol).writerow
-    blank = ("",) * ncols
+    extra = 1  # file lines that are not one data row each: the header, blank lines, and the
+    # continuation lines of quoted line breaks (so a row's line is n + extra)
 
     def close_run() -> None:
         if good:
-            pieces.append("".join(good).replace(eol, marks))
+            pieces.append("".join(good).replace(eol, mark))
             good.clear()
 
     def flush() -> int:
@@ -244,15 +297,21 @@ def _copy_lines(copy, reader: RowReader, header: list[str], kind: str) -> int:
                 flush_at = flush()
             continue
         close_run()
+        where.row, where.line = n, n + extra
         if line.count(",") == commas and '"' not in line and "\r" not in line.rstrip("\r\n"):
-            pieces.append(line.rstrip("\r\n") + ",t,," + eol)
+            text = line.rstrip("\r\n")
+            _structure(text.split(","), header, where, text)
+            pieces.append(text + ",t" + eol)
         else:
-            row = next(csv.reader(itertools.chain((line,), lines)), [])
+            parser = csv.reader(itertools.chain((line,), lines))
+            row = next(parser, [])
+            extra += parser.line_num - 1
             if not row:
                 n -= 1  # a blank line is not a data row
+                extra += 1
                 continue
-            write((*row, "t", "", "") if len(row) == ncols
-                  else (*blank, "t", *_ragged(row, header)))
+            _structure(row, header, where)
+            write((*row, "t"))
             pieces.append(slow.getvalue())
             slow.seek(0)
             slow.truncate()
@@ -262,23 +321,23 @@ def _copy_lines(copy, reader: RowReader, header: list[str], kind: str) -> int:
     return n
 
 
-def _copy_parsed(copy, reader: RowReader, header: list[str], token) -> int:
-    """Rows parsed by the csv module (loans: the borrower reference becomes its token). No
-    fast path: intake_raw.ok is false for every row; only rows with a wrong number of fields
-    carry a shape and their raw text."""
-    ncols = len(header)
+def _copy_parsed(copy, reader: RowReader, header: list[str], token, where: _Where) -> int:
+    """Rows parsed by the csv module (loans: the borrower reference becomes its token), each
+    checked for its structure. No fast path: intake_raw.ok is false for every row."""
     bi = header.index("borrower_ref")
     buf = io.StringIO()
     write = csv.writer(buf, lineterminator="\n").writerow
-    blank = ("",) * ncols
     n = 0
-    for row in csv.reader(reader.lines):
+    parser = csv.reader(reader.lines)
+    for row in parser:
         if not row:
             continue
-        if bi < len(row) and row[bi]:
-            row[bi] = token(row[bi])
         n += 1
-        write((*row, "t", "", "") if len(row) == ncols else (*blank, "t", *_ragged(row, header)))
+        where.row, where.line = n, parser.line_num + 1 - _row_lines(row)
+        _structure(row, header, where)
+        if row[bi]:
+            row[bi] = token(row[bi])
+        write((*row, "t"))
         if not n & (COPY_FLUSH_ROWS - 1):
             copy.write(buf.getvalue())
             buf.seek(0)
@@ -287,26 +346,19 @@ def _copy_parsed(copy, reader: RowReader, header: list[str], token) -> int:
     return n
 
 
-def _ragged(row: list[str], header: list[str]) -> tuple[str, str]:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    if len(row) < len(header):
-        col = header[len(row)]
-        error = f"MISSING_FIELD{checks.US}{col}{checks.US}row has {len(row)} fields, " \
-                f"the header {len(header)}"
-    else:
-        error = f"BAD_VALUE{checks.US}{checks.US}row has {len(row)} fields, " \
-                f"the header {len(header)}"
-    return error, out.getvalue()
+def _row_lines(row: list[str]) -> int:
+    """How many file lines a parsed row took, less one (its quoted line breaks)."""
+    return sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in row)
 
 
 def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Control,
-           data: BinaryIO, codec: str) -> None:
+           data: BinaryIO, codec: str, settled: date | None) -> None:
     kind = fname.kind
     spec = KINDS[kind]
     reader = RowReader(data, codec)
     header = reader.header(spec)
-    params = {"partner": partner.pk, "bdate": fname.business_date, "file": inbound.pk}
+    params = {"partner": partner.pk, "bdate": fname.business_date, "file": inbound.pk,
+              "settled": settled}
     raw_cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c))
                                   for c in spec.columns)
     with connection.cursor() as dj_cur:
@@ -315,11 +367,11 @@ def _stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Cont
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute("DROP TABLE IF EXISTS intake_raw, intake_dates, intake_dup, "
                     "intake_dup2, intake_seen, intake_xseen, intake_checked, intake_err")
-        # ok: the row is proven well-formed by the fast path (loans have none); off, shape and
-        # raw are the marks the COPY sends with every row (see _copy_rows)
+        # ok: the row is proven well-formed by the fast path (loans have none); off is the
+        # mark the COPY sends with every row (see _copy_rows)
         cur.execute(sql.SQL(
             "CREATE TEMP TABLE intake_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, {}, "
-            "off text, shape text, raw text, ok boolean GENERATED ALWAYS AS ({}) STORED) "
+            "off text, ok boolean GENERATED ALWAYS AS ({}) STORED) "
             "ON COMMIT DROP"
         ).format(raw_cols, sql.SQL("off IS NULL" if kind not in checks.MATERIALISED
                                    else "false")))

@@ -1,4 +1,4 @@
-"""The partner file contract, version 1, as data (see /shared/FILE_FORMATS.md)."""
+"""The partner file contract, version 1.1, as data (see /shared/FILE_FORMATS.md)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,19 @@ AMOUNT_PY_RE = re.compile(AMOUNT_RE)
 
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030",
              "gb2312": "gb18030"}
+
+# Structure (contract 1.1): what a file must be before any row is checked.
+CONTROL_MAX_BYTES = 4096  # a larger control file is rejected unread
+# The control file's keys and the JSON types each may have (amount_total: a string of the
+# amount format, or a JSON number read exactly as a decimal).
+CONTROL_KEYS: dict[str, tuple[str, ...]] = {
+    "partner": ("string",), "kind": ("string",), "business_date": ("string",),
+    "rows": ("integer",), "amount_total": ("string", "number"), "sha256": ("string",),
+}
+CONTROL_MAX_ROWS = (1 << 63) - 1  # the registry's bigint
+# A field longer than this rejects the file (a free-text reason of 4,096 characters is ample;
+# a longer one is a broken file, typically an unclosed quote that swallowed the rest).
+FIELD_MAX = 4096
+# Control characters (Unicode category Cc) other than tab, CR and LF: a file holding one is
+# rejected, naming the line (PostgreSQL cannot store NUL in text; the others are never data).
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

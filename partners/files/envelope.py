@@ -15,10 +15,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import BinaryIO
 
-from partners.files.contract import ENCODINGS, FILE_NAME_RE, KINDS, KindSpec
+from partners.files.contract import (
+    AMOUNT_MAX_INT_DIGITS,
+    AMOUNT_PY_RE,
+    CONTROL_KEYS,
+    CONTROL_MAX_BYTES,
+    CONTROL_MAX_ROWS,
+    ENCODINGS,
+    FILE_NAME_RE,
+    KINDS,
+    KindSpec,
+)
 
 CHUNK = 1 << 20  # digest read size: 1 MiB keeps memory flat and hashing at disk speed
 
@@ -74,39 +84,102 @@ def file_name_parse(name: str) -> FileName:
     return FileName(m.group("partner"), m.group("kind"), day)
 
 
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "object" if isinstance(value, dict) else "list"
+
+
+def _control_object(pairs: list[tuple]) -> dict:
+    """object_pairs_hook: a key given twice is an error, not the last one winning."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _ControlKeyError(key, "is given twice")
+        out[key] = value
+    return out
+
+
+class _ControlKeyError(ValueError):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(key, problem)
+        self.key, self.problem = key, problem
+
+
 def control_parse(raw: bytes | None, *, name: str) -> Control:
-    """Parse the JSON control file; `raw` is None when it is missing."""
+    """Parse the JSON control file; `raw` is None when it is missing.
+
+    It must be a flat JSON object of exactly the contract's keys with the contract's types
+    (CONTROL_KEYS), at most CONTROL_MAX_BYTES; anything else is a FileRejected naming the key.
+    """
+    label = f"control file {name}.ctl"
     if raw is None:
-        raise FileRejected(f"control file {name}.ctl is missing")
+        raise FileRejected(f"{label} is missing")
+    if len(raw) > CONTROL_MAX_BYTES:
+        raise FileRejected(f"{label} is {len(raw)} bytes, more than {CONTROL_MAX_BYTES}")
     try:
-        data = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)
+        data = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal,
+                          parse_int=int, parse_constant=_no_constant,
+                          object_pairs_hook=_control_object)
+    except _ControlKeyError as exc:
+        raise FileRejected(f"{label}: key {exc.key!r} {exc.problem}") from None
+    except RecursionError:
+        raise FileRejected(f"{label} is not a flat JSON object: nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FileRejected(f"control file {name}.ctl is not valid JSON: {exc}") from None
+        raise FileRejected(f"{label} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise FileRejected(f"control file {name}.ctl is not a JSON object")
-    missing = [k for k in ("partner", "kind", "business_date", "rows", "amount_total", "sha256")
-               if k not in data]
+        raise FileRejected(f"{label} is not a JSON object but {_a(_json_type(data))}")
+    extra = [k for k in data if k not in CONTROL_KEYS]
+    if extra:
+        raise FileRejected(f"{label}: unknown key(s) " + ", ".join(repr(k) for k in extra))
+    missing = [k for k in CONTROL_KEYS if k not in data]
     if missing:
-        raise FileRejected(f"control file {name}.ctl lacks {', '.join(missing)}")
-    day = _parse_date(str(data["business_date"]))
-    rows = data["rows"]
-    try:
-        total = Decimal(str(data["amount_total"]))
-    except InvalidOperation:
-        total = None
-    digest = str(data["sha256"]).lower()
+        raise FileRejected(f"{label} lacks {', '.join(missing)}")
+    for key, types in CONTROL_KEYS.items():
+        got = _json_type(data[key])
+        if got not in types:
+            raise FileRejected(f"{label}: {key} must be {' or '.join(map(_a, types))}, "
+                               f"not {_a(got)}")
     problems = []
+    day = _parse_date(data["business_date"])
     if day is None:
-        problems.append(f"business_date {data['business_date']!r} is not a date")
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-        problems.append(f"rows {rows!r} is not a non-negative integer")
-    if total is None or not total.is_finite():
-        problems.append(f"amount_total {data['amount_total']!r} is not a decimal")
+        problems.append(f"business_date {data['business_date'][:40]!r} is not a date")
+    rows = data["rows"]
+    if not 0 <= rows <= CONTROL_MAX_ROWS:
+        problems.append(f"rows {str(rows)[:40]} is not a non-negative integer of 64 bits")
+    amount = data["amount_total"]
+    text = amount if isinstance(amount, str) else format(amount, "f")
+    total = Decimal(text) if (len(text) <= 40 and AMOUNT_PY_RE.match(text)
+                              and len(text.lstrip("-").split(".")[0]) <= AMOUNT_MAX_INT_DIGITS
+                              ) else None
+    if total is None:
+        problems.append(f"amount_total {text[:40]!r} is not an amount (at most "
+                        f"{AMOUNT_MAX_INT_DIGITS} digits and 2 decimals)")
+    digest = data["sha256"].lower()
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         problems.append("sha256 is not a 64-character hex digest")
+    for key in ("partner", "kind"):
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", data[key]):
+            problems.append(f"{key} {data[key][:40]!r} is not a code")
     if problems:
-        raise FileRejected(f"control file {name}.ctl: " + "; ".join(problems))
-    return Control(str(data["partner"]), str(data["kind"]), day, rows, total, digest)
+        raise FileRejected(f"{label}: " + "; ".join(problems))
+    return Control(data["partner"], data["kind"], day, rows, total, digest)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _no_constant(text: str):
+    raise ValueError(f"{text} is not a JSON value")
 
 
 def control_match_name(control: Control, fname: FileName, *, name: str) -> None:

@@ -37,7 +37,7 @@ from lending.settlement.bench import maxrss_mb
 from partners.models import Channel, InboundFile, Partner
 
 BENCH_PARTNER = "BENCH"
-BUSINESS_DATE = date(2026, 11, 28)
+BUSINESS_DATE = date(2026, 11, 30)  # a business day (FILE_FORMATS 1.1)
 LOANS_PER_REPAYMENT = 4  # one loan per 4 repayments: joins as large as a real busy day
 
 
@@ -72,7 +72,9 @@ class Command(BaseCommand):
         # kept runs move on one business date each, so every run imports a fresh file
         kept = InboundFile.objects.filter(partner=partner, kind="repayments",
                                           status="ACCEPTED").count()
-        day = BUSINESS_DATE + timedelta(days=kept)
+        from partners.calendar import business_days
+
+        day = business_days(BUSINESS_DATE, BUSINESS_DATE + timedelta(days=2 * kept + 14))[kept]
         with tempfile.TemporaryDirectory(dir=dir) as tmp:
             path = Path(tmp) / f"{BENCH_PARTNER}_repayments_{day:%Y%m%d}.csv"
             started = time.perf_counter()
@@ -193,7 +195,8 @@ def _generate(path: Path, rows: int, loans: int, bad_share: float, business_date
                 elif which == 3:
                     txn = f"{prefix}{i - 1:09d}"  # repeats the previous row's txn_no
                 else:
-                    lines.append(f"{txn},{loan},{paid_on}")  # missing fields
+                    # a missing field (a short row would reject the file, FILE_FORMATS 1.1)
+                    lines.append(f"{txn},{loan},{paid_on},,BORROWER,SCHEDULED")
                     continue
             total_cents += cents
             lines.append(f"{txn},{loan},{paid_on},{amount},BORROWER,SCHEDULED")

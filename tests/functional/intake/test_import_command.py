@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from intake_factories import assert_balanced, make_loan, write_file
 
-ROWS = [["T1", "L1", "2026-11-28", "100.00", "BORROWER", "SCHEDULED"],
-        ["T2", "LX", "2026-11-28", "5.25", "BORROWER", "SCHEDULED"]]
+ROWS = [["T1", "L1", "2026-11-30", "100.00", "BORROWER", "SCHEDULED"],
+        ["T2", "LX", "2026-11-30", "5.25", "BORROWER", "SCHEDULED"]]
 
 
 def run(path, *args):
@@ -33,7 +33,7 @@ def test_accepted_file_prints_the_summary(loan, tmp_path):
     code, out = run(path)
     assert code == 0
     assert out.count("\n") == 0  # one JSON object on one line
-    assert json.loads(out) == {"file": "ALPHA_repayments_20261128.csv", "status": "ACCEPTED",
+    assert json.loads(out) == {"file": "ALPHA_repayments_20261130.csv", "status": "ACCEPTED",
                                "rows": 2, "quarantined": 1, "reasons": {"UNKNOWN_LOAN": 1},
                                "error": None}
     from partners.models import InboundFile
@@ -55,12 +55,12 @@ def test_rejected_file_exits_1(loan, tmp_path):
 
 
 def test_unreadable_path_exits_2(db, tmp_path):
-    code, out = run(tmp_path / "ALPHA_repayments_20261128.csv")
+    code, out = run(tmp_path / "ALPHA_repayments_20261130.csv")
     assert code == 2 and out == ""
 
 
 def test_explicit_encoding_option(loan, tmp_path):
-    rows = [["V1", "T1", "2026-11-28", "100.00", "重复扣款冲正"]]
+    rows = [["V1", "T1", "2026-11-30", "100.00", "重复扣款冲正"]]
     run(write_file(tmp_path, "repayments", ROWS[:1]))
     path = write_file(tmp_path, "reversals", rows, encoding="gb18030")
     code, out = run(path)

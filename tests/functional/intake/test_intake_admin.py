@@ -6,7 +6,7 @@ from partners.models import PartnerApiKey, PartnerUser, QuarantinedRow
 
 
 def test_registry_and_quarantine_pages(staff_client, alpha):
-    result = import_rows("repayments", [["T1", "LX", "2026-11-28", "1.00", "BORROWER",
+    result = import_rows("repayments", [["T1", "LX", "2026-11-30", "1.00", "BORROWER",
                                          "SCHEDULED"]])
     assert staff_client.get("/admin/partners/inboundfile/").status_code == 200
     page = staff_client.get(f"/admin/partners/quarantinedrow/?file__id__exact={result.file_id}"

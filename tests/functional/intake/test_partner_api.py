@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from partners.models import InboundFile, PartnerUser
 from partners.services import api_key_issue, api_key_revoke
 
-ROWS = [["T1", "L1", "2026-11-28", "100.00", "BORROWER", "SCHEDULED"],
-        ["T2", "LX", "2026-11-28", "5.25", "BORROWER", "SCHEDULED"]]
+ROWS = [["T1", "L1", "2026-11-30", "100.00", "BORROWER", "SCHEDULED"],
+        ["T2", "LX", "2026-11-30", "5.25", "BORROWER", "SCHEDULED"]]
 
 
 def key_for(partner, username):
@@ -47,10 +47,10 @@ def test_upload_and_read_as_owner(setup):
     alpha, _, _ = setup
     resp = upload(alpha)
     assert resp.status_code == 201, resp.content
-    assert resp.json() == {"file": "ALPHA_repayments_20261128.csv", "status": "ACCEPTED",
+    assert resp.json() == {"file": "ALPHA_repayments_20261130.csv", "status": "ACCEPTED",
                            "rows": 2, "quarantined": 1, "reasons": {"UNKNOWN_LOAN": 1},
                            "error": None}
-    f = InboundFile.objects.get(name="ALPHA_repayments_20261128.csv")
+    f = InboundFile.objects.get(name="ALPHA_repayments_20261130.csv")
     assert f.channel == "API" and f.sent_by.username == "alpha_ops"
     assert f.sent_by_label.startswith("key:pk_")
     assert_balanced(f.pk)
@@ -62,10 +62,10 @@ def test_upload_and_read_as_owner(setup):
     rows = alpha.get(f"/api/v1/files/{f.pk}/quarantined-rows/").json()["results"]
     assert [(r["row_no"], r["reason"], r["column"]) for r in rows] == [
         (2, "UNKNOWN_LOAN", "loan_no")]
-    assert rows[0]["raw"] == "T2,LX,2026-11-28,5.25,BORROWER,SCHEDULED"
+    assert rows[0]["raw"] == "T2,LX,2026-11-30,5.25,BORROWER,SCHEDULED"
     resend = upload(alpha)
     assert resend.status_code == 200 and resend.json()["status"] == "DUPLICATE"
-    bad = upload(alpha, ROWS, ctl={"rows": 9}, bdate=__import__("datetime").date(2026, 11, 29))
+    bad = upload(alpha, ROWS, ctl={"rows": 9}, bdate=__import__("datetime").date(2026, 12, 1))
     assert bad.status_code == 422 and bad.json()["status"] == "REJECTED"
 
 

@@ -22,7 +22,7 @@ from lending.models import (
 )
 from partners.models import Partner
 
-BDATE = date(2026, 11, 28)
+BDATE = date(2026, 11, 30)
 AMOUNT_RE = re.compile(r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$")
 MAIN = {"loans": "principal", "repayments": "amount", "reversals": "amount",
         "balances": "principal_outstanding"}

@@ -17,9 +17,9 @@ from intake_factories import (
 from lending.models import StagedRepayment, StagedReversal
 from partners.models import InboundFile, QuarantinedRow
 
-D2 = date(2026, 11, 29)
-REPAYMENTS = [["T1", "L1", "2026-11-28", "100.00", "BORROWER", "SCHEDULED"],
-              ["T2", "L1", "2026-11-28", "30.00", "GUARANTOR", "SCHEDULED"]]
+D2 = date(2026, 12, 1)
+REPAYMENTS = [["T1", "L1", "2026-11-30", "100.00", "BORROWER", "SCHEDULED"],
+              ["T2", "L1", "2026-11-30", "30.00", "GUARANTOR", "SCHEDULED"]]
 CHINESE = "借款人申请冲正，重复扣款"
 
 
@@ -38,8 +38,8 @@ def gbk_partner(db):
 
 def test_gbk_file_by_partner_profile(gbk_partner):
     _stage_repayments("GAMMA")
-    rows = [["V1", "T1", "2026-11-29", "100.00", CHINESE],
-            ["V2", "T9", "2026-11-29", "5.00", "未知交易"]]
+    rows = [["V1", "T1", "2026-12-01", "100.00", CHINESE],
+            ["V2", "T9", "2026-12-01", "5.00", "未知交易"]]
     name, data, control = build_file("reversals", rows, partner="GAMMA", bdate=D2,
                                      encoding="gbk")
     assert CHINESE.encode("gbk") in data
@@ -47,7 +47,7 @@ def test_gbk_file_by_partner_profile(gbk_partner):
     assert result.status == "ACCEPTED" and result.quarantined == 1, result
     assert StagedReversal.objects.get(txn_no="V1").reason == CHINESE
     q = QuarantinedRow.objects.get(file_id=result.file_id)
-    assert q.reason == "NOT_REVERSIBLE" and q.raw == "V2,T9,2026-11-29,5.00,未知交易"
+    assert q.reason == "NOT_REVERSIBLE" and q.raw == "V2,T9,2026-12-01,5.00,未知交易"
     assert InboundFile.objects.get(pk=result.file_id).encoding == "gb18030"
     assert_balanced(result.file_id)
 
@@ -56,7 +56,7 @@ def test_gbk_file_by_explicit_option(alpha):
     partner, version, program = alpha  # profile says UTF-8
     make_loan(partner, program, version, "L1")
     _stage_repayments()
-    rows = [["V1", "T1", "2026-11-29", "100.00", CHINESE]]
+    rows = [["V1", "T1", "2026-12-01", "100.00", CHINESE]]
     name, data, control = build_file("reversals", rows, bdate=D2, encoding="gbk")
     wrong = import_bytes(name, data, control)
     assert wrong.status == "REJECTED" and "do not decode as utf-8" in wrong.error
@@ -95,7 +95,7 @@ def test_columns_in_any_order_and_quoted_fields(alpha):
 def test_resend_of_accepted_file_is_a_noop(alpha):
     partner, version, program = alpha
     make_loan(partner, program, version, "L1")
-    rows = REPAYMENTS + [["T3", "LX", "2026-11-28", "1.00", "BORROWER", "SCHEDULED"]]
+    rows = REPAYMENTS + [["T3", "LX", "2026-11-30", "1.00", "BORROWER", "SCHEDULED"]]
     first = import_rows("repayments", rows)
     assert first.status == "ACCEPTED" and first.quarantined == 1
     staged = list(StagedRepayment.objects.values_list("pk", flat=True))
@@ -121,12 +121,12 @@ def test_headerless_empty_file_is_rejected(alpha):
     import json
     ctl = json.loads(control)
     ctl["sha256"] = hashlib.sha256(b"").hexdigest()
-    result = import_bytes("ALPHA_repayments_20261128.csv", b"", json.dumps(ctl).encode())
+    result = import_bytes("ALPHA_repayments_20261130.csv", b"", json.dumps(ctl).encode())
     assert result.status == "REJECTED" and "no header row" in result.error
 
 
 def test_quarantined_rows_are_append_only(alpha):
-    result = import_rows("repayments", [["T1", "LX", "2026-11-28", "1.00", "BORROWER",
+    result = import_rows("repayments", [["T1", "LX", "2026-11-30", "1.00", "BORROWER",
                                          "SCHEDULED"]])
     row = QuarantinedRow.objects.get(file_id=result.file_id)
     with pytest.raises(IntegrityError), transaction.atomic():

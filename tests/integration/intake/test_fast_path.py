@@ -11,7 +11,7 @@ from lending.intake import checks, services
 from lending.models import StagedRepayment, StagedReversal
 from partners.models import QuarantinedRow
 
-D1 = date(2026, 11, 28)
+D1 = date(2026, 11, 30)
 REP_HEADER = HEADERS["repayments"] + ["reported_principal", "reported_fee"]
 
 
@@ -23,7 +23,7 @@ def world(alpha):
     return alpha
 
 
-def rep(txn, loan_no="L1", paid_on="2026-11-28", amount="100.00", payer="BORROWER",
+def rep(txn, loan_no="L1", paid_on="2026-11-30", amount="100.00", payer="BORROWER",
         kind="SCHEDULED", principal="", fee=""):
     return [txn, loan_no, paid_on, amount, payer, kind, principal, fee]
 
@@ -32,7 +32,7 @@ TRICKY = [
     rep("T1", principal="60.00", fee="0"),       # good, optional amounts present
     rep("T2", amount="0.00"),                    # matches the fast pattern, not > 0
     rep("T3", paid_on="2026-02-30"),             # matches the fast pattern, not a date
-    rep("T4", paid_on="20261129"),               # FUTURE_DATE
+    rep("T4", paid_on="20261201"),               # FUTURE_DATE
     rep("T5", loan_no="LX"),                     # UNKNOWN_LOAN
     rep("T6", loan_no="L2"),                     # LOAN_CLOSED
     rep("T1", amount="7.00"),                    # DUPLICATE within the file
@@ -45,10 +45,10 @@ TRICKY = [
     rep("T14", amount="5.5", fee="1.123"),       # BAD_AMOUNT reported_fee
     rep("T15", kind="PAYOFF", payer="GUARANTOR"),  # good
     rep("T16", loan_no="L1 "),                   # BAD_VALUE: trailing space
-    ["T17", "L1", "2026-11-28"],                 # MISSING_FIELD (short row)
+    rep("T17", paid_on="0001-01-01"),            # BAD_DATE: before the disbursement
     rep("T18", payer=""),                        # MISSING_FIELD
-    rep("T19", paid_on="2026-11-27", amount="1"),  # good
-    rep("T20") + ["extra"],                      # BAD_VALUE (long row)
+    rep("T19", paid_on="2026-11-29", amount="1"),  # good
+    rep("T20", paid_on="2026-05-31"),            # BAD_DATE: the day before disbursement
     rep("T21", principal='1,5'),                 # quoted field: BAD_AMOUNT
     rep("T22", amount="12345678901234567"),      # BAD_AMOUNT: 17 integer digits (overflowed)
 ]
@@ -103,8 +103,8 @@ def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
     assert {q[0]: q[1] for q in quarantined} == {
         2: "BAD_AMOUNT", 3: "BAD_DATE", 4: "FUTURE_DATE", 5: "UNKNOWN_LOAN", 6: "LOAN_CLOSED",
         7: "DUPLICATE", 8: "BAD_AMOUNT", 9: "BAD_VALUE", 10: "BAD_VALUE", 12: "BAD_AMOUNT",
-        13: "BAD_AMOUNT", 14: "BAD_AMOUNT", 16: "BAD_VALUE", 17: "MISSING_FIELD",
-        18: "MISSING_FIELD", 20: "BAD_VALUE", 21: "BAD_AMOUNT", 22: "BAD_AMOUNT",
+        13: "BAD_AMOUNT", 14: "BAD_AMOUNT", 16: "BAD_VALUE", 17: "BAD_DATE",
+        18: "MISSING_FIELD", 20: "BAD_DATE", 21: "BAD_AMOUNT", 22: "BAD_AMOUNT",
     }
     assert quarantined[-1][5] is None  # does not parse: not in the control total
 
@@ -112,15 +112,16 @@ def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
 def test_fast_path_regex_proves_the_format_checks():
     """Each column's fast pattern is at least as strict as its SQL format checks."""
     fast = checks.line_regex("repayments", REP_HEADER)
-    good = "T1,L-1_a,20261128,0.5,GUARANTOR,PREPAYMENT,,12\n"
+    good = "T1,L-1_a,20261130,0.5,GUARANTOR,PREPAYMENT,,12\n"
     assert fast.fullmatch(good)
-    for bad in ("T1,L1,2026-11-28,1.234,BORROWER,SCHEDULED,,\n",
-                "T1,L1,2026-11-28,-1,BORROWER,SCHEDULED,,\n",
-                "T1,L1,2026-11-28,12345678901234567,BORROWER,SCHEDULED,,\n",
+    for bad in ("T1,L1,2026-11-30,1.234,BORROWER,SCHEDULED,,\n",
+                "T1,L1,2026-11-30,-1,BORROWER,SCHEDULED,,\n",
+                "T1,L1,2026-11-30,12345678901234567,BORROWER,SCHEDULED,,\n",
                 "T1,L1,2026/11/28,1,BORROWER,SCHEDULED,,\n",
-                "T1,,2026-11-28,1,BORROWER,SCHEDULED,,\n",
-                "T1,L1,2026-11-28,1,BORROWER,SCHEDULED,,\r\n",
-                'T1,L1,2026-11-28,1,BORROWER,SCHEDULED,,"1"\n'):
+                "T1,,2026-11-30,1,BORROWER,SCHEDULED,,\n",
+                "T1,L1,2026-11-30,1,BORROWER,SCHEDULED,,\r\n",
+                'T1,L1,2026-11-30,1,BORROWER,SCHEDULED,,"1"\n',
+                "T1,L1,2026-11-30,1,BORROWER,SCHEDULED,,1\x00\n"):
         assert not fast.fullmatch(bad), bad
     assert checks.line_regex("repayments", REP_HEADER, "\r\n").fullmatch(
         good.replace("\n", "\r\n"))
@@ -130,12 +131,12 @@ def test_fast_path_regex_proves_the_format_checks():
 def test_repayment_numbered_like_a_reversal_is_a_duplicate(world):
     name, data, control = build_file("repayments", [rep("T1")[:6], rep("T2")[:6]])
     assert import_bytes(name, data, control).quarantined == 0
-    d2 = date(2026, 11, 29)
-    name, data, control = build_file("reversals", [["V1", "T1", "2026-11-29", "100.00", ""]],
+    d2 = date(2026, 12, 1)
+    name, data, control = build_file("reversals", [["V1", "T1", "2026-12-01", "100.00", ""]],
                                      bdate=d2)
     assert import_bytes(name, data, control).quarantined == 0
     name, data, control = build_file(
-        "repayments", [rep("V1", paid_on="2026-11-29")[:6], rep("T3", paid_on="2026-11-29")[:6]],
+        "repayments", [rep("V1", paid_on="2026-12-01")[:6], rep("T3", paid_on="2026-12-01")[:6]],
         bdate=d2)
     result = import_bytes(name, data, control)
     q = QuarantinedRow.objects.get(file_id=result.file_id)

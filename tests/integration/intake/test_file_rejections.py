@@ -13,8 +13,8 @@ from intake_factories import (
 
 from partners.models import InboundFile
 
-GOOD = [["T1", "L1", "2026-11-28", "100.00", "BORROWER", "SCHEDULED"],
-        ["T2", "L1", "2026-11-28", "50.50", "BORROWER", "SCHEDULED"]]
+GOOD = [["T1", "L1", "2026-11-30", "100.00", "BORROWER", "SCHEDULED"],
+        ["T2", "L1", "2026-11-30", "50.50", "BORROWER", "SCHEDULED"]]
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def rejected(result, phrase):
         ({"sha256": "0" * 64}, "digest mismatch"),
         ({"partner": "BETA"}, "partner is BETA in the control file, ALPHA in the file name"),
         ({"kind": "loans"}, "kind is loans in the control file"),
-        ({"business_date": "2026-11-27"}, "business_date is 2026-11-27 in the control file"),
-        ({"rows": "two"}, "rows 'two' is not a non-negative integer"),
+        ({"business_date": "2026-11-29"}, "business_date is 2026-11-29 in the control file"),
+        ({"rows": "two"}, "rows must be an integer, not a string"),
     ],
 )
 def test_control_file_mismatch(loan, override, phrase):
@@ -52,7 +52,7 @@ def test_control_file_mismatch(loan, override, phrase):
 
 def test_missing_control_file(loan):
     name, data, _ = build_file("repayments", GOOD)
-    rejected(import_bytes(name, data, None), "control file ALPHA_repayments_20261128.csv.ctl "
+    rejected(import_bytes(name, data, None), "control file ALPHA_repayments_20261130.csv.ctl "
                                              "is missing")
 
 
@@ -62,7 +62,7 @@ def test_control_file_not_json(loan):
 
 
 def test_undecodable_bytes(loan):
-    rows = GOOD + [["T3", "L1", "2026-11-28", "1.00", "BORROWER", "SCHEDULED"]]
+    rows = GOOD + [["T3", "L1", "2026-11-30", "1.00", "BORROWER", "SCHEDULED"]]
     name, data, _ = build_file("repayments", rows)
     data = data.replace(b"T3", b"T\xff")  # not UTF-8
     _, _, control = build_file("repayments", rows)
@@ -103,7 +103,7 @@ def test_different_file_for_accepted_partner_kind_date(loan):
     assert first.status == "ACCEPTED"
     other = import_rows("repayments", GOOD[:1])
     assert other.status == "REJECTED"
-    assert "a different repayments file of ALPHA for 2026-11-28 was already accepted" in \
+    assert "a different repayments file of ALPHA for 2026-11-30 was already accepted" in \
         other.error
     assert_balanced(first.file_id)  # the accepted file is untouched
     assert InboundFile.objects.filter(status="ACCEPTED").count() == 1

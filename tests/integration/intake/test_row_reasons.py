@@ -12,8 +12,8 @@ from intake_factories import HEADERS, assert_balanced, import_rows, make_loan
 from lending.models import StagedLoan, StagedRepayment, StagedReversal
 from partners.models import QuarantinedRow
 
-D1 = date(2026, 11, 28)
-D2 = date(2026, 11, 29)
+D1 = date(2026, 11, 30)
+D2 = date(2026, 12, 1)
 
 
 def quarantine(result) -> dict[int, tuple[str, str]]:
@@ -37,7 +37,7 @@ LOAN_HEADER = HEADERS["loans"] + ["first_due_on", "bank_ratio"]
 def loan(no, **kw):
     row = {"loan_no": no, "program_code": "P1", "borrower_ref": "B-" + no,
            "principal": "10000.00", "annual_rate": "0.12", "term_months": "12",
-           "repayment_method": "EQUAL_INSTALLMENT", "disbursed_on": "2026-11-28",
+           "repayment_method": "EQUAL_INSTALLMENT", "disbursed_on": "2026-11-30",
            "bank_approval_ref": "BA-" + no, "first_due_on": "", "bank_ratio": ""}
     row.update(kw)
     return [row[c] for c in LOAN_HEADER]
@@ -52,7 +52,7 @@ def test_loans_file_reason_codes(world):
         loan("N5", term_months="twelve"),                            # 5 BAD_VALUE
         loan("N6", repayment_method="BALLOON"),                      # 6 BAD_VALUE
         loan("N7", disbursed_on="2026-02-30"),                       # 7 BAD_DATE
-        loan("N8", disbursed_on="20261129"),                         # 8 FUTURE_DATE
+        loan("N8", disbursed_on="20261201"),                         # 8 FUTURE_DATE
         loan("N9", program_code="P9"),                               # 9 UNKNOWN_PROGRAM
         loan("N10", principal="60000.00"),                           # 10 LIMIT_EXCEEDED
         loan("N11", term_months="30"),                               # 11 LIMIT_EXCEEDED
@@ -66,8 +66,8 @@ def test_loans_file_reason_codes(world):
         loan("N19", repayment_method="DAILY", term_months="0"),      # 19 good
         loan("N20", repayment_method="DAILY", term_months="6"),      # 20 BAD_VALUE
         loan("N 21"),                                                # 21 BAD_VALUE (id)
-        loan("N22", disbursed_on="2025-12-31"),                      # 22 UNKNOWN_PROGRAM (no
-    ]                                                                #    version in force)
+        loan("N22", disbursed_on="2026-03-15"),                      # 22 BAD_DATE (issue 19:
+    ]                                                                #    booked before 1.1)
     result = import_rows("loans", rows, header=LOAN_HEADER)
     assert result.status == "ACCEPTED", result
     q = quarantine(result)
@@ -81,7 +81,7 @@ def test_loans_file_reason_codes(world):
         14: ("RATIO_MISMATCH", "bank_ratio"), 16: ("DUPLICATE", "loan_no"),
         17: ("DUPLICATE", "loan_no"), 18: ("BAD_DATE", "first_due_on"),
         20: ("BAD_VALUE", "term_months"), 21: ("BAD_VALUE", "loan_no"),
-        22: ("UNKNOWN_PROGRAM", "program_code"),
+        22: ("BAD_DATE", "disbursed_on"),
     }
     assert result.quarantined == len(q) and result.rows == len(rows)
     assert_balanced(result.file_id)
@@ -101,14 +101,14 @@ def test_loans_file_reason_codes(world):
     assert msg == "bank_ratio 0.60 differs from the agreement's 0.70000000"
 
 
-def rep(txn, loan_no="L1", paid_on="2026-11-28", amount="100.00", payer="BORROWER",
+def rep(txn, loan_no="L1", paid_on="2026-11-30", amount="100.00", payer="BORROWER",
         kind="SCHEDULED"):
     return [txn, loan_no, paid_on, amount, payer, kind]
 
 
 def test_repayments_file_reason_codes(world):
     loans = import_rows("loans", [loan("N1")], header=LOAN_HEADER)            # staged on D1
-    later = import_rows("loans", [loan("N2", disbursed_on="2026-11-29")], header=LOAN_HEADER,
+    later = import_rows("loans", [loan("N2", disbursed_on="2026-12-01")], header=LOAN_HEADER,
                         bdate=D2)                                            # staged on D2
     assert (loans.quarantined, later.quarantined) == (0, 0)
     header = HEADERS["repayments"] + ["reported_principal"]
@@ -120,7 +120,7 @@ def test_repayments_file_reason_codes(world):
         rep("T5", loan_no="L2") + [""],                 # 5 LOAN_CLOSED (PAID_OFF)
         rep("T6", loan_no="L3") + [""],                 # 6 good: a recovery after write-off
         rep("T7", loan_no="L4") + [""],                 # 7 good: OVERDUE is open
-        rep("T8", paid_on="2026-11-29") + [""],         # 8 FUTURE_DATE
+        rep("T8", paid_on="2026-12-01") + [""],         # 8 FUTURE_DATE
         rep("T9", paid_on="28/11/2026") + [""],         # 9 BAD_DATE
         rep("T10", amount="0.00") + [""],               # 10 BAD_AMOUNT (> 0)
         rep("T11", amount="-5.00") + [""],              # 11 BAD_AMOUNT
@@ -129,12 +129,12 @@ def test_repayments_file_reason_codes(world):
         rep("T14", kind="EARLY") + [""],                # 14 BAD_VALUE
         rep("T1", amount="7.00") + [""],                # 15 DUPLICATE within the file
         rep("T16", loan_no="") + [""],                  # 16 MISSING_FIELD
-        ["T17", "L1", "2026-11-28"],                    # 17 MISSING_FIELD (short row)
+        rep("T17", paid_on="0001-01-01") + [""],        # 17 BAD_DATE: before disbursement
         rep("T18") + ["x"],                             # 18 BAD_AMOUNT reported_principal
         rep("T 19") + [""],                             # 19 BAD_VALUE txn_no
-        rep("T20", paid_on="20261127") + ["1.5"],       # 20 good, compact date
-        rep("T21") + ["", "extra"],                     # 21 BAD_VALUE (long row)
-    ]
+        rep("T20", paid_on="20261129") + ["1.5"],       # 20 good, compact date
+        rep("T21", loan_no="N1", paid_on="2026-11-29") + [""],  # 21 BAD_DATE: before the
+    ]                                                   #    disbursement of a staged loan
     result = import_rows("repayments", rows, header=header)
     assert result.status == "ACCEPTED", result
     q = quarantine(result)
@@ -145,27 +145,30 @@ def test_repayments_file_reason_codes(world):
         10: ("BAD_AMOUNT", "amount"), 11: ("BAD_AMOUNT", "amount"),
         12: ("BAD_AMOUNT", "amount"), 13: ("BAD_VALUE", "payer"), 14: ("BAD_VALUE", "kind"),
         15: ("DUPLICATE", "txn_no"), 16: ("MISSING_FIELD", "loan_no"),
-        17: ("MISSING_FIELD", "amount"), 18: ("BAD_AMOUNT", "reported_principal"),
-        19: ("BAD_VALUE", "txn_no"), 21: ("BAD_VALUE", ""),
+        17: ("BAD_DATE", "paid_on"), 18: ("BAD_AMOUNT", "reported_principal"),
+        19: ("BAD_VALUE", "txn_no"), 21: ("BAD_DATE", "paid_on"),
     }
     assert result.reasons == {"UNKNOWN_LOAN": 2, "LOAN_CLOSED": 1, "FUTURE_DATE": 1,
-                              "BAD_DATE": 1, "BAD_AMOUNT": 4, "BAD_VALUE": 4, "DUPLICATE": 1,
-                              "MISSING_FIELD": 2}
+                              "BAD_DATE": 3, "BAD_AMOUNT": 4, "BAD_VALUE": 3, "DUPLICATE": 1,
+                              "MISSING_FIELD": 1}
     assert_balanced(result.file_id)
     dup = QuarantinedRow.objects.get(file_id=result.file_id, row_no=15)
     assert dup.message == "txn_no T1 repeats row 1 of this file"
-    assert dup.raw == "T1,L1,2026-11-28,7.00,BORROWER,SCHEDULED," and dup.amount == Decimal("7")
-    short = QuarantinedRow.objects.get(file_id=result.file_id, row_no=17)
-    assert short.raw == "T17,L1,2026-11-28" and short.amount is None
+    assert dup.raw == "T1,L1,2026-11-30,7.00,BORROWER,SCHEDULED," and dup.amount == Decimal("7")
+    early = QuarantinedRow.objects.get(file_id=result.file_id, row_no=17)
+    assert early.message == "paid_on 0001-01-01 is before the loan's disbursement on 2026-06-01"
+    assert early.raw == "T17,L1,0001-01-01,100.00,BORROWER,SCHEDULED," and early.amount == 100
+    assert QuarantinedRow.objects.get(file_id=result.file_id, row_no=21).message == (
+        "paid_on 2026-11-29 is before the loan's disbursement on 2026-11-30")
     assert QuarantinedRow.objects.get(file_id=result.file_id, row_no=12).amount is None
     t1 = StagedRepayment.objects.get(txn_no="T1")
     assert (t1.row_no, t1.amount, t1.reported_principal, t1.reported_interest, t1.status) == (
         1, Decimal("100.00"), Decimal("60.00"), None, "STAGED")
-    assert StagedRepayment.objects.get(txn_no="T20").paid_on == date(2026, 11, 27)
+    assert StagedRepayment.objects.get(txn_no="T20").paid_on == date(2026, 11, 29)
 
     # across files: the next day's file repeats T2 → DUPLICATE, T30 is new
-    nxt = import_rows("repayments", [rep("T2", paid_on="2026-11-29"),
-                                     rep("T30", paid_on="2026-11-29")], bdate=D2)
+    nxt = import_rows("repayments", [rep("T2", paid_on="2026-12-01"),
+                                     rep("T30", paid_on="2026-12-01")], bdate=D2)
     assert quarantine(nxt) == {1: ("DUPLICATE", "txn_no")}
     assert "was already received (file" in QuarantinedRow.objects.get(
         file_id=nxt.file_id).message
@@ -177,15 +180,15 @@ def test_reversals_file_reason_codes(world):
                            + [rep(f"T{i}") for i in range(3, 8)])
     assert rep_file.quarantined == 0
     rows = [
-        ["V1", "T1", "2026-11-29", "100.00", "客户申请撤销"],   # 1 good
-        ["V2", "T2", "2026-11-29", "25.00", ""],               # 2 NOT_REVERSIBLE: amount
-        ["V3", "T9", "2026-11-29", "100.00", ""],              # 3 NOT_REVERSIBLE: unknown
-        ["V4", "T1", "2026-11-29", "100.00", ""],              # 4 NOT_REVERSIBLE: reversed
-        ["V1", "T3", "2026-11-29", "100.00", ""],              # 5 DUPLICATE txn_no
-        ["T4", "T4", "2026-11-29", "100.00", ""],              # 6 DUPLICATE: a repayment's
-        ["V7", "T5", "2026-11-30", "100.00", ""],              # 7 FUTURE_DATE
-        ["V8", "T6", "2026-11-27", "100.00", ""],              # 8 NOT_REVERSIBLE: before paid
-        ["V9", "T7", "2026-11-29", "100.00", "a, \"quoted\"\nreason"],  # 9 good
+        ["V1", "T1", "2026-12-01", "100.00", "客户申请撤销"],   # 1 good
+        ["V2", "T2", "2026-12-01", "25.00", ""],               # 2 NOT_REVERSIBLE: amount
+        ["V3", "T9", "2026-12-01", "100.00", ""],              # 3 NOT_REVERSIBLE: unknown
+        ["V4", "T1", "2026-12-01", "100.00", ""],              # 4 NOT_REVERSIBLE: reversed
+        ["V1", "T3", "2026-12-01", "100.00", ""],              # 5 DUPLICATE txn_no
+        ["T4", "T4", "2026-12-01", "100.00", ""],              # 6 DUPLICATE: a repayment's
+        ["V7", "T5", "2026-12-02", "100.00", ""],              # 7 FUTURE_DATE
+        ["V8", "T6", "2026-11-29", "100.00", ""],              # 8 NOT_REVERSIBLE: before paid
+        ["V9", "T7", "2026-12-01", "100.00", "a, \"quoted\"\nreason"],  # 9 good
     ]
     result = import_rows("reversals", rows, bdate=D2)
     assert quarantine(result) == {
@@ -197,19 +200,19 @@ def test_reversals_file_reason_codes(world):
     assert_balanced(result.file_id)
     assert StagedReversal.objects.get(txn_no="V9").reason == 'a, "quoted"\nreason'
     # already reversed by an earlier file
-    again = import_rows("reversals", [["V10", "T1", "2026-11-30", "100.00", ""]],
-                        bdate=date(2026, 11, 30))
+    again = import_rows("reversals", [["V10", "T1", "2026-12-02", "100.00", ""]],
+                        bdate=date(2026, 12, 2))
     assert quarantine(again) == {1: ("NOT_REVERSIBLE", "reverses_txn_no")}
     assert "is already reversed (file" in QuarantinedRow.objects.get(
         file_id=again.file_id).message
 
 
 def test_balances_file_reason_codes(world):
-    def bal(no, as_of="2026-11-28", p="900.00", dpd="0", status="ACTIVE"):
+    def bal(no, as_of="2026-11-30", p="900.00", dpd="0", status="ACTIVE"):
         return [no, as_of, p, "10.00", "0.00", dpd, status]
 
     rows = [bal("L1"), bal("LX"), bal("L4", status="OPEN"), bal("L4", dpd="-1"),
-            bal("L4", as_of="2026-11-27"), bal("L4", p="-1.00"), bal("L1"), bal("L4")]
+            bal("L4", as_of="2026-11-29"), bal("L4", p="-1.00"), bal("L1"), bal("L4")]
     result = import_rows("balances", rows)
     assert quarantine(result) == {
         2: ("UNKNOWN_LOAN", "loan_no"), 3: ("BAD_VALUE", "status"), 4: ("BAD_VALUE", "dpd"),

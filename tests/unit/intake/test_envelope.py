@@ -20,23 +20,23 @@ from partners.files.envelope import (
 
 
 def test_file_name():
-    f = file_name_parse("ALPHA_CO_repayments_20261128.csv")
+    f = file_name_parse("ALPHA_CO_repayments_20261130.csv")
     assert (f.partner_code, f.kind, f.business_date) == ("ALPHA_CO", "repayments",
-                                                         date(2026, 11, 28))
-    for bad in ("ALPHA_repayments_20261128.txt", "ALPHA_payments_20261128.csv",
-                "ALPHA_loans_20260230.csv", "alpha_loans_20261128.csv"):
+                                                         date(2026, 11, 30))
+    for bad in ("ALPHA_repayments_20261130.txt", "ALPHA_payments_20261130.csv",
+                "ALPHA_loans_20260230.csv", "alpha_loans_20261130.csv"):
         with pytest.raises(FileRejected):
             file_name_parse(bad)
 
 
 def test_control_file():
     c = control_parse(b'\xef\xbb\xbf{"partner": "A1", "kind": "loans", "business_date": '
-                      b'"20261128", "rows": 3, "amount_total": 1830.50, "sha256": "' +
+                      b'"20261130", "rows": 3, "amount_total": 1830.50, "sha256": "' +
                       b"A" * 64 + b'"}', name="x")
     assert (c.rows, c.amount_total, c.business_date, c.sha256) == (
-        3, Decimal("1830.50"), date(2026, 11, 28), "a" * 64)
+        3, Decimal("1830.50"), date(2026, 11, 30), "a" * 64)
     with pytest.raises(FileRejected, match="lacks sha256"):
-        control_parse(b'{"partner": "A", "kind": "loans", "business_date": "2026-11-28", '
+        control_parse(b'{"partner": "A", "kind": "loans", "business_date": "2026-11-30", '
                       b'"rows": 1, "amount_total": "1"}', name="x")
 
 
@@ -57,11 +57,11 @@ def test_header_check():
 
 def test_reader_crlf_bom_quotes():
     data = '\ufefftxn_no,reverses_txn_no,reversed_on,amount,reason\r\n' \
-           'V1,T1,2026-11-28,1.00,"多行\r\n原因, 含逗号"\r\nV2,T2,2026-11-28,2.00,\r\n'
+           'V1,T1,2026-11-30,1.00,"多行\r\n原因, 含逗号"\r\nV2,T2,2026-11-30,2.00,\r\n'
     reader = RowReader(io.BytesIO(data.encode("utf-8")), "utf-8-sig")
     assert reader.header(KINDS["reversals"])[0] == "txn_no"
-    assert list(reader.rows) == [["V1", "T1", "2026-11-28", "1.00", "多行\r\n原因, 含逗号"],
-                                 ["V2", "T2", "2026-11-28", "2.00", ""]]
+    assert list(reader.rows) == [["V1", "T1", "2026-11-30", "1.00", "多行\r\n原因, 含逗号"],
+                                 ["V2", "T2", "2026-11-30", "2.00", ""]]
 
 
 @given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",),
