@@ -11,27 +11,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def _daily_at() -> tuple[str, str]:
-    from django.conf import settings
-
-    hour, minute = (settings.SETTLEMENT_DAILY_AT or "02:30").split(":")
-    return hour, minute
-
-
-def _beat_schedule() -> dict:
-    from celery.schedules import crontab
-
-    hour, minute = _daily_at()
-    return {
-        # Settle yesterday for every platform, at SETTLEMENT_DAILY_AT local time.
-        "settle-yesterday": {"task": "lending.settle_day", "schedule": crontab(hour=hour,
-                                                                                minute=minute)},
-    }
-
-
-@app.on_after_finalize.connect
-def _setup_beat(sender, **kwargs):
-    sender.conf.beat_schedule = _beat_schedule()
+# The beat schedule is kept in the database (CELERY_BEAT_SCHEDULER: django-celery-beat), editable
+# in the admin under "Periodic tasks" without a deploy; its default rows (the nightly book of
+# days, the retry tick) come from lending/settlement/scheduler.py `schedule_install`. No
+# `beat_schedule` here: the database scheduler would write it over the staff's edits at start.
 
 
 @app.task(name="config.ping")

@@ -178,6 +178,7 @@ from django.shortcuts import render  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
 
 from lending.models import (  # noqa: E402
+    Alert,
     Break,
     BreakStatus,
     Claim,
@@ -207,7 +208,8 @@ class ReadOnlyAdminMixin:
 class RunChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RunChunk
     extra = 0
-    fields = ("step", "seq", "lo_id", "hi_id", "done_at", "rows", "ms")
+    fields = ("step", "seq", "lo_id", "hi_id", "dispatched_at", "dispatches", "done_at", "rows",
+              "ms")
     readonly_fields = fields
     ordering = ("step", "seq")
 
@@ -222,8 +224,8 @@ class SettlementRunAdmin(admin.ModelAdmin):
     date_hierarchy = "business_date"
     inlines = [RunChunkInline]
     actions = ["rerun_runs"]
-    fields = ("partner", "business_date", "state", "step", "attempts", "started_at",
-              "finished_at", "fingerprint", "error", "totals_pretty")
+    fields = ("partner", "business_date", "state", "step", "progress", "attempts",
+              "started_at", "finished_at", "fingerprint", "error", "totals_pretty")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -235,6 +237,36 @@ class SettlementRunAdmin(admin.ModelAdmin):
     @admin.display(description="chunks done")
     def chunk_progress(self, obj) -> str:
         return f"{obj.chunks_done}/{obj.chunks_total}"
+
+    @admin.display(description="progress")
+    def progress(self, obj) -> str:
+        """Chunks done / total per step, the step running, and the chunks sent again after
+        their worker stopped making progress."""
+        parts = []
+        for step in ("BOOK", "APPLY"):
+            chunks = list(obj.chunks.filter(step=step).values_list("seq", "done_at",
+                                                                   "dispatches"))
+            if not chunks:
+                continue
+            done = sum(1 for _, at, _ in chunks if at)
+            again = [f"#{seq} ({n}×)" for seq, _, n in chunks if n > 1]
+            text = f"{step} {done}/{len(chunks)} chunks done"
+            if again:
+                text += f"; re-dispatched: {', '.join(again)}"
+            parts.append(text)
+        if obj.state == "RUNNING" and obj.step:
+            parts.append(f"now: {obj.step}")
+        return " · ".join(parts) or "—"
+
+    def changelist_view(self, request, extra_context=None):
+        open_alerts = list(Alert.objects.filter(acknowledged_at__isnull=True)
+                           .select_related("partner").order_by("-raised_at")[:11])
+        for a in open_alerts[:10]:
+            self.message_user(request, f"ALERT {a.get_reason_display()}: {a.message}",
+                              messages.ERROR)
+        if len(open_alerts) > 10:
+            self.message_user(request, "… more open alerts: see Alerts", messages.ERROR)
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="error")
     def error_excerpt(self, obj) -> str:
@@ -257,14 +289,34 @@ class SettlementRunAdmin(admin.ModelAdmin):
         from lending.settlement import runner  # the runner imports the engine: load on use
 
         for run in queryset.order_by("pk"):
-            try:
+            try:  # sent to the workers: returns at once, the run page shows the progress
                 runner.settlement_run_rerun(run=run)
             except Exception as exc:  # noqa: BLE001 - report each run's failure, go on
                 self.message_user(request, f"{run}: {type(exc).__name__}: {exc}",
                                   messages.ERROR)
             else:
                 self.message_user(request, f"{run.partner.code} {run.business_date}: rerun "
-                                           "started.", messages.SUCCESS)
+                                           "started (queued for the workers; the run page "
+                                           "shows its progress).", messages.SUCCESS)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("raised_at", "reason", "partner", "business_date", "message",
+                    "acknowledged_at")
+    list_filter = ("reason", "partner", ("acknowledged_at", admin.EmptyFieldListFilter))
+    actions = ["acknowledge"]
+
+    def get_actions(self, request):
+        return {name: action for name, action in super().get_actions(request).items()
+                if name != "delete_selected"}
+
+    @admin.action(description="Acknowledge selected alerts (the banner goes)")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from django.utils import timezone
+
+        n = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+        self.message_user(request, f"{n} alert(s) acknowledged.", messages.SUCCESS)
 
 
 class StatementLineInline(ReadOnlyAdminMixin, admin.TabularInline):

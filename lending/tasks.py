@@ -1,59 +1,102 @@
-"""Celery tasks of the daily settlement: thin wrappers over lending.settlement."""
+"""Celery tasks of the daily settlement: thin wrappers over lending.settlement.
+
+Chunk and finalize tasks acknowledge late (a worker that dies leaves them on the broker) and
+carry the time limits of config/settings.py. The orchestrating tasks (rerun, the scheduler's)
+acknowledge early: they only wait on the others, hold a per-run lock while they do, and are
+started again by the next scheduler tick or by staff, never by the broker behind their back.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-from datetime import date, timedelta
+from contextlib import contextmanager
+from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
+from django.db import connection
+
+FINALIZE_LOCK = 0x5E771F  # advisory lock class: one finalize of a run at a time
+
+_CHUNK = {"acks_late": True, "soft_time_limit": settings.SETTLEMENT_CHUNK_SOFT_LIMIT,
+          "time_limit": settings.SETTLEMENT_CHUNK_HARD_LIMIT}
 
 
-@shared_task(name="lending.settlement_book", acks_late=True)
+@shared_task(name="lending.settlement_book", **_CHUNK)
 def settlement_book(*, run_id: int, seq: int = 0) -> int:
     from lending.settlement import steps
 
     return steps.book_chunk(run_id=run_id, seq=seq)
 
 
-@shared_task(name="lending.settlement_apply_chunk", acks_late=True)
+@shared_task(name="lending.settlement_apply_chunk", **_CHUNK)
 def settlement_apply_chunk(*, run_id: int, seq: int) -> dict:
     from lending.settlement import steps
 
-    result = steps.apply_chunk(run_id=run_id, seq=seq)
-    _fault_point(seq)
-    return result
+    return steps.apply_chunk(run_id=run_id, seq=seq)
 
 
-def _fault_point(seq: int) -> None:
-    """Crash drill: with SETTLEMENT_FAULT_AFTER_CHUNK=<seq> in a worker's environment the worker
-    process is killed (SIGKILL) right after that chunk committed, as a power cut would. Unset in
-    production; the crash-and-rerun test uses it to stop a real worker at a known point."""
-    target = os.environ.get("SETTLEMENT_FAULT_AFTER_CHUNK")
-    if target is not None and target == str(seq):
-        os.kill(os.getpid(), signal.SIGKILL)
+@contextmanager
+def _finalize_lock(run_id: int):
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", [FINALIZE_LOCK, run_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [FINALIZE_LOCK, run_id])
 
 
-@shared_task(name="lending.settlement_finalize", acks_late=True)
+@shared_task(name="lending.settlement_finalize", acks_late=True,
+             soft_time_limit=settings.SETTLEMENT_FINALIZE_SOFT_LIMIT,
+             time_limit=settings.SETTLEMENT_FINALIZE_HARD_LIMIT)
 def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
+    """The chord callback, or the orchestrator's own after a chunk was re-dispatched. Runs once
+    per attempt of a run: a second copy (the chord of a lost chunk completing late, when the
+    broker hands the lost message out again) waits for the first and then finds the run no
+    longer RUNNING."""
     from lending.settlement import runner
+    from lending.settlement.models import RunState, SettlementRun
 
-    return runner.settlement_finalize(run_id=run_id, timings=timings)
+    with _finalize_lock(run_id):
+        state = SettlementRun.objects.values_list("state", flat=True).get(pk=run_id)
+        if state != RunState.RUNNING:
+            return {"run": run_id, "state": state, "skipped": True}
+        return runner.settlement_finalize(run_id=run_id, timings=timings)
 
 
-@shared_task(name="lending.settle_day")
+@shared_task(name="lending.settlement_rerun", acks_late=False)
+def settlement_rerun(*, run_id: int) -> dict:
+    """The admin's rerun: settle the run's partner and date again on the workers."""
+    from lending.settlement import runner
+    from lending.settlement.models import SettlementRun
+
+    run = SettlementRun.objects.select_related("partner").get(pk=run_id)
+    try:
+        run = runner.settlement_run(partner=run.partner, business_date=run.business_date)
+    except runner.SettlementError as exc:
+        return {"run": run_id, "state": "FAILED", "error": str(exc)}
+    return {"run": run_id, "state": run.state, "error": run.error}
+
+
+@shared_task(name="lending.settle_book_of_days", acks_late=False)
+def settle_book_of_days(*, up_to: str | None = None) -> dict:
+    """Nightly (beat): every platform, every business day up to yesterday that is not DONE,
+    oldest first; then the alerts whose cut-off has passed."""
+    from lending.settlement import scheduler
+
+    return scheduler.book_of_days(up_to=date.fromisoformat(up_to) if up_to else None)
+
+
+@shared_task(name="lending.settle_retry_tick", acks_late=False)
+def settle_retry_tick() -> dict:
+    """Every SETTLEMENT_RETRY_MINUTES (beat): WAITING runs tried again until their cut-off;
+    after it, alerts for missing files and failed runs."""
+    from lending.settlement import scheduler
+
+    return scheduler.retry_tick()
+
+
+@shared_task(name="lending.settle_day", acks_late=False)
 def settle_day(*, business_date: str | None = None) -> dict:
-    """Beat entry: settle every platform for the date (default: yesterday, local time)."""
-    from lending.settlement import runner
-
-    day = date.fromisoformat(business_date) if business_date else (
-        timezone.localdate() - timedelta(days=1))
-    out = {}
-    for partner in runner.settling_partners():
-        try:
-            run = runner.settlement_run(partner=partner, business_date=day)
-            out[partner.code] = run.state
-        except runner.SettlementError as exc:
-            out[partner.code] = f"FAILED: {exc}"
-    return out
+    """The former beat entry (settle one date): now the book of days up to that date."""
+    return settle_book_of_days(up_to=business_date)

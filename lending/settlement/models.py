@@ -9,7 +9,7 @@ from partners.models import Partner
 
 __all__ = [
     "RunState", "SettlementRun", "RunChunk", "RunEvent", "MovementEvent", "Movement", "ClaimStatus",
-    "Claim", "Statement", "StatementLine",
+    "Claim", "Statement", "StatementLine", "AlertReason", "Alert",
 ]
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -58,6 +58,11 @@ class RunChunk(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     rows = models.PositiveIntegerField(default=0)
     ms = models.PositiveIntegerField(default=0)
+    # Set by the orchestrator each time it sends the chunk to the workers: a chunk without a
+    # done mark whose last dispatch is older than SETTLEMENT_STALL_SECONDS (and no other chunk of
+    # the run finished since) is sent again — dispatches > 1 is a re-dispatch.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatches = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["run_id", "step", "seq"]
@@ -204,3 +209,30 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_type} {self.amount}"
+
+
+class AlertReason(models.TextChoices):
+    FILES_MISSING = "FILES_MISSING", "Files still missing after the cut-off"
+    RUN_FAILED = "RUN_FAILED", "Settlement run failed"
+
+
+class Alert(models.Model):
+    """Something an operator must act on, raised once per (reason, partner, date): a mail to
+    ADMINS, an ERROR log record and a banner on the run list until acknowledged."""
+
+    key = models.CharField(max_length=120, unique=True,
+                           help_text="reason:partner:date — the same alert is never raised twice.")
+    reason = models.CharField(max_length=16, choices=AlertReason.choices)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="alerts")
+    business_date = models.DateField()
+    run = models.ForeignKey(SettlementRun, on_delete=models.SET_NULL, null=True, blank=True,
+                            related_name="alerts")
+    message = models.TextField()
+    raised_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.partner.code} {self.business_date}"

@@ -14,11 +14,12 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from celery import chord, group
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from lending.settlement import positions, posting, steps
@@ -102,9 +103,7 @@ def settlement_run(
             pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
                            .order_by("seq").values_list("seq", flat=True))
             if pending:
-                group(tasks.settlement_book.si(run_id=run.pk, seq=s).set(queue=queue)
-                      for s in pending).apply_async().get(timeout=timeout,
-                                                          disable_sync_subtasks=False)
+                _run_chunks(tasks.settlement_book, run, "BOOK", pending, timeout, say)
             timings["book"] = time.monotonic() - t0
             _set(run, step="APPLY")
             total = steps.plan_apply(run)
@@ -113,11 +112,10 @@ def settlement_run(
             say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
             t0 = time.monotonic()
             timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
-            header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s).set(queue=queue)
-                           for s in pending)
-            result = chord(header)(
-                tasks.settlement_finalize.si(run_id=run.pk, timings=timings).set(queue=queue))
-            _wait(result, run, total, timeout, say)
+            callback = tasks.settlement_finalize.si(run_id=run.pk, timings=timings).set(
+                queue=queue)
+            result = _dispatch_apply(run, pending, callback)
+            _wait(result, run, total, timeout, say, callback=callback)
         except Exception as exc:
             _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",
                  finished_at=timezone.now())
@@ -130,9 +128,101 @@ def settlement_run(
             cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
 
 
-def _wait(result, run: SettlementRun, total: int, timeout: float, say) -> None:
+# --- Dispatch, and re-dispatch of a chunk whose worker died ------------------------------------
+#
+# A chunk is sent to the workers with its `dispatched_at` and `dispatches` recorded. A worker
+# killed mid-chunk (-9, power cut) leaves the chunk without its done mark and its message
+# unacknowledged on the broker, which hands it out again only after the visibility timeout. The
+# orchestrator does not wait for that: a chunk with no done mark whose last dispatch is older
+# than SETTLEMENT_STALL_SECONDS, while no chunk of the step finished in that time either, and
+# whose row no chunk transaction holds locked (a live worker inside the chunk holds it until its
+# commit) is sent again. Running a chunk twice is harmless: the chunk's transaction takes the
+# chunk's row lock (and apply takes an advisory lock on the chunk) before it looks at its done
+# mark, so a second copy waits for the first to commit and then skips (steps._claim_chunk).
+
+
+def _dispatched(run: SettlementRun, step: str, seqs: list[int]) -> None:
+    RunChunk.objects.filter(run=run, step=step, seq__in=seqs, done_at__isnull=True).update(
+        dispatched_at=timezone.now(), dispatches=F("dispatches") + 1)
+
+
+def _stalled(run: SettlementRun, step: str) -> list[int]:
+    """The step's chunks to send again (and records the new dispatch); empty while it moves."""
+    now = timezone.now()
+    horizon = now - timedelta(seconds=settings.SETTLEMENT_STALL_SECONDS)
+    chunks = RunChunk.objects.filter(run=run, step=step)
+    last_done = chunks.aggregate(last=Max("done_at"))["last"]
+    if last_done is not None and last_done > horizon:
+        return []  # a chunk finished within the stall time: the workers are alive
+    with transaction.atomic():
+        seqs = list(chunks.select_for_update(skip_locked=True)
+                    .filter(done_at__isnull=True, dispatched_at__lt=horizon)
+                    .order_by("seq").values_list("seq", flat=True))
+        if seqs:
+            chunks.filter(seq__in=seqs).update(dispatched_at=now,
+                                               dispatches=F("dispatches") + 1)
+    return seqs
+
+
+def _redispatch(task, run: SettlementRun, step: str, say) -> dict[int, object]:
+    sent = {}
+    for seq in _stalled(run, step):
+        log.warning("settlement %s %s: %s chunk %s made no progress for %ss: re-dispatched",
+                    run.partner.code, run.business_date, step, seq,
+                    settings.SETTLEMENT_STALL_SECONDS)
+        say(f"  {step} chunk {seq} re-dispatched (no progress for "
+            f"{settings.SETTLEMENT_STALL_SECONDS}s)")
+        sent[seq] = task.si(run_id=run.pk, seq=seq).set(
+            queue=settings.SETTLEMENT_QUEUE).apply_async()
+    return sent
+
+
+def _run_chunks(task, run: SettlementRun, step: str, seqs: list[int], timeout: float,
+                say) -> None:
+    """Send the step's chunks and wait until every one has its done mark; a chunk task's
+    exception fails the run, a stalled chunk is sent again."""
+    _dispatched(run, step, seqs)
+    results = {s: task.si(run_id=run.pk, seq=s).set(queue=settings.SETTLEMENT_QUEUE)
+               .apply_async() for s in seqs}
+    deadline = time.monotonic() + timeout
+    while True:
+        left = set(RunChunk.objects.filter(run=run, step=step, done_at__isnull=True)
+                   .values_list("seq", flat=True))
+        if not left:
+            return
+        for seq in left:
+            if results[seq].ready() and results[seq].failed():
+                results[seq].get(propagate=True, disable_sync_subtasks=False)
+        if time.monotonic() > deadline:
+            raise SettlementError(f"timed out after {timeout}s waiting for the {step} chunks")
+        results.update(_redispatch(task, run, step, say))
+        time.sleep(0.2)
+
+
+def _dispatch_apply(run: SettlementRun, seqs: list[int], callback):
+    """The apply chunks as a chord whose callback (finalize) runs when the last one returns."""
+    from lending import tasks
+
+    _dispatched(run, "APPLY", seqs)
+    header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s).set(
+        queue=settings.SETTLEMENT_QUEUE) for s in seqs)
+    return chord(header)(callback)
+
+
+def _wait(result, run: SettlementRun, total: int, timeout: float, say, *,
+          callback=None) -> None:
+    """Wait for the chord of the apply chunks and its callback, re-dispatching stalled chunks.
+
+    A re-dispatched chunk is a task of its own: the chord still counts the lost one, so once
+    every chunk has its done mark the orchestrator sends the callback itself (when the lost
+    message comes back later its chunk is skipped and its callback finds the run finished —
+    lending.tasks.settlement_finalize runs a run's finalize once)."""
+    from lending import tasks
+
     deadline = time.monotonic() + timeout
     last = -1
+    redispatched = False
+    resent: dict[int, object] = {}
     while not result.ready():
         done = RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=False).count()
         if done != last:
@@ -140,6 +230,16 @@ def _wait(result, run: SettlementRun, total: int, timeout: float, say) -> None:
             last = done
         if time.monotonic() > deadline:
             raise SettlementError(f"timed out after {timeout}s waiting for the chunks")
+        for again in resent.values():
+            if again.ready() and again.failed():
+                again.get(propagate=True, disable_sync_subtasks=False)
+        if done < total:
+            sent = _redispatch(tasks.settlement_apply_chunk, run, "APPLY", say)
+            resent.update(sent)
+            redispatched |= bool(sent)
+        elif redispatched and callback is not None:
+            say("  every chunk done: finalize sent (the chord waits for a lost chunk)")
+            result, callback = callback.apply_async(), None
         time.sleep(0.2)
     result.get(propagate=True, disable_sync_subtasks=False)
 
@@ -271,6 +371,10 @@ def _control_totals(run: SettlementRun) -> dict:
     return {"movements": movements, "rows": rows}
 
 
-def settlement_run_rerun(*, run: SettlementRun) -> SettlementRun:
-    """Admin action: settle the run's partner and date again (skips what is done)."""
-    return settlement_run(partner=run.partner, business_date=run.business_date)
+def settlement_run_rerun(*, run: SettlementRun):
+    """Admin action: settle the run's partner and date again (skips what is done) — sent to
+    the workers as a task; returns its result handle at once (the run page shows progress)."""
+    from lending import tasks
+
+    return tasks.settlement_rerun.si(run_id=run.pk).set(
+        queue=settings.SETTLEMENT_QUEUE).apply_async()

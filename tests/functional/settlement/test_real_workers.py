@@ -1,12 +1,15 @@
 """The settlement on real Celery worker processes and a real broker (CI: Redis).
 
-Same inputs → same fingerprint: with one worker, with two, and after a worker is killed
-part-way (SIGKILL right after a chunk committed) and the day is run again.
+Same inputs → same fingerprint: with one worker, with two, after a worker is killed
+part-way (SIGKILL right after a chunk committed) and the day is run again, and when a worker is
+killed mid-chunk (before its commit) while another lives: the orchestrator re-dispatches the
+stalled chunk and the run finishes within the stall time. The admin's rerun returns at once.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -27,6 +30,7 @@ from partners.models import Partner
 from tests.factories import lending as f
 
 D0, D1 = date(2026, 3, 2), date(2026, 4, 2)
+FAULTS = "tests.functional.settlement.faults"
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
@@ -42,7 +46,10 @@ class Workers(WorkerProcesses):
     """Real workers on a private queue of the real broker, against the test database."""
 
     def __init__(self, broker: str, queue: str):
-        super().__init__(queue, env={"CELERY_BROKER_URL": broker, "DATABASE_URL": _db_url()})
+        # the tests' crash drills (faults.py) are loaded into every worker; the orchestrating
+        # tasks a worker runs (rerun) send their chunks to the same private queue
+        super().__init__(queue, env={"CELERY_BROKER_URL": broker, "DATABASE_URL": _db_url(),
+                                     "CELERY_IMPORTS": FAULTS, "SETTLEMENT_QUEUE": queue})
 
 
 def _setup_portfolio() -> None:
@@ -161,3 +168,117 @@ def _line_count() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM ledger_journalline")
         return cur.fetchone()[0]
+
+
+STALL = 6  # SETTLEMENT_STALL_SECONDS of these tests: a dead worker's chunk is sent again after it
+MARGIN = 20  # what the rest of the run (the other chunks, finalize) may take on a busy machine
+
+
+class _Death:
+    """Watches a worker process and notes when it died."""
+
+    def __init__(self, proc):
+        self.proc, self.at = proc, None
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self):
+        while self.proc.poll() is None:
+            time.sleep(0.02)
+        self.at = time.monotonic()
+
+
+def _killed_mid_chunk_scenario(broker: str, settings) -> tuple[list, list[dict]]:
+    """Two workers per day: one lives, one is killed (-9) inside its first chunk, before the
+    chunk commits — a BOOK chunk on D0, an APPLY chunk on D1."""
+    queue = f"settle-kill-{os.getpid()}-{time.monotonic_ns()}"
+    settings.SETTLEMENT_QUEUE = queue
+    settings.SETTLEMENT_STALL_SECONDS = STALL
+    pool = Workers(broker, queue)
+    figures = []
+    try:
+        _reset_database()
+        _setup_portfolio()
+        pool.start(1)  # the worker that lives
+        prints = []
+        for day, step in ((D0, "BOOK"), (D1, "APPLY")):
+            _deliver(day)
+            pool.start(1, SETTLEMENT_FAULT_MID_CHUNK=step)
+            victim = pool.procs[-1]
+            assert pool.wait_ready(), "the workers did not come up"
+            death = _Death(victim)
+            started = time.monotonic()
+            run = _settle(day, timeout=STALL + 4 * MARGIN)
+            finished = time.monotonic()
+            victim.wait(timeout=10)
+            assert victim.returncode == -9, f"the {step} worker was to be killed mid-chunk"
+            assert run.state == RunState.DONE, (run.error, run.totals.get("check_problems"))
+            again = RunChunk.objects.filter(run=run, step=step, dispatches__gt=1)
+            assert again.count() == 1, "the dead worker's chunk was to be sent again"
+            assert not RunChunk.objects.filter(run=run, done_at__isnull=True).exists()
+            kill_to_done = finished - death.at
+            figures.append({"step": step, "kill_to_done_s": round(kill_to_done, 1),
+                            "run_s": round(finished - started, 1)})
+            assert kill_to_done < STALL + MARGIN, figures
+            prints.append(posting.fingerprint(day, "ALPHA"))
+            pool.procs.remove(victim)
+        return prints, figures
+    finally:
+        pool.stop()
+
+
+def test_a_worker_killed_mid_chunk_is_replaced_within_the_stall_time(
+    broker_url, settings, monkeypatch, purged_ledger_at_teardown
+):
+    """Issue 19 item 3: a worker killed with -9 mid-chunk used to leave `settle` waiting in
+    BOOK/APPLY for the broker's 1-hour redelivery. Now the stalled chunk is re-dispatched after
+    SETTLEMENT_STALL_SECONDS, the run ends DONE within the stall time + a margin, and the books
+    equal those of a clean run (the rolled-back chunk is applied once)."""
+    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
+    monkeypatch.setattr(steps, "BOOK_CHUNK_LOANS", 40)  # six book chunks on D0
+    clean = _scenario(broker_url, settings, workers=1, crash_after_chunk=None)
+    killed, figures = _killed_mid_chunk_scenario(broker_url, settings)
+    print("kill to DONE:", figures)
+    assert killed == clean
+    assert _line_count() > 0
+
+
+def test_the_admin_rerun_returns_at_once_and_the_workers_finish_the_run(
+    broker_url, settings, purged_ledger_at_teardown, staff_client
+):
+    """Issue 19 item 3: the admin's rerun used to settle inside the web request. It now sends a
+    task and answers at once; the run page shows the chunks as they are done; a worker ends it."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.urls import reverse
+
+    queue = f"settle-rerun-admin-{os.getpid()}-{time.monotonic_ns()}"
+    settings.SETTLEMENT_QUEUE = queue
+    pool = Workers(broker_url, queue)
+    try:
+        _setup_portfolio()
+        _deliver(D0)
+        run = SettlementRun.objects.create(partner=Partner.objects.get(code="ALPHA"),
+                                           business_date=D0)
+        pool.start(2)  # one runs the rerun (it orchestrates), the other the chunks
+        assert pool.wait_ready()
+        started = time.monotonic()
+        resp = staff_client.post(reverse("admin:lending_settlementrun_changelist"),
+                                 {"action": "rerun_runs", ACTION_CHECKBOX_NAME: [run.pk]},
+                                 follow=True)
+        answered = time.monotonic() - started
+        run.refresh_from_db()
+        assert resp.status_code == 200 and "rerun started" in resp.content.decode()
+        assert run.state != RunState.DONE, "the request was to return before the run is done"
+        assert answered < 5, answered
+        deadline = time.monotonic() + 120
+        while run.state != RunState.DONE and time.monotonic() < deadline:
+            time.sleep(0.2)
+            run.refresh_from_db()
+        assert run.state == RunState.DONE, (run.state, run.error)
+        page = staff_client.get(reverse("admin:lending_settlementrun_change", args=[run.pk]))
+        n = RunChunk.objects.filter(run=run, step="APPLY").count()
+        assert n >= 1 and f"APPLY {n}/{n} chunks done" in page.content.decode()
+        assert "BOOK 1/1 chunks done" in page.content.decode()
+        print(f"rerun answered in {answered:.2f}s, DONE after {time.monotonic() - started:.1f}s")
+    finally:
+        pool.stop()
