@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -130,10 +130,13 @@ def _loan_rows(day: date, partner: str, rng: random.Random, per_day: int) -> lis
     return rows
 
 
+# Instalments falling due since the previous business day (a weekend's or a holiday's are paid
+# in the next business day's file, as platforms send them).
 _DUE_TODAY = """
 SELECT l.loan_no, l.id, i.principal_due - i.principal_paid, i.interest_due - i.interest_paid
   FROM lending_installment i JOIN lending_loan l ON l.id = i.loan_id
- WHERE l.partner_id = %s AND i.due_on = %s AND l.state IN ('ACTIVE', 'OVERDUE')
+ WHERE l.partner_id = %s AND i.due_on > %s AND i.due_on <= %s
+   AND l.state IN ('ACTIVE', 'OVERDUE')
    AND l.repayment_method <> 'DAILY' AND i.status <> 'PAID'
  ORDER BY l.id"""
 
@@ -145,8 +148,13 @@ SELECT l.loan_no, l.id, SUM(i.principal_due - i.principal_paid + i.interest_due 
 
 
 def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) -> dict:
-    """What the platform sends for `day`: new loans, repayments, reversals, balances."""
+    """What the platform sends for business day `day`: new loans, repayments, reversals,
+    balances."""
     from django.db import connection
+
+    from partners.calendar import previous_business_day
+
+    before = previous_business_day(day)
 
     loans = _loan_rows(day, partner.code, rng, per_day)
     repayments: list[tuple] = []
@@ -159,7 +167,7 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
         return f"T{day:%Y%m%d}{n:05d}"
 
     with connection.cursor() as cur:
-        cur.execute(_DUE_TODAY, [partner.pk, day])
+        cur.execute(_DUE_TODAY, [partner.pk, before, day])
         for loan_no, lid, principal, interest in cur.fetchall():
             due = principal + interest
             roll = rng.random()
@@ -197,7 +205,7 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
         cur.execute(
             """SELECT txn_no, amount FROM lending_stagedrepayment
                 WHERE partner_id = %s AND business_date = %s AND status = 'APPLIED'
-                  AND payer = 'BORROWER' ORDER BY id""", [partner.pk, day - timedelta(days=1)])
+                  AND payer = 'BORROWER' ORDER BY id""", [partner.pk, before])
         reversals = [(f"V{txn_no}", txn_no, day, f"{amount:.2f}", "冲正 card payment reversed")
                      for txn_no, amount in cur.fetchall() if rng.random() < 0.01]
         cur.execute(
@@ -226,17 +234,20 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
 def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
                 per_day: int = LOANS_PER_DAY // 2, seed: int = 20261128,
                 progress=None) -> int:
-    """Deliver each demo day's files through intake and settle it; days already DONE are kept.
+    """Deliver each demo business day's files through intake and settle it; days already DONE
+    are kept. Only business days of the calendar (partners.calendar: weekends, the 2026 public
+    holidays and their make-up working days) are delivered and settled.
 
-    Returns the number of days settled now (0 on a second run).
+    Returns the number of partner-days settled now (0 on a second run).
     """
     from lending.intake.writer import partner_files_import
     from lending.settlement import runner
     from lending.settlement.models import RunState, SettlementRun
+    from partners.calendar import business_days
 
     settled = 0
-    day = start
-    while day <= end:
+    month = None
+    for day in business_days(start, end):
         for partner in Partner.objects.filter(code__in=("ALPHA", "BETA")).order_by("code"):
             run = SettlementRun.objects.filter(partner=partner, business_date=day).first()
             if run is not None and run.state == RunState.DONE:
@@ -250,7 +261,27 @@ def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
             if run.state != RunState.DONE:
                 raise runner.SettlementError(f"{partner.code} {day}: {run.state} {run.error}")
             settled += 1
-        if progress and day.day == 1:
-            progress(f"settled through {day}")
-        day += timedelta(days=1)
+        if progress and day.month != month:
+            month = day.month
+            progress(f"settling {day:%Y-%m} (from {day})")
     return settled
+
+
+def demo_status(*, end: date = DEMO_END) -> list[dict]:
+    """Per demo platform: its last settled (DONE) business day, its first business day up to
+    `end` that is not DONE, and its open alerts (raised for days past their cut-off)."""
+    from lending.settlement import scheduler
+    from lending.settlement.models import Alert, RunState, SettlementRun
+
+    scheduler.raise_alerts(up_to=end)  # the demo's data ends at `end`
+    out = []
+    for partner in Partner.objects.filter(code__in=("ALPHA", "BETA")).order_by("code"):
+        last = (SettlementRun.objects.filter(partner=partner, state=RunState.DONE)
+                .order_by("-business_date").values_list("business_date", flat=True).first())
+        open_days = scheduler.open_days(partner, end)
+        alerts = [a.message for a in Alert.objects.filter(partner=partner,
+                                                          acknowledged_at__isnull=True)
+                  .order_by("business_date")]
+        out.append({"partner": partner.code, "last_settled": last,
+                    "first_open": open_days[0] if open_days else None, "alerts": alerts})
+    return out

@@ -145,12 +145,14 @@ def retry_tick(*, now: datetime | None = None, progress=None) -> dict:
     return out
 
 
-def raise_alerts(*, now: datetime | None = None) -> list[str]:
-    """Alerts for days past their cut-off: each platform's first open day whose files are still
-    missing, and every FAILED run. Returns the keys raised now (not those raised before)."""
+def raise_alerts(*, now: datetime | None = None, up_to: date | None = None) -> list[str]:
+    """Alerts for days past their cut-off: each platform's first open day (up to `up_to`,
+    default yesterday) whose files are still missing, and every FAILED run. Returns the keys
+    raised now (not those raised before)."""
     from lending.settlement import runner
 
     now = now or timezone.now()
+    up_to = up_to or _yesterday(now)
     raised = []
     for run in (SettlementRun.objects.filter(state=RunState.FAILED).select_related("partner")
                 .order_by("business_date", "partner__code")):
@@ -160,7 +162,7 @@ def raise_alerts(*, now: datetime | None = None) -> list[str]:
                                 f"failed: {run.error or '(no message)'}")
             raised += [key] if key else []
     for partner in runner.settling_partners():
-        days = open_days(partner, _yesterday(now))
+        days = open_days(partner, up_to)
         if not days or now < cutoff_of(days[0]):
             continue
         missing = runner.intake_gate(partner=partner, business_date=days[0])

@@ -58,5 +58,14 @@ class Command(BaseCommand):
                 out.write(f"  FAIL {p}")
         else:
             out.write(f"  all {len(checks.registered())} checks pass as of {demo.DEMO_END}")
+        out.write("\nBook of days (business days of the calendar; alerts after the cut-off)")
+        for st in demo.demo_status():
+            line = (f"  {st['partner']:<8} last settled day {st['last_settled'] or '-'}"
+                    f"  next open day {st['first_open'] or 'none up to ' + str(demo.DEMO_END)}")
+            out.write(line)
+            for message in st["alerts"]:
+                out.write(f"    ALERT {message}")
+            if not st["alerts"]:
+                out.write("    no alert")
         out.write(f"\nStaff login: http://127.0.0.1:8000/admin/  user {demo.STAFF_USERNAME}"
                   f"  password {demo.STAFF_PASSWORD}")
