@@ -272,7 +272,9 @@ def _copy_lines(copy, reader: RowReader, header: list[str], kind: str, where: _W
     pieces: list[str] = []  # closed runs, and the lines off the fast path between them
     append = good.append
     slow = io.StringIO()
-    write = csv.writer(slow, lineterminator=eol).writerow
+    # "\r\n" makes the writer quote a field holding either character (with "\n" alone a bare
+    # CR went out unquoted and COPY refused it); the row's own end is then set back to eol
+    write = csv.writer(slow, lineterminator="\r\n").writerow
     extra = 1  # file lines that are not one data row each: the header, blank lines, and the
     # continuation lines of quoted line breaks (so a row's line is n + extra)
 
@@ -312,7 +314,8 @@ def _copy_lines(copy, reader: RowReader, header: list[str], kind: str, where: _W
                 continue
             _structure(row, header, where)
             write((*row, "t"))
-            pieces.append(slow.getvalue())
+            text = slow.getvalue()
+            pieces.append(text if eol == "\r\n" else text[:-2] + "\n")
             slow.seek(0)
             slow.truncate()
         if n >= flush_at:  # bounded whatever the mix of lines
@@ -326,7 +329,8 @@ def _copy_parsed(copy, reader: RowReader, header: list[str], token, where: _Wher
     checked for its structure. No fast path: intake_raw.ok is false for every row."""
     bi = header.index("borrower_ref")
     buf = io.StringIO()
-    write = csv.writer(buf, lineterminator="\n").writerow
+    # "\r\n": every row ends alike, and a field holding a CR or an LF is quoted
+    write = csv.writer(buf, lineterminator="\r\n").writerow
     n = 0
     parser = csv.reader(reader.lines)
     for row in parser:
