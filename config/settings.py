@@ -190,6 +190,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 #   one that runs past the soft limit is stopped with SoftTimeLimitExceeded (its transaction rolls
 #   back, nothing half-applied), past the hard limit its worker process is killed. The chord
 #   callback (post, statements, checks) is one task over the whole run: its own, longer limits.
+#   (The prefork pool of `make worker` enforces them; the solo pool cannot.)
 SETTLEMENT_CHUNK_SOFT_LIMIT = _env_int("SETTLEMENT_CHUNK_SOFT_LIMIT", 600)
 SETTLEMENT_CHUNK_HARD_LIMIT = _env_int("SETTLEMENT_CHUNK_HARD_LIMIT", 660)
 SETTLEMENT_FINALIZE_SOFT_LIMIT = _env_int("SETTLEMENT_FINALIZE_SOFT_LIMIT", 1800)

@@ -16,7 +16,12 @@ class Command(BaseCommand):
     help = "Settle a business date for one partner or every platform; non-zero exit on failure."
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", required=True, type=date.fromisoformat)
+        when = parser.add_mutually_exclusive_group(required=True)
+        when.add_argument("--date", type=date.fromisoformat, help="one business date")
+        when.add_argument("--through", type=date.fromisoformat,
+                          help="the book of days: every business day up to this date that is "
+                               "not DONE, oldest first, stopping per partner at the first that "
+                               "cannot go (what the nightly task does up to yesterday)")
         parser.add_argument("--partner", help="partner code (default: every platform)")
         parser.add_argument("--quiet", action="store_true", help="only the summary")
 
@@ -29,6 +34,8 @@ class Command(BaseCommand):
         else:
             partners = runner.settling_partners()
         progress = None if opts["quiet"] else (lambda m: self.stderr.write(m))
+        if opts["through"]:
+            return self._through(partners, opts["through"], progress)
         failed = []
         for partner in partners:
             try:
@@ -48,3 +55,17 @@ class Command(BaseCommand):
                 failed.append(f"{partner.code}: {run.error}")
         if failed:
             raise CommandError("settlement failed: " + "; ".join(failed))
+
+    def _through(self, partners, up_to: date, progress) -> None:
+        from lending.settlement import scheduler
+
+        stuck = []
+        for partner in partners:
+            out = scheduler.settle_partner(partner, scheduler.open_days(partner, up_to),
+                                           progress)
+            self.stdout.write(json.dumps({"partner": partner.code, **out}))
+            if out.get("stopped_at"):
+                stuck.append(f"{partner.code}: {out['stopped_at']} {out['state']} "
+                             f"{out.get('error') or ''}".strip())
+        if stuck:
+            raise CommandError("not settled through " + str(up_to) + ": " + "; ".join(stuck))

@@ -166,3 +166,20 @@ def test_the_default_periodic_tasks_exist_and_are_kept_when_edited():
     PeriodicTask.objects.all().delete()
     call_command("settlement_schedule")
     assert PeriodicTask.objects.filter(task__startswith="lending.settle_").count() == 2
+
+
+def test_settle_through_a_date_settles_the_open_days_in_order(platforms):
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    for day in (MON, TUE, THU):  # Wednesday's files are missing
+        deliver(platforms, "ALPHA", day)
+    out = StringIO()
+    with pytest.raises(CommandError, match=f"ALPHA: {WED} WAITING"):
+        call_command("settle", "--through", str(THU), "--partner", "ALPHA", "--quiet",
+                     stdout=out)
+    line = json.loads(out.getvalue())
+    assert line["settled"] == [str(MON), str(TUE)] and line["stopped_at"] == str(WED)
+    assert states("ALPHA") == {MON: RunState.DONE, TUE: RunState.DONE, WED: RunState.WAITING}
