@@ -202,7 +202,7 @@ def _copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
     column after the file's own: `off` (NULL for a row the fast path proved well-formed, `t`
     otherwise). A run of fast-path lines goes through as it was read, the empty mark appended
     to every line by one `str.replace` of the line end over the joined run: no per-line work
-    but one regex match. Every other row is checked for its structure (Structure: field count,
+    but one regex match. Every other row is checked for its structure (`_structure`: fields,
     control characters, field length; a failure rejects the file naming the line) and sent
     with its mark. Blank lines are skipped (not data rows). For loans the borrower reference
     is replaced by its token before it leaves Python.

@@ -63,9 +63,9 @@ class Control:
 
 def _parse_date(text: str) -> date | None:
     try:
-        if re.fullmatch(r"\d{8}", text):
+        if re.fullmatch(r"[0-9]{8}", text):
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             return date.fromisoformat(text)
     except ValueError:
         return None

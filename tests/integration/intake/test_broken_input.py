@@ -208,6 +208,7 @@ def ctl_bytes(mutate) -> tuple[str, bytes, bytes]:
     (lambda c: {**c, "rows": 1 << 64}, "rows 18446744073709551616 is not a non-negative"),
     (lambda c: {**c, "rows": -1}, "rows -1 is not a non-negative integer"),
     (lambda c: {**c, "partner": "AL\x00PHA"}, "partner 'AL\\x00PHA' is not a code"),
+    (lambda c: {**c, "business_date": "２０２６１１３０"}, "business_date '２０２６１１３０' is not a"),
     (lambda c: json.dumps(c).replace('"150.50"', "Infinity").encode(), "is not valid JSON"),
 ])
 def test_bad_control_file_rejects_naming_the_key(loan, mutate, phrase):
