@@ -282,3 +282,57 @@ def test_the_admin_rerun_returns_at_once_and_the_workers_finish_the_run(
         print(f"rerun answered in {answered:.2f}s, DONE after {time.monotonic() - started:.1f}s")
     finally:
         pool.stop()
+
+
+def test_beat_runs_the_book_of_days_from_the_schedule_in_the_database(
+    broker_url, settings, purged_ledger_at_teardown, tmp_path
+):
+    """Issue 19 item 6: the schedule is rows of django-celery-beat, edited without a deploy
+    (here: the nightly task set to every 2 s on a private queue, as staff would in the admin);
+    a real beat sends it, real workers settle the last business day that is not DONE."""
+    import subprocess
+    import sys
+
+    from django.utils import timezone
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from lending.settlement import scheduler
+    from lending.settlement.workers import ROOT
+    from partners.calendar import previous_business_day
+
+    queue = f"settle-beat-{os.getpid()}-{time.monotonic_ns()}"
+    settings.SETTLEMENT_QUEUE = queue
+    _setup_portfolio()
+    day = previous_business_day(timezone.localdate())
+    rows = [(f"B{i:04d}", "CASH", f"b{i}", f"{2000 + 13 * i}.00", "0.18", 6,
+             "EQUAL_INSTALLMENT", day.isoformat(), "", f"BA{i}") for i in range(30)]
+    for kind, r in partner_files_import(partner="ALPHA", business_date=day,
+                                        files={"loans": rows}).items():
+        assert r["status"] == "ACCEPTED", (kind, r)
+    call_command("settlement_schedule")
+    every, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
+    nightly = PeriodicTask.objects.get(name=scheduler.NIGHTLY_NAME)
+    nightly.crontab, nightly.interval, nightly.queue = None, every, queue
+    nightly.save()
+    PeriodicTask.objects.filter(name=scheduler.RETRY_NAME).update(enabled=False)
+
+    pool = Workers(broker_url, queue)
+    pool.start(2)  # one runs the nightly task (it orchestrates), the other the chunks
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING",
+         "-s", str(tmp_path / "beat-schedule"), "--pidfile", str(tmp_path / "beat.pid")],
+        cwd=ROOT, env=dict(os.environ, **pool.env), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        state = None
+        while time.monotonic() < deadline and state != RunState.DONE:
+            time.sleep(0.5)
+            state = (SettlementRun.objects.filter(partner__code="ALPHA", business_date=day)
+                     .values_list("state", flat=True).first())
+        assert state == RunState.DONE, state
+        assert posting.fingerprint(day, "ALPHA")
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)
+        pool.stop()
