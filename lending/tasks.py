@@ -73,6 +73,8 @@ def settlement_rerun(*, run_id: int) -> dict:
     run = SettlementRun.objects.select_related("partner").get(pk=run_id)
     try:
         run = runner.settlement_run(partner=run.partner, business_date=run.business_date)
+    except runner.RunLocked as exc:  # another orchestrator has it: nothing to do here
+        return {"run": run_id, "state": "LOCKED", "error": str(exc)}
     except runner.SettlementError as exc:
         return {"run": run_id, "state": "FAILED", "error": str(exc)}
     return {"run": run_id, "state": run.state, "error": run.error}

@@ -376,5 +376,12 @@ def settlement_run_rerun(*, run: SettlementRun):
     the workers as a task; returns its result handle at once (the run page shows progress)."""
     from lending import tasks
 
+    key = _lock_key(run.partner_id, run.business_date)
+    with connection.cursor() as cur:  # refused at once while an orchestrator holds the run
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
+        if not cur.fetchone()[0]:
+            raise RunLocked(f"a settlement of {run.partner.code} {run.business_date} is "
+                            "already running: its progress is on the run page")
+        cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
     return tasks.settlement_rerun.si(run_id=run.pk).set(
         queue=settings.SETTLEMENT_QUEUE).apply_async()

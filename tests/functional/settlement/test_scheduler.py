@@ -13,6 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.urls import reverse
 
@@ -135,7 +136,7 @@ def test_waiting_is_retried_until_the_cut_off_then_one_alert(platforms, caplog, 
     assert checks.run_checks() == []
 
 
-def test_a_failed_run_raises_one_alert_after_its_cut_off(platforms, caplog):
+def test_a_failed_run_raises_one_alert_after_its_cut_off(platforms, caplog, staff_client):
     run = SettlementRun.objects.create(partner=platforms["ALPHA"], business_date=MON,
                                        state=RunState.FAILED, step="CHECK",
                                        error="checks failed: [ledger.entries_balance] x")
@@ -150,6 +151,15 @@ def test_a_failed_run_raises_one_alert_after_its_cut_off(platforms, caplog):
     assert scheduler.raise_alerts(now=at(TUE, 12, 0), up_to=MON) == []
     assert len(mail.outbox) == 1
     assert Alert.objects.get().run == run
+    # the banner stays on the run list until staff acknowledge the alert
+    runs = reverse("admin:lending_settlementrun_changelist")
+    assert "ALERT Settlement run failed" in staff_client.get(runs).content.decode()
+    resp = staff_client.post(reverse("admin:lending_alert_changelist"),
+                             {"action": "acknowledge",
+                              ACTION_CHECKBOX_NAME: [Alert.objects.get().pk]}, follow=True)
+    assert "1 alert(s) acknowledged" in resp.content.decode()
+    assert "ALERT" not in staff_client.get(runs).content.decode()
+    assert Alert.objects.get().acknowledged_at is not None
 
 
 def test_the_default_periodic_tasks_exist_and_are_kept_when_edited():
