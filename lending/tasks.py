@@ -55,12 +55,15 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     broker hands the lost message out again) waits for the first and then finds the run no
     longer RUNNING."""
     from lending.settlement import runner
-    from lending.settlement.models import RunState, SettlementRun
+    from lending.settlement.models import RunChunk, RunState, SettlementRun
 
     with _finalize_lock(run_id):
         state = SettlementRun.objects.values_list("state", flat=True).get(pk=run_id)
         if state != RunState.RUNNING:
             return {"run": run_id, "state": state, "skipped": True}
+        if RunChunk.objects.filter(run_id=run_id, done_at__isnull=True).exists():
+            # a late callback of an earlier attempt while a new one still has chunks to do
+            return {"run": run_id, "state": state, "skipped": True, "chunks_left": True}
         return runner.settlement_finalize(run_id=run_id, timings=timings)
 
 

@@ -40,7 +40,8 @@ def _in_thread(fn, out: list):
     return t
 
 
-def test_the_same_chunk_at_once_twice_is_applied_once(purged_ledger_at_teardown):
+def test_the_same_chunk_at_once_twice_is_applied_once(purged_ledger_at_teardown, monkeypatch):
+    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
     _setup_portfolio()
     alpha = Partner.objects.get(code="ALPHA")
     _deliver(D0)
@@ -81,6 +82,11 @@ def test_the_same_chunk_at_once_twice_is_applied_once(purged_ledger_at_teardown)
     # completing when the broker hands the lost message out again) finds it done and does nothing
     from lending import tasks
 
+    # a late callback while this attempt still has chunks to do does nothing either
+    assert RunChunk.objects.filter(run=run, done_at__isnull=True).exists()
+    early = tasks.settlement_finalize.apply(kwargs={"run_id": run.pk}).get()
+    assert early == {"run": run.pk, "state": RunState.RUNNING, "skipped": True,
+                     "chunks_left": True}
     run = runner.settlement_run(partner=alpha, business_date=D1)
     assert run.state == RunState.DONE, run.error
     with connection.cursor() as cur:
