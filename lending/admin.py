@@ -258,6 +258,13 @@ class SettlementRunAdmin(admin.ModelAdmin):
             parts.append(f"now: {obj.step}")
         return " · ".join(parts) or "—"
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        run = SettlementRun.objects.filter(pk=object_id).only("state").first()
+        if run is not None and run.state == "RUNNING":
+            response["Refresh"] = "5"  # the browser reloads the progress while it runs
+        return response
+
     def changelist_view(self, request, extra_context=None):
         open_alerts = list(Alert.objects.filter(acknowledged_at__isnull=True)
                            .select_related("partner").order_by("-raised_at")[:11])
