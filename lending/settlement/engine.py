@@ -159,6 +159,7 @@ class LoanState:
     dpd: int
     shares: dict[int, Share]
     insts: list[Inst]
+    disbursed_on: date | None = None  # the start of period 1 (DOMAIN §8.4)
 
     @property
     def residual(self) -> int:
@@ -645,8 +646,13 @@ def _plus_days(d: date, n: int) -> date:
 
 
 def _period_start(loan: LoanState, current: Inst) -> date:
-    prev = loan.insts[current.seq - 2].due_on if current.seq > 1 else None
-    return prev or loan.accrual_from or current.due_on
+    """The start of the instalment's period: the previous due date, or the disbursement for
+    the first (DOMAIN §8.4: never the day of a prepayment, which moves the accrual anchor)."""
+    if current.seq > 1:
+        return loan.insts[current.seq - 2].due_on
+    if loan.disbursed_on is None:
+        raise ValueError(f"loan {loan.id}: the first period needs the disbursement date")
+    return loan.disbursed_on
 
 
 def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> DayResult:

@@ -273,7 +273,7 @@ SELECT l.id FROM lending_loan l
 _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
-              " written_off_on, closed_on, dpd, annual_rate, repayment_method")
+              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on")
 
 
 class _TermsCache:
@@ -314,7 +314,7 @@ def _load_state(ids: list[int]) -> tuple[dict[int, LoanState], dict[int, tuple]]
     for r in _fetch(f"SELECT {_LOAN_COLS} FROM lending_loan WHERE id = ANY(%s)", [ids]):
         loans[r[0]] = LoanState(
             r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-            r[14], r[15], r[16], r[17], r[18], r[19], {}, [],
+            r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(

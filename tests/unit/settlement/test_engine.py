@@ -34,7 +34,7 @@ def loan(principal=D("10000.00"), rate=D("0.18"), term=12, disbursed=date(2024, 
     }
     return LoanState(1, 1, "ACTIVE", True, D("0"), disbursed, insts[0].due_on,
                      insts[0].interest_due, 0, None, D("0"), D("0"), None, None, None, None,
-                     None, None, 0, shares, insts)
+                     None, None, 0, shares, insts, disbursed)
 
 
 def pay(amount, txn=1, kind="SCHEDULED", payer="BORROWER"):

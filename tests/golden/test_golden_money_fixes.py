@@ -1,0 +1,76 @@
+"""Golden days of issue 20's money fixes, figures worked by hand from DOMAIN.md §3 and §8.
+
+Every loan is ALPHA's, bank 70 % / ALPHA 30 % (ALPHA the residual owner), program CASH
+(ACT/360, penalty multiplier 1.5, no grace) unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from lending.models import Loan
+from tests.golden.helpers import (
+    installments,
+    loan_row,
+    movements,
+    pay_row,
+    positions,
+    settle,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _interest(loan_no: str, day: date) -> D:
+    return sum((p[1] for p in positions(loan_no, day).values()), D("0"))
+
+
+def _penalty(loan_no: str, day: date) -> D:
+    return sum((p[2] for p in positions(loan_no, day).values()), D("0"))
+
+
+def _collected(loan_no: str, day: date, component: str) -> D:
+    return sum((v for (_f, e, c), v in movements(loan_no, day).items()
+                if e == "COLLECT" and c == component), D("0"))
+
+
+# --- A. A partial prepayment in the first period (DOMAIN §8.4) ---------------------------------
+
+
+def test_a_partial_prepayment_in_the_first_period_accrues_the_rest_of_the_period(golden):
+    d0, pre, nxt, due = date(2026, 1, 5), date(2026, 1, 17), date(2026, 1, 18), date(2026, 2, 5)
+    settle(d0, loans=[loan_row("A1", disbursed="2026-01-05", first_due="2026-02-05")])
+    settle(pre, repayments=[pay_row("P1", "A1", pre, "3000.00", kind="PREPAYMENT")])
+    # Period 1 runs 01-05 → 02-05 (31 days) and its interest is 10,000.00 × 18 % / 12 = 150.00.
+    # To 01-17 (12 days): 150.00 × 12/31 = 58.0645 → 58.06; the rest of 3,000.00 is principal
+    # 2,941.94, new balance 10,000.00 − 2,941.94 = 7,058.06.
+    assert _collected("A1", pre, "INTEREST") == D("58.06")
+    assert _collected("A1", pre, "PRINCIPAL") == D("2941.94")
+    assert Loan.objects.get(loan_no="A1").principal_outstanding == D("7058.06")
+    # The rest of period 1 (19 of its 31 days) accrues a month's interest on the new balance,
+    # 7,058.06 × 1.5 % = 105.8709 → 105.87, × 19/31 = 64.8890 → 64.89; one day of it on 01-18:
+    # 105.87 / 31 = 3.4152 → 3.42 (not 105.87 / 19 = 5.57).
+    settle(nxt)
+    assert _interest("A1", nxt) == D("3.42")
+    # Instalment 1: the re-amortised annuity of 7,058.06 over 12 months at 1.5 % is
+    # 7,058.06 × 0.015 × 1.015^12 / (1.015^12 − 1) = 647.08, its principal 647.08 − 105.87 =
+    # 541.21; interest 58.06 + 64.89 = 122.95. Still owed on 02-05: 541.21 + 64.89 = 606.10.
+    inst1 = installments("A1")[0]
+    assert inst1[2] - inst1[4] == D("541.21")
+    assert inst1[3] == D("122.95")
+    settle(due, repayments=[pay_row("T1", "A1", due, "606.10")])
+    assert _collected("A1", due, "INTEREST") == D("64.89")
+    assert _collected("A1", due, "PRINCIPAL") == D("541.21")
+    assert installments("A1")[0][-1] == "PAID"
+    after = date(2026, 2, 6)
+    settle(after)
+    loan = Loan.objects.get(loan_no="A1")
+    assert (loan.state, loan.dpd, loan.overpaid_amount) == ("ACTIVE", 0, 0)
+    assert _penalty("A1", after) == 0
+    # 7,058.06 − 541.21 = 6,516.85 outstanding; period 2 (02-05 → 03-05, 28 days) accrues
+    # 6,516.85 × 1.5 % = 97.75275 → 97.75 instalment interest, one day: 97.75 / 28 = 3.49.
+    assert loan.principal_outstanding == D("6516.85")
+    assert _interest("A1", after) == D("3.49")
