@@ -457,6 +457,7 @@ class _Day:
         if all(not (s.principal or s.interest or s.penalty or s.compound)
                for s in loan.shares.values()) and loan.state in OPEN_STATES:
             loan.state, loan.closed_on = "PAID_OFF", self.day
+            loan.dpd = 0  # DOMAIN §8.9: DPD 0 and class normal from the payoff day
             loan.accrual_from = loan.accrual_to = None
             loan.accrual_amount = Decimal(0)
             loan.penalty_from = loan.next_penalty_on = None

@@ -422,9 +422,13 @@ WITH x AS (
            g.non_accrual_dpd
       FROM lending_loan l JOIN lending_program g ON g.id = l.program_id
      WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s
-       AND l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED')
-       AND (l.oldest_unpaid_due_on IS NOT NULL OR l.dpd <> 0 OR NOT l.accruing
-            OR l.state = 'OVERDUE' OR l.risk_class <> 'NORMAL')
+       AND (l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED')
+            AND (l.oldest_unpaid_due_on IS NOT NULL OR l.dpd <> 0 OR NOT l.accruing
+                 OR l.state = 'OVERDUE' OR l.risk_class <> 'NORMAL')
+            -- DOMAIN §8.9: a loan closed today takes the day's DPD and class (0 and normal
+            -- when paid off), which then stay frozen.
+            OR (l.state = 'PAID_OFF' AND l.closed_on = %(d)s)
+            OR (l.state = 'WRITTEN_OFF' AND l.written_off_on = %(d)s))
 )
 UPDATE lending_loan l SET
     dpd = x.dpd,
@@ -433,11 +437,13 @@ UPDATE lending_loan l SET
                       WHEN x.dpd >= x.substandard_dpd THEN 'SUBSTANDARD'
                       WHEN x.dpd >= x.special_mention_dpd THEN 'SPECIAL_MENTION'
                       ELSE 'NORMAL' END,
-    -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared.
-    accruing = CASE WHEN x.dpd > x.non_accrual_dpd THEN false
+    -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared
+    -- (a closed loan keeps its flag: its reversals post where its payments posted).
+    accruing = CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') THEN l.accruing
+                    WHEN x.dpd > x.non_accrual_dpd THEN false
                     WHEN l.oldest_unpaid_due_on IS NULL THEN true
                     ELSE l.accruing END,
-    state = CASE WHEN l.state = 'CLAIMED' THEN 'CLAIMED'
+    state = CASE WHEN l.state IN ('CLAIMED', 'PAID_OFF', 'WRITTEN_OFF') THEN l.state
                  WHEN x.dpd > 0 THEN 'OVERDUE' ELSE 'ACTIVE' END
   FROM x
  WHERE l.id = x.id
@@ -448,9 +454,10 @@ UPDATE lending_loan l SET
              WHEN x.dpd >= x.substandard_dpd THEN 'SUBSTANDARD'
              WHEN x.dpd >= x.special_mention_dpd THEN 'SPECIAL_MENTION'
              ELSE 'NORMAL' END,
-        CASE WHEN x.dpd > x.non_accrual_dpd THEN false
+        CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') THEN l.accruing
+             WHEN x.dpd > x.non_accrual_dpd THEN false
              WHEN l.oldest_unpaid_due_on IS NULL THEN true ELSE l.accruing END,
-        CASE WHEN l.state = 'CLAIMED' THEN 'CLAIMED'
+        CASE WHEN l.state IN ('CLAIMED', 'PAID_OFF', 'WRITTEN_OFF') THEN l.state
              WHEN x.dpd > 0 THEN 'OVERDUE' ELSE 'ACTIVE' END)
 """
 

@@ -15,9 +15,11 @@ from lending.models import Loan
 from tests.golden.helpers import (
     installments,
     loan_row,
+    loan_row_in,
     movements,
     pay_row,
     positions,
+    program_in,
     settle,
 )
 
@@ -74,3 +76,45 @@ def test_a_partial_prepayment_in_the_first_period_accrues_the_rest_of_the_period
     # 6,516.85 × 1.5 % = 97.75275 → 97.75 instalment interest, one day: 97.75 / 28 = 3.49.
     assert loan.principal_outstanding == D("6516.85")
     assert _interest("A1", after) == D("3.49")
+
+
+# --- E. DPD and class at closing (DOMAIN §8.9) -------------------------------------------------
+
+
+def test_e_a_loan_paid_off_while_overdue_has_dpd_0_and_class_normal(golden):
+    settle(date(2026, 1, 15), loans=[loan_row("E1")])  # 10,000.00, 18 %, 12 × 916.80
+    settle(date(2026, 2, 15))  # instalment 1 (766.80 + 150.00) falls due, unpaid
+    settle(date(2026, 2, 16))
+    loan = Loan.objects.get(loan_no="E1")
+    assert (loan.state, loan.dpd, loan.risk_class) == ("OVERDUE", 1, "SPECIAL_MENTION")
+    off = date(2026, 2, 17)
+    # Owed on 02-17 (penalty rate 18 % × 1.5 = 27 %, /360, 2 days from 02-15):
+    #   penalty 766.80 × 0.27 × 2/360 = 1.1502 → 1.15; compound 150.00 × 0.27 × 2/360 = 0.225
+    #   → 0.23; instalment 1 916.80; period 2 (02-15 → 03-15, 28 days, interest 9,233.20 × 1.5 %
+    #   = 138.50) for 2 days 138.50 × 2/28 = 9.89; principal not yet due 10,000.00 − 766.80 =
+    #   9,233.20. Payoff = 1.15 + 0.23 + 916.80 + 9.89 + 9,233.20 = 10,161.27.
+    settle(off, repayments=[pay_row("P1", "E1", off, "10161.27", kind="PAYOFF")])
+    loan = Loan.objects.get(loan_no="E1")
+    assert (loan.state, loan.overpaid_amount, loan.principal_outstanding) == ("PAID_OFF", 0, 0)
+    assert (loan.dpd, loan.risk_class) == (0, "NORMAL")
+    later = date(2026, 3, 20)
+    settle(later)
+    loan = Loan.objects.get(loan_no="E1")
+    assert (loan.state, loan.dpd, loan.risk_class) == ("PAID_OFF", 0, "NORMAL")
+
+
+def test_e_a_written_off_loan_keeps_the_dpd_and_class_of_its_write_off_day(golden):
+    program_in(golden, "WO91", "write-off at 91", claim_trigger_dpd=None, write_off_dpd=91)
+    settle(date(2026, 1, 15), loans=[loan_row_in("WO91", "W1")])
+    settle(date(2026, 2, 15))  # instalment 1 due, never paid
+    settle(date(2026, 5, 16))  # 02-15 + 90 days: DPD 90, still 关注
+    loan = Loan.objects.get(loan_no="W1")
+    assert (loan.state, loan.dpd, loan.risk_class) == ("OVERDUE", 90, "SPECIAL_MENTION")
+    wo = date(2026, 5, 17)  # DPD 91: written off, and the day's class is 次级 (from DPD 91)
+    settle(wo)
+    loan = Loan.objects.get(loan_no="W1")
+    assert (loan.state, loan.written_off_on) == ("WRITTEN_OFF", wo)
+    assert (loan.dpd, loan.risk_class) == (91, "SUBSTANDARD")
+    settle(date(2026, 8, 20))  # frozen
+    loan = Loan.objects.get(loan_no="W1")
+    assert (loan.dpd, loan.risk_class) == (91, "SUBSTANDARD")
