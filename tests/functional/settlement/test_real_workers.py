@@ -227,6 +227,7 @@ def _killed_mid_chunk_scenario(broker: str, settings) -> tuple[list, list[dict]]
         pool.stop()
 
 
+@pytest.mark.slow  # ~25 s: a clean run to compare with, then two kills on two days
 def test_a_worker_killed_mid_chunk_is_replaced_within_the_stall_time(
     broker_url, settings, monkeypatch, purged_ledger_at_teardown
 ):
