@@ -90,6 +90,9 @@ def settle_partner(partner: Partner, days: list[date], progress=None) -> dict:
     for day in days:
         try:
             run = runner.settlement_run(partner=partner, business_date=day, progress=progress)
+        except runner.RunLocked as exc:  # another orchestrator (a rerun) is settling it
+            return {"settled": settled, "stopped_at": str(day), "state": "LOCKED",
+                    "error": str(exc)}
         except runner.SettlementError as exc:
             return {"settled": settled, "stopped_at": str(day), "state": "FAILED",
                     "error": str(exc)}
