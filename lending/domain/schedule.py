@@ -5,8 +5,11 @@ the cent once, from unrounded inputs; the last instalment absorbs the rounding s
 ends at exactly 0.
 
 - ``EQUAL_INSTALLMENT`` and ``EQUAL_PRINCIPAL``: period interest = balance × annual_rate / 12
-  (monthly rate = annual rate ÷ 12, DOMAIN §3.3); the day-count basis does not apply and the
-  first period counts as one month even if ``first_due_on`` is not a month after disbursement.
+  (monthly rate = annual rate ÷ 12, DOMAIN §3.3). An irregular first period (``first_due_on``
+  not the monthly anniversary of the disbursement, DOMAIN §8.5) accrues its actual days at the
+  day-count basis instead; its principal is the regular schedule's, so the first instalment is
+  the level instalment plus (actual-day interest − a regular month's interest), and the last
+  instalment absorbs the rounding as always.
 - ``INTEREST_FIRST``: period interest = principal × annual_rate × days / 360 (or 365); under
   30/360 a whole monthly period is 30 days (so 12 % gives 1 % a month), a broken first period
   uses 30E/360; under ACT/360 and ACT/365 the actual days (first day excluded, last included).
@@ -124,8 +127,15 @@ def build_schedule(
     disbursed_on: date,
     first_due_on: date | None = None,
     day_count: DayCount | str = DEFAULT_DAY_COUNT,
+    *,
+    regular_first: bool | None = None,
 ) -> Schedule:
-    """The repayment schedule of a loan (see the module docstring for the interest rules)."""
+    """The repayment schedule of a loan (see the module docstring for the interest rules).
+
+    ``regular_first`` overrides whether the first period counts as a whole month (None: it
+    does when ``first_due_on`` is the monthly anniversary of ``disbursed_on``); a re-amortisation
+    inside a monthly period passes True.
+    """
     method = Method(method)
     day_count = DayCount(day_count)
     _check(principal, annual_rate, term)
@@ -134,17 +144,42 @@ def build_schedule(
     if first_due_on <= disbursed_on:
         raise ScheduleError("first due date must be after the disbursement date")
     dues = due_dates(first_due_on, term)
-    if method == Method.EQUAL_INSTALLMENT:
-        return _equal_installment(principal, annual_rate, dues)
-    if method == Method.EQUAL_PRINCIPAL:
-        return _equal_principal(principal, annual_rate, dues)
+    if method in (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL):
+        if regular_first is None:
+            regular_first = is_regular_first_period(disbursed_on, first_due_on)
+        first_interest = None if regular_first else q2(
+            first_period_interest(principal, annual_rate, disbursed_on, first_due_on, day_count))
+        build = _equal_installment if method == Method.EQUAL_INSTALLMENT else _equal_principal
+        return build(principal, annual_rate, dues, first_interest)
     if method == Method.INTEREST_FIRST:
         return _interest_first(principal, annual_rate, disbursed_on, dues, day_count)
     raise ScheduleError("DAILY (随借随还) loans have no schedule; use daily_interest()")
 
 
+def is_regular_first_period(disbursed_on: date, first_due_on: date) -> bool:
+    """Whether the first period is a whole month: due on the disbursement's anniversary."""
+    return add_months(disbursed_on, 1) == first_due_on
+
+
+def period_days(start: date, end: date, day_count: DayCount | str = DEFAULT_DAY_COUNT) -> int:
+    """Interest days of a period at the basis (first day excluded, last included)."""
+    if DayCount(day_count) == DayCount.THIRTY_360:
+        return days_30e_360(start, end)
+    return (end - start).days
+
+
+def first_period_interest(
+    balance: Decimal, annual_rate: Decimal, start: date, end: date,
+    day_count: DayCount | str = DEFAULT_DAY_COUNT,
+) -> Decimal:
+    """Unrounded interest of an irregular period: its actual days at the basis (DOMAIN §8.5)."""
+    day_count = DayCount(day_count)
+    return balance * annual_rate * period_days(start, end, day_count) / year_days(day_count)
+
+
 def _equal_installment(
-    principal: Decimal, annual_rate: Decimal, dues: tuple[date, ...]
+    principal: Decimal, annual_rate: Decimal, dues: tuple[date, ...],
+    first_interest: Decimal | None = None,
 ) -> Schedule:
     payment = annuity_payment(principal, annual_rate, len(dues))
     balance = principal
@@ -157,18 +192,25 @@ def _equal_installment(
         else:
             # A rounded annuity never pays less than the interest; clamp for tiny loans.
             part = min(max(payment - interest, ZERO), balance)
+        if seq == 1 and first_interest is not None:
+            interest = first_interest  # irregular first period: principal as if regular
         balance -= part
         rows.append(Installment(seq, due_on, part, interest, part + interest, balance))
     return _finish(rows)
 
 
-def _equal_principal(principal: Decimal, annual_rate: Decimal, dues: tuple[date, ...]) -> Schedule:
+def _equal_principal(
+    principal: Decimal, annual_rate: Decimal, dues: tuple[date, ...],
+    first_interest: Decimal | None = None,
+) -> Schedule:
     term = len(dues)
     part = q2(principal / term)
     balance = principal
     rows: list[Installment] = []
     for seq, due_on in enumerate(dues, 1):
         interest = q2(balance * annual_rate / 12)
+        if seq == 1 and first_interest is not None:
+            interest = first_interest
         this = balance if seq == term else min(part, balance)
         balance -= this
         rows.append(Installment(seq, due_on, this, interest, this + interest, balance))
@@ -184,7 +226,7 @@ def _interest_first(
 ) -> Schedule:
     denominator = year_days(day_count)
     start = disbursed_on
-    regular_first = add_months(disbursed_on, 1) == dues[0]
+    regular_first = is_regular_first_period(disbursed_on, dues[0])
     rows: list[Installment] = []
     term = len(dues)
     for seq, due_on in enumerate(dues, 1):

@@ -50,7 +50,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from lending.domain.schedule import build_schedule
+from lending.domain.schedule import (
+    build_schedule,
+    first_period_interest,
+    is_regular_first_period,
+)
 from lending.domain.split import split_principal
 from lending.domain.waterfall import Component, OwedItem, allocate
 
@@ -218,9 +222,16 @@ class _Day:
         amount = q2(loan.accrual_amount * elapsed / period)
         if amount:
             self._add_by_weights(amount, "interest", "accrual_weight")
-            self._fee(amount, elapsed, full_period=elapsed == period)
+            self._fee(amount, elapsed, full_period=elapsed == period and self._regular_current())
         loan.accrual_amount = (loan.accrual_amount - amount).quantize(TEN_PLACES)
         loan.accrual_from = min(until, loan.accrual_to)
+
+    def _regular_current(self) -> bool:
+        """Whether the running period is a whole month (only the first may not be, §8.5)."""
+        loan = self.loan
+        if loan.billed_seq > 0 or not loan.insts or loan.disbursed_on is None:
+            return True
+        return is_regular_first_period(loan.disbursed_on, loan.insts[0].due_on)
 
     def _fee(self, amount: Decimal, days: int, *, full_period: bool) -> None:
         """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee."""
@@ -426,13 +437,10 @@ class _Day:
             loan.accrual_amount = Decimal(0)
             return
         new = build_schedule(remaining, t.annual_rate, len(unbilled), t.method, day,
-                             current.due_on, t.day_count).installments
-        if t.method == "INTEREST_FIRST":  # its first period already runs from today
-            loan.accrual_amount = Decimal(new[0].interest)
-        else:  # a whole month's interest on the new balance, for the rest of this period
-            full = (current.due_on - _period_start(loan, current)).days or 1
-            rest = max((current.due_on - day).days, 0)
-            loan.accrual_amount = (new[0].interest * rest / full).quantize(TEN_PLACES)
+                             current.due_on, t.day_count, regular_first=True).installments
+        # The rest of this period on the new balance: a month's interest × rest / period days,
+        # or the actual days of an irregular first period (§8.4, §8.5).
+        loan.accrual_amount = self._rest_interest(remaining, current, day).quantize(TEN_PLACES)
         current.interest_due = already + q2(loan.accrual_amount)
         current.principal_due = current.principal_paid + new[0].principal
         for i, row in zip(unbilled[1:], new[1:], strict=True):
@@ -630,6 +638,21 @@ class _Day:
         if loan.penalty_from is None and loan.oldest_unpaid_due_on is not None:
             loan.penalty_from = self.day
             self._penalty_bases(self.day)
+
+    def _rest_interest(self, balance: Decimal, current: Inst, frm: date) -> Decimal:
+        """Unrounded interest of `balance` from `frm` to the end of `current`'s period
+        (DOMAIN §8.4: the period starts at disbursement or the previous due date; §8.5)."""
+        t = self.terms
+        start = _period_start(self.loan, current)
+        if t.method == "INTEREST_FIRST":
+            return q2(first_period_interest(balance, t.annual_rate, frm, current.due_on,
+                                            t.day_count))
+        if current.seq == 1 and not is_regular_first_period(start, current.due_on):
+            return first_period_interest(balance, t.annual_rate, frm, current.due_on,
+                                         t.day_count)
+        full = (current.due_on - start).days or 1
+        rest = max((current.due_on - frm).days, 0)
+        return q2(balance * t.annual_rate / 12) * rest / full
 
 
 def _guarantor_moved(loan: LoanState, event: Event) -> bool:

@@ -118,3 +118,49 @@ def test_e_a_written_off_loan_keeps_the_dpd_and_class_of_its_write_off_day(golde
     settle(date(2026, 8, 20))  # frozen
     loan = Loan.objects.get(loan_no="W1")
     assert (loan.dpd, loan.risk_class) == (91, "SUBSTANDARD")
+
+
+# --- §8.5 An irregular first period ------------------------------------------------------------
+
+
+def test_a_short_first_period_accrues_its_actual_days(golden):
+    d0, mid, due = date(2026, 1, 15), date(2026, 1, 18), date(2026, 1, 22)
+    settle(d0, loans=[loan_row("S1", disbursed="2026-01-15", first_due="2026-01-22")])
+    # First period 01-15 → 01-22, 7 days at ACT/360: 10,000.00 × 18 % × 7/360 = 35.00 (not a
+    # month's 150.00). Level instalment stays the annuity 916.80 (principal 916.80 − 150.00 =
+    # 766.80); instalment 1 = 916.80 + (35.00 − 150.00) = 801.80. Instalment 2 as regular:
+    # 9,233.20 × 1.5 % = 138.50 + 778.30 = 916.80.
+    rows = installments("S1")
+    assert rows[0][:4] == (1, due, D("766.80"), D("35.00"))
+    assert rows[1][:4] == (2, date(2026, 2, 22), D("778.30"), D("138.50"))
+    assert sum((r[2] for r in rows), D("0")) == D("10000.00")
+    settle(mid)
+    assert _interest("S1", mid) == D("15.00")  # 35.00 × 3/7
+    settle(due, repayments=[pay_row("T1", "S1", due, "801.80")])
+    assert _collected("S1", due, "INTEREST") == D("35.00")
+    assert _collected("S1", due, "PRINCIPAL") == D("766.80")
+    after = date(2026, 1, 23)
+    settle(after)
+    loan = Loan.objects.get(loan_no="S1")
+    assert (loan.state, loan.dpd, loan.overpaid_amount) == ("ACTIVE", 0, 0)
+    assert installments("S1")[0][-1] == "PAID"
+    assert _interest("S1", after) == D("4.47")  # 138.50 / 31 = 4.4677
+
+
+def test_a_prepayment_in_a_short_first_period_accrues_its_remaining_actual_days(golden):
+    d0, pre, due = date(2026, 1, 15), date(2026, 1, 18), date(2026, 1, 22)
+    settle(d0, loans=[loan_row("S2", disbursed="2026-01-15", first_due="2026-01-22")])
+    settle(pre, repayments=[pay_row("P1", "S2", pre, "5015.00", kind="PREPAYMENT")])
+    # To 01-18: 35.00 × 3/7 = 15.00 interest, 5,000.00 principal; new balance 5,000.00. The
+    # remaining 4 days accrue 5,000.00 × 18 % × 4/360 = 10.00 (§8.4 with §8.5).
+    assert _collected("S2", pre, "INTEREST") == D("15.00")
+    assert _collected("S2", pre, "PRINCIPAL") == D("5000.00")
+    # Re-amortised level instalment of 5,000.00 over 12 at 1.5 %: 5,000.00 × 0.0916800 = 458.40,
+    # principal 458.40 − 75.00 = 383.40; instalment 1 still owes 383.40 + 10.00 = 393.40.
+    inst1 = installments("S2")[0]
+    assert inst1[3] == D("25.00")  # 15.00 + 10.00
+    assert inst1[2] - inst1[4] == D("383.40")
+    settle(due, repayments=[pay_row("T1", "S2", due, "393.40")])
+    assert installments("S2")[0][-1] == "PAID"
+    assert Loan.objects.get(loan_no="S2").principal_outstanding == D("4616.60")
+
