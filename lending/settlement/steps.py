@@ -273,7 +273,7 @@ SELECT l.id FROM lending_loan l
 _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
-              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on")
+              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal")
 
 
 class _TermsCache:
@@ -314,7 +314,7 @@ def _load_state(ids: list[int]) -> tuple[dict[int, LoanState], dict[int, tuple]]
     for r in _fetch(f"SELECT {_LOAN_COLS} FROM lending_loan WHERE id = ANY(%s)", [ids]):
         loans[r[0]] = LoanState(
             r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-            r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22],
+            r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(
@@ -359,17 +359,20 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
               AND v.status = 'STAGED'
             ORDER BY v.row_no""", params)
     originals: dict[int, list[tuple]] = defaultdict(list)
+    original_on: dict[int, date] = {}
     earlier = [r[3] for r in reversals if r[4] == "APPLIED"]
     if earlier:
         for m in _fetch(
             """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,
-                      reversal, accruing
+                      reversal, accruing, business_date
                  FROM lending_movement WHERE txn_id = ANY(%s) AND NOT reversal
                 ORDER BY id""", [earlier]):
-            originals[m[6]].append(m)
+            originals[m[6]].append(m[:9])
+            original_on[m[6]] = m[9]
     for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on) in reversals:
         events[lid].append(Event(vid, "REVERSAL", amount, original=tuple(originals[orig_id]),
-                                 original_txn_id=orig_id))
+                                 original_txn_id=orig_id,
+                                 original_on=original_on.get(orig_id, run.business_date)))
         rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
                      orig_status)
     return events, rows

@@ -164,3 +164,102 @@ def test_a_prepayment_in_a_short_first_period_accrues_its_remaining_actual_days(
     assert installments("S2")[0][-1] == "PAID"
     assert Loan.objects.get(loan_no="S2").principal_outstanding == D("4616.60")
 
+
+# --- B. Reversing a PAYOFF or a PREPAYMENT restores the loan (DOMAIN §8.3) ---------------------
+
+# 4,000.00 at 15 %, 6 equal instalments, disbursed 01-05, first due 02-05 (1.25 % a month).
+# Annuity 4,000.00 × 0.0125 × 1.0125^6 / (1.0125^6 − 1) = 696.14. Row 1: interest 50.00,
+# principal 646.14, balance 3,353.86; row 2: interest 3,353.86 × 1.25 % = 41.92, principal
+# 696.14 − 41.92 = 654.22.
+B_LOAN = {"principal": "4000.00", "rate": "0.15", "term": 6, "disbursed": "2026-01-05",
+          "first_due": "2026-02-05"}
+
+
+def _restored_and_paid_on_time(loan_no: str, pay_day: date, rev: date) -> None:
+    # Period 1 (01-05 → 02-05, 31 days): 50.00 × 16/31 = 25.806 → 25.81 at the day-end of
+    # 01-21, and growing: 50.00 × 17/31 = 27.419 → 27.42 on 01-22.
+    assert _interest(loan_no, rev) == D("25.81")
+    nxt = date(2026, 1, 22)
+    settle(nxt)
+    assert _interest(loan_no, nxt) == D("27.42")
+    rows = installments(loan_no)
+    assert rows[0][2:] == (D("646.14"), D("50.00"), 0, 0, "PENDING")
+    assert rows[1][2:] == (D("654.22"), D("41.92"), 0, 0, "PENDING")
+    assert all(r[-1] == "PENDING" for r in rows)
+    assert sum((r[2] for r in rows), D("0")) == D("4000.00")
+    loan = Loan.objects.get(loan_no=loan_no)
+    assert (loan.state, loan.principal_outstanding, loan.closed_on) == (
+        "ACTIVE", D("4000.00"), None)
+    due = date(2026, 2, 5)
+    settle(due, repayments=[pay_row("T-" + loan_no, loan_no, due, "696.14")])
+    assert _collected(loan_no, due, "INTEREST") == D("50.00")
+    assert _collected(loan_no, due, "PRINCIPAL") == D("646.14")
+    assert installments(loan_no)[0][-1] == "PAID"
+    after = date(2026, 2, 6)
+    settle(after)
+    loan = Loan.objects.get(loan_no=loan_no)
+    assert (loan.state, loan.dpd, loan.overpaid_amount) == ("ACTIVE", 0, 0)
+    assert loan.principal_outstanding == D("3353.86")
+    assert _penalty(loan_no, after) == 0
+    assert all(r[-1] == "PENDING" for r in installments(loan_no)[1:])
+
+
+def test_b_reversing_a_payoff_restores_the_loan(golden):
+    settle(date(2026, 1, 5), loans=[loan_row("B1", **B_LOAN)])
+    off, rev = date(2026, 1, 19), date(2026, 1, 21)
+    # Payoff on 01-19: interest 50.00 × 14/31 = 22.58 + principal 4,000.00 = 4,022.58.
+    settle(off, repayments=[pay_row("P1", "B1", off, "4022.58", kind="PAYOFF")])
+    assert Loan.objects.get(loan_no="B1").state == "PAID_OFF"
+    settle(rev, reversals=[("R1", "P1", rev, "4022.58", "chargeback")])
+    # The payoff's movements negated with their original split: principal 2,800.00 / 1,200.00,
+    # interest HALF_UP(22.58 × 0.7) = 15.81 / 6.77.
+    m = movements("B1", rev)
+    assert (m[("BANK", "COLLECT", "PRINCIPAL")], m[("ALPHA", "COLLECT", "PRINCIPAL")]) == (
+        D("-2800.00"), D("-1200.00"))
+    assert (m[("BANK", "COLLECT", "INTEREST")], m[("ALPHA", "COLLECT", "INTEREST")]) == (
+        D("-15.81"), D("-6.77"))
+    _restored_and_paid_on_time("B1", off, rev)
+
+
+def test_b_reversing_a_prepayment_restores_the_schedule(golden):
+    settle(date(2026, 1, 5), loans=[loan_row("B2", **B_LOAN)])
+    pre, rev = date(2026, 1, 19), date(2026, 1, 21)
+    # 1,000.00 on 01-19: interest 22.58, principal 977.42 (balance 3,022.58, re-amortised).
+    settle(pre, repayments=[pay_row("P2", "B2", pre, "1000.00", kind="PREPAYMENT")])
+    assert _collected("B2", pre, "PRINCIPAL") == D("977.42")
+    assert installments("B2")[1][2] != D("654.22")  # the schedule was re-amortised
+    settle(rev, reversals=[("R2", "P2", rev, "1000.00", "chargeback")])
+    _restored_and_paid_on_time("B2", pre, rev)
+
+
+# --- §8.3 Penalty after a reversal runs from the due date (+ grace) ---------------------------
+
+
+def test_penalty_after_a_reversal_runs_from_the_due_date(golden):
+    d0, due, rev, nxt = date(2026, 1, 15), date(2026, 2, 15), date(2026, 2, 17), date(2026, 2, 18)
+    settle(d0, loans=[loan_row("R1")])  # 10,000.00, 18 %, instalment 1 = 766.80 + 150.00
+    settle(due, repayments=[pay_row("T1", "R1", due, "916.80")])
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "chargeback")])
+    # Unpaid again since 02-15; penalty rate 27 %/360 = 0.075 %/day from 02-15, crystallised
+    # on 02-17 for 2 days: 766.80 × 0.00075 × 2 = 1.1502 → 1.15, compound 150.00 × 0.00075 × 2
+    # = 0.225 → 0.23: 1.38 (not 0 as when penalty restarted on the reversal day).
+    assert _penalty("R1", rev) == D("1.38")
+    settle(nxt)
+    # 3 days from the due date: 1.15 + 0.23 + one more day 0.5751 → 0.58 and 0.1125 → 0.11
+    # = 2.07 (= 766.80 × 0.00075 × 3 = 1.7253 → 1.73 plus 150.00 × 0.00075 × 3 = 0.3375 → 0.34).
+    assert _penalty("R1", nxt) == D("2.07")
+    loan = Loan.objects.get(loan_no="R1")
+    assert (loan.state, loan.dpd) == ("OVERDUE", 3)
+
+
+def test_penalty_after_a_reversal_starts_after_the_grace_days(golden):
+    program_in(golden, "GR3", "grace 3", grace_days=3)
+    d0, due = date(2026, 1, 15), date(2026, 2, 15)
+    settle(d0, loans=[loan_row_in("GR3", "G1")])
+    settle(due, repayments=[pay_row("T1", "G1", due, "916.80")])
+    rev = date(2026, 2, 20)
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "chargeback")])
+    # Grace to 02-18: penalty from 02-18 to 02-20, 2 days: 1.15 + 0.23 = 1.38 (from the due
+    # date it would be 5 days: 2.88 + 0.56).
+    assert _penalty("G1", rev) == D("1.38")
+    assert installments("G1")[0][-1] == "OVERDUE"

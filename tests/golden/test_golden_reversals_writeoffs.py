@@ -58,19 +58,21 @@ def test_reversal_two_days_after_settlement_undoes_the_original_split(golden):
     assert gl(chart.DUE_FROM_PLATFORM, rev) == 0
     assert gl(chart.INTEREST_RECEIVABLE, rev) == D("111.92")
     assert gl(chart.INTEREST_INCOME, rev) == D("111.92")
-    assert shares("L1") == {"BANK": (D("7000.00"), D("105.00"), 0),
-                            "ALPHA": (D("3000.00"), D("45.00"), 0)}
-    # Instalment 1 is unpaid again and overdue since 02-15; penalty restarts from the
-    # reversal day (no penalty for the days the payment stood).
+    # Instalment 1 is unpaid again and overdue since 02-15; penalty runs from the due date
+    # (DOMAIN §8.3), crystallised on the reversal day: 2 days, 766.80 × 0.00075 × 2 = 1.15 and
+    # 150.00 × 0.00075 × 2 = 0.23, bank HALF_UP(1.15 × 0.7) + HALF_UP(0.23 × 0.7) = 0.81 + 0.16.
+    assert shares("L1") == {"BANK": (D("7000.00"), D("105.00"), D("0.97")),
+                            "ALPHA": (D("3000.00"), D("45.00"), D("0.41"))}
     loan = Loan.objects.get(loan_no="L1")
     assert (loan.state, loan.dpd) == ("OVERDUE", 2)
     assert installments("L1")[0][4:] == (0, 0, "OVERDUE")
     nxt = date(2026, 2, 18)
     settle(nxt)
-    # 766.80 × 0.00075 = 0.5751 → 0.58 and 150.00 × 0.00075 = 0.1125 → 0.11: 0.69,
-    # bank HALF_UP(0.58 × 0.7) + HALF_UP(0.11 × 0.7) = 0.41 + 0.08 = 0.49.
-    assert positions("L1", nxt)["BANK"][2] == D("0.49")
-    assert gl(chart.PENALTY_RECEIVABLE, nxt) == D("0.49")
+    # One more day: 766.80 × 0.00075 = 0.5751 → 0.58 and 150.00 × 0.00075 = 0.1125 → 0.11,
+    # bank HALF_UP(0.58 × 0.7) + HALF_UP(0.11 × 0.7) = 0.41 + 0.08 = 0.49; with the 0.97
+    # crystallised on 02-17: 1.46.
+    assert positions("L1", nxt)["BANK"][2] == D("1.46")
+    assert gl(chart.PENALTY_RECEIVABLE, nxt) == D("1.46")
 
 
 def test_reversal_of_an_overpayment_takes_back_the_suspense(golden):
