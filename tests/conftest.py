@@ -52,3 +52,37 @@ def _celery_in_process_unless_worker_test(request):
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+def _database_fixture(request) -> str | None:
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if ({"transactional_db", "live_server", "django_db_serialized_rollback"} & names
+            or (marker and marker.kwargs.get("transaction"))):
+        return "transactional_db"
+    if marker or "db" in names:
+        return "db"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _reference_rows_after_a_flush(request):
+    """A transactional test ends with a flush of every table, which also removes the rows that
+    data migrations load (the bank's 2026 calendar, the bank partner). Before a database test
+    they are put back when missing, so each test sees the database `migrate` makes, whatever
+    order the tests run in (pytest-django runs the transactional tests last)."""
+    which = _database_fixture(request)
+    if which is not None:
+        request.getfixturevalue(which)
+        import importlib
+
+        from django.apps import apps
+
+        from partners.models import CalendarDay, Partner
+
+        if not CalendarDay.objects.filter(day__year=2026).exists():
+            importlib.import_module("partners.migrations.0006_china_2026_holidays").load(
+                apps, None)
+        if not Partner.objects.filter(kind="BANK").exists():
+            importlib.import_module("partners.migrations.0002_the_bank").create_bank(apps, None)
+    yield
