@@ -21,6 +21,7 @@ from lending.settlement import baseline, runner
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.factories import reconciliation as rf
+from tests.factories.calendar import only_business_day
 from tests.golden.helpers import loan_row, pay_row
 
 pytestmark = pytest.mark.django_db
@@ -30,15 +31,20 @@ D0 = date(2026, 1, 20)  # the loans are booked
 D1 = date(2026, 1, 21)  # accrual and ageing (BILL and PAY fall due, PAY is paid)
 D2 = date(2026, 1, 22)  # a balances file with differences
 
+# booked on their own disbursement days before D0 (a loans file carries only the day's loans)
+EARLIER = {
+    # overdue by D1: two instalments fell due unpaid (2025-12-20, 2026-01-20)
+    date(2025, 11, 20): [
+        loan_row("OD", "6000.00", "0.18", 12, "EQUAL_INSTALLMENT", "2025-11-20", "2025-12-20")],
+    date(2025, 12, 21): [
+        loan_row("BILL", "4000.01", "0.21", 6, "EQUAL_INSTALLMENT", "2025-12-21", "2026-01-21"),
+        loan_row("PAY", "4000.00", "0.18", 6, "EQUAL_INSTALLMENT", "2025-12-21", "2026-01-21")],
+}
 LOANS = [
     loan_row("EI", "10000.00", "0.18", 12, "EQUAL_INSTALLMENT", "2026-01-20", "2026-02-20"),
     loan_row("EP", "7777.75", "0.15", 6, "EQUAL_PRINCIPAL", "2026-01-20", "2026-02-20"),
     loan_row("IF", "5000.01", "0.12", 6, "INTEREST_FIRST", "2026-01-20", "2026-02-20"),
     loan_row("DA", "3333.33", "0.18", 0, "DAILY", "2026-01-20", ""),
-    # overdue from its booking: two instalments fell due unpaid (2025-12-20, 2026-01-20)
-    loan_row("OD", "6000.00", "0.18", 12, "EQUAL_INSTALLMENT", "2025-11-20", "2025-12-20"),
-    loan_row("BILL", "4000.01", "0.21", 6, "EQUAL_INSTALLMENT", "2025-12-21", "2026-01-21"),
-    loan_row("PAY", "4000.00", "0.18", 6, "EQUAL_INSTALLMENT", "2025-12-21", "2026-01-21"),
 ]
 ACCRUED = ["EI", "EP", "IF", "DA", "OD", "BILL"]  # no event on D1: the accrual is the day's
 
@@ -57,11 +63,15 @@ def day_zero_files():
         partner=platform, agreement=version.agreement, code="CASH", name="cash",
         repayment_methods=["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "DAILY"],
         max_annual_rate=Decimal("0.24"), claim_trigger_dpd=None)
+    for day, loans in EARLIER.items():
+        _deliver(day, loans=loans)
+        _settle(platform, day)
     _deliver(D0, loans=LOANS)
     return platform
 
 
 def _deliver(day: date, **files) -> None:
+    only_business_day(day, partner_code=CODE)
     for kind, r in partner_files_import(partner=CODE, business_date=day, files=files).items():
         assert r["status"] == "ACCEPTED", (kind, r)
 
@@ -148,16 +158,14 @@ def test_booking_a_staged_loan_per_event_gives_the_batch_booking(day_zero_files)
 
     booked, anchors, entries, lines, statuses = _rolled_back(per_event)
     assert lines == [2] * len(LOANS) and statuses == {"APPLIED"}
-    assert not Loan.objects.filter(partner=platform).exists()  # rolled back
+    assert not Loan.objects.filter(loan_no__in=[r[0] for r in LOANS]).exists()  # rolled back
 
     _settle(platform, D0)
     for loan_no, _program, _ref, principal, *_ in LOANS:
         assert booked[loan_no] == _booking(loan_no), loan_no
         shares = booked[loan_no][1]
         assert sum(s[2] for s in shares) == Decimal(principal)
-        # OD fell due twice on its booking day: the batch has billed it since
-        if loan_no != "OD":
-            assert anchors[loan_no] == _anchors(loan_no), loan_no
+        assert anchors[loan_no] == _anchors(loan_no), loan_no
         (bank_moved,) = _fetch(
             """SELECT SUM(m.amount) FROM lending_movement m JOIN lending_loan l
                    ON l.id = m.loan_id
