@@ -346,7 +346,7 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
         seen.add(key)
         good.append((r, program, version))
 
-    from lending.settlement.weights import accrual_weights, penalty_weights, year_days
+    from lending.domain.weights import accrual_weights, penalty_weights, year_days
 
     ids = allocate_ids("lending_loan.id", len(good))
     loan_rows, share_rows, inst_rows = [], [], []

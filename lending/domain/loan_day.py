@@ -1,5 +1,8 @@
 """One loan's business day, as pure functions over plain state (no Django, no I/O, no clock).
 
+Part of the domain (issue 20): built on the domain's schedule, day count, penalty, waterfall
+and split; lending.settlement.steps loads the state, runs `loan_day` and writes it back.
+
 The settlement chunk loads the loans that something happens to on day D (a repayment or a
 reversal, an instalment falling due, an instalment entering the penalty base, an aging
 threshold), runs `loan_day` on each, and writes back the changed state and the movements.
@@ -48,37 +51,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from enum import StrEnum
 
-from lending.domain.daycount import year_days
-from lending.domain.penalty import penalty_for_days
-from lending.domain.schedule import (
-    build_schedule,
-    first_period_interest,
-    is_regular_first_period,
-)
-from lending.domain.split import split_principal
-from lending.domain.waterfall import Component, OwedItem, allocate
+from .daycount import DayCount, year_days
+from .money import CENT, ZERO, q2
+from .penalty import penalty_for_days
+from .schedule import build_schedule, first_period_interest, is_regular_first_period
+from .split import split_principal, weighted_parts
+from .waterfall import Component, OwedItem, allocate
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 TEN_PLACES = Decimal("1E-10")
-OPEN_STATES = ("ACTIVE", "OVERDUE", "CLAIMED")
+
+
+class LoanStatus(StrEnum):
+    """A loan's state (lending.models.LoanState stores these values)."""
+
+    ACTIVE = "ACTIVE"
+    OVERDUE = "OVERDUE"
+    CLAIMED = "CLAIMED"
+    PAID_OFF = "PAID_OFF"
+    WRITTEN_OFF = "WRITTEN_OFF"
+
+
+OPEN_STATES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.CLAIMED)  # it still accrues
+CLOSED_STATES = (LoanStatus.PAID_OFF, LoanStatus.WRITTEN_OFF)
 COMPONENT_FIELD = {
     "PRINCIPAL": "principal", "INTEREST": "interest", "PENALTY": "penalty",
     "COMPOUND": "compound",
 }
-
-
-def q2(x: Decimal) -> Decimal:
-    return x.quantize(CENT, ROUND_HALF_UP)
-
-
-def weighted_parts(amount: Decimal, weights: dict[int, Decimal], residual: int) -> dict[int, Decimal]:
-    """Non-residual funders HALF_UP(amount × weight), the residual one the rest (as the SQL)."""
-    out = {k: (ZERO if k == residual else q2(amount * w)) for k, w in weights.items()}
-    out[residual] = amount - sum((v for k, v in out.items() if k != residual), ZERO)
-    return out
+__all__ = ["CENT", "CLOSED_STATES", "OPEN_STATES", "Event", "LoanStatus", "Inst", "LoanState", "Share", "Terms", "loan_day", "q2",
+           "weighted_parts"]
 
 
 @dataclass(slots=True)
@@ -101,7 +104,7 @@ class Terms:
 
     @property
     def year_days(self) -> int:
-        return 365 if self.day_count == "ACT/365" else 360
+        return year_days(DayCount(self.day_count))
 
 
 @dataclass(slots=True)
@@ -256,9 +259,11 @@ class _Day:
         loan, t = self.loan, self.terms
         if loan.penalty_from is not None and until > loan.penalty_from:
             days = (until - loan.penalty_from).days
-            rate = t.annual_rate * t.penalty_multiplier
-            pen = q2(loan.penalty_base * rate * days / t.year_days)
-            cmp_ = q2(loan.compound_base * rate * days / t.year_days)
+            basis = DayCount(t.day_count)
+            pen = penalty_for_days(loan.penalty_base, t.annual_rate, days,
+                                   t.penalty_multiplier, basis)
+            cmp_ = penalty_for_days(loan.compound_base, t.annual_rate, days,
+                                    t.penalty_multiplier, basis)
             if pen:
                 self._add_by_weights(pen, "penalty", "penalty_weight")
             if cmp_:

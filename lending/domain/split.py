@@ -110,6 +110,20 @@ def _apportion(
     return {key: from_cents(parts[key]) for key in keys}
 
 
+def weighted_parts(amount: Decimal, weights: Mapping, residual) -> dict:
+    """What accrues (interest, penalty, compound) shared by the share weights: each
+    non-residual funder HALF_UP(amount × weight), the residual funder the rest.
+
+    The weights are the shares' stored accrual / penalty weights (Σ = 1 up to their 12
+    places); unlike :func:`split` they are not divided by their sum, because the derived
+    positions in SQL (lending/sql/positions.sql) apply exactly this rule and the engine's
+    crystallised amounts must continue them to the cent (a differential test checks the two).
+    """
+    out = {k: (ZERO if k == residual else q2(amount * w)) for k, w in weights.items()}
+    out[residual] = amount - sum((v for k, v in out.items() if k != residual), ZERO)
+    return out
+
+
 def split(amount: Decimal, weights: Mapping[str, Decimal], residual: str) -> dict[str, Decimal]:
     """Split ``amount`` by ``weights`` (ratios or balances); keys in sorted order, Σ = amount.
 

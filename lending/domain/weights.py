@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from .daycount import year_days
+
 WEIGHT_PLACES = Decimal("1E-12")
 ZERO = Decimal("0")
+__all__ = ["accrual_weights", "penalty_weights", "year_days"]
 
 
 def _normalise(raw: Mapping[int, Decimal]) -> dict[int, Decimal]:
@@ -37,5 +40,3 @@ def penalty_weights(rule: str, principal: Mapping[int, Decimal], bank_id: int,
     return _normalise(dict(principal))
 
 
-def year_days(day_count: str) -> int:
-    return 365 if day_count == "ACT/365" else 360

@@ -18,10 +18,22 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql as pgsql
 
 from lending import services
+from lending.domain.aging import RISK_CLASS_ORDER, RiskClass
+from lending.domain.loan_day import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Event,
+    Inst,
+    LoanState,
+    Share,
+    Terms,
+    loan_day,
+)
+from lending.domain.loan_day import LoanStatus as S
 from lending.settlement.copyio import copy_rows
-from lending.settlement.engine import Event, Inst, LoanState, Share, Terms, loan_day
 from lending.settlement.models import RunChunk, SettlementRun
 
 log = logging.getLogger(__name__)
@@ -30,7 +42,34 @@ log = logging.getLogger(__name__)
 # with their schedule) and runs in one transaction: 50,000 keeps a chunk to a few seconds and
 # well under 100 MB, and gives several chunks per worker at a million loans.
 APPLY_CHUNK_LOANS = 50_000
-OPEN = ("ACTIVE", "OVERDUE", "CLAIMED")
+OPEN = OPEN_STATES
+
+
+# The domain's rules rendered into the SQL of the apply step (one definition: lending.domain).
+def _lit(value) -> str:
+    return pgsql.Literal(str(value)).as_string(None)
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(_lit(v) for v in values) + ")"
+
+
+_CLASS_COLUMN = {RiskClass.SPECIAL_MENTION: "special_mention_dpd",
+                 RiskClass.SUBSTANDARD: "substandard_dpd", RiskClass.DOUBTFUL: "doubtful_dpd",
+                 RiskClass.LOSS: "loss_dpd"}
+
+
+def risk_class_sql(alias: str) -> str:
+    """lending.domain.aging.risk_class as SQL over `alias`.dpd and the program's thresholds
+    (`alias`.special_mention_dpd … loss_dpd): the worst class whose first DPD is reached."""
+    whens = " ".join(f"WHEN {alias}.dpd >= {alias}.{_CLASS_COLUMN[c]} THEN {_lit(c)}"
+                     for c in reversed(RISK_CLASS_ORDER) if c in _CLASS_COLUMN)
+    return f"CASE {whens} ELSE {_lit(RiskClass.NORMAL)} END"
+
+
+def dpd_sql(oldest: str, day: str) -> str:
+    """lending.domain.aging.days_past_due (the due date is not overdue) as SQL."""
+    return f"CASE WHEN {oldest} IS NULL THEN 0 ELSE GREATEST({day} - {oldest}, 0) END"
 
 
 def _fetch(sql: str, params) -> list[tuple]:
@@ -259,7 +298,7 @@ SELECT l.id FROM lending_loan l
  WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s AND (
        l.id IN (SELECT e.loan_id FROM lending_runevent e
                  WHERE e.run_id = %(run)s AND e.loan_id BETWEEN %(lo)s AND %(hi)s)
-    OR (l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED') AND (
+    OR (l.state IN {open} AND (
            l.accrual_to <= %(d)s OR l.next_penalty_on < %(d)s
         OR (l.oldest_unpaid_due_on IS NOT NULL AND (
                l.overpaid_amount > 0
@@ -268,7 +307,7 @@ SELECT l.id FROM lending_loan l
                 AND l.claim_raised_on IS NULL AND l.state <> 'CLAIMED'
                 AND l.oldest_unpaid_due_on + g.claim_trigger_dpd <= %(d)s))))))
  ORDER BY l.id
-"""
+""".replace("{open}", _in(OPEN_STATES))
 
 _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
@@ -419,50 +458,45 @@ def _create_temp_tables() -> None:
 _AGING = """
 WITH x AS (
     SELECT l.id,
-           CASE WHEN l.oldest_unpaid_due_on IS NULL THEN 0
-                ELSE GREATEST(%(d)s - l.oldest_unpaid_due_on, 0) END AS dpd,
+           {dpd} AS dpd,
            g.special_mention_dpd, g.substandard_dpd, g.doubtful_dpd, g.loss_dpd,
            g.non_accrual_dpd
       FROM lending_loan l JOIN lending_program g ON g.id = l.program_id
      WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s
-       AND (l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED')
+       AND (l.state IN {open}
             AND (l.oldest_unpaid_due_on IS NOT NULL OR l.dpd <> 0 OR NOT l.accruing
                  OR l.state = 'OVERDUE' OR l.risk_class <> 'NORMAL')
             -- DOMAIN §8.9: a loan closed today takes the day's DPD and class (0 and normal
             -- when paid off), which then stay frozen.
-            OR (l.state = 'PAID_OFF' AND l.closed_on = %(d)s)
-            OR (l.state = 'WRITTEN_OFF' AND l.written_off_on = %(d)s))
+            OR (l.state = {paid_off} AND l.closed_on = %(d)s)
+            OR (l.state = {written_off} AND l.written_off_on = %(d)s))
 )
 UPDATE lending_loan l SET
     dpd = x.dpd,
-    risk_class = CASE WHEN x.dpd >= x.loss_dpd THEN 'LOSS'
-                      WHEN x.dpd >= x.doubtful_dpd THEN 'DOUBTFUL'
-                      WHEN x.dpd >= x.substandard_dpd THEN 'SUBSTANDARD'
-                      WHEN x.dpd >= x.special_mention_dpd THEN 'SPECIAL_MENTION'
-                      ELSE 'NORMAL' END,
+    risk_class = {risk_class},
     -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared
     -- (a closed loan keeps its flag: its reversals post where its payments posted).
-    accruing = CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') THEN l.accruing
+    accruing = CASE WHEN l.state IN {closed} THEN l.accruing
                     WHEN x.dpd > x.non_accrual_dpd THEN false
                     WHEN l.oldest_unpaid_due_on IS NULL THEN true
                     ELSE l.accruing END,
-    state = CASE WHEN l.state IN ('CLAIMED', 'PAID_OFF', 'WRITTEN_OFF') THEN l.state
-                 WHEN x.dpd > 0 THEN 'OVERDUE' ELSE 'ACTIVE' END
+    state = CASE WHEN l.state IN {kept} THEN l.state
+                 WHEN x.dpd > 0 THEN {overdue} ELSE {active} END
   FROM x
  WHERE l.id = x.id
    AND (l.dpd, l.risk_class, l.accruing, l.state) IS DISTINCT FROM (
         x.dpd,
-        CASE WHEN x.dpd >= x.loss_dpd THEN 'LOSS'
-             WHEN x.dpd >= x.doubtful_dpd THEN 'DOUBTFUL'
-             WHEN x.dpd >= x.substandard_dpd THEN 'SUBSTANDARD'
-             WHEN x.dpd >= x.special_mention_dpd THEN 'SPECIAL_MENTION'
-             ELSE 'NORMAL' END,
-        CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') THEN l.accruing
+        {risk_class},
+        CASE WHEN l.state IN {closed} THEN l.accruing
              WHEN x.dpd > x.non_accrual_dpd THEN false
              WHEN l.oldest_unpaid_due_on IS NULL THEN true ELSE l.accruing END,
-        CASE WHEN l.state IN ('CLAIMED', 'PAID_OFF', 'WRITTEN_OFF') THEN l.state
-             WHEN x.dpd > 0 THEN 'OVERDUE' ELSE 'ACTIVE' END)
-"""
+        CASE WHEN l.state IN {kept} THEN l.state
+             WHEN x.dpd > 0 THEN {overdue} ELSE {active} END)
+""".format(
+    dpd=dpd_sql("l.oldest_unpaid_due_on", "%(d)s"), risk_class=risk_class_sql("x"),
+    open=_in(OPEN_STATES), closed=_in(CLOSED_STATES), kept=_in((S.CLAIMED, *CLOSED_STATES)),
+    paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
+    active=_lit(S.ACTIVE))
 
 
 @transaction.atomic

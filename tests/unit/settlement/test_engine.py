@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal as D
 
+from lending.domain.loan_day import Event, Inst, LoanState, Share, Terms, loan_day
 from lending.domain.schedule import build_schedule
-from lending.settlement.engine import Event, Inst, LoanState, Share, Terms, loan_day
 
 BANK, PLAT, GUAR = 1, 2, 3
 
