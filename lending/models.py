@@ -24,6 +24,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from lending.domain import rules
 from partners.models import Partner
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -34,8 +35,8 @@ MONEY_ZERO = {**MONEY, "default": ZERO, "db_default": ZERO}
 
 # From this disbursement date the bank may fund at most 70 % of a joint loan (2021 CBIRC notice,
 # DOMAIN §1.2); older loans run off under their original ratio.
-RATIO_RULE_FROM = "2022-01-01"
-MAX_BANK_RATIO = Decimal("0.70")
+RATIO_RULE_FROM = rules.RATIO_RULE_FROM.isoformat()  # R1, defined in lending.domain.rules
+MAX_BANK_RATIO = rules.MAX_BANK_RATIO
 
 
 class RepaymentMethod(models.TextChoices):

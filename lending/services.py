@@ -15,8 +15,14 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lending.domain.rules import (
+    RATIO_RULE_COLUMN,
+    RATIO_RULE_FROM,
+    RATIO_RULE_REASON,
+    bank_ratio_allowed,
+    ratio_rule_message,
+)
 from lending.models import (
-    MAX_BANK_RATIO,
     Agreement,
     AgreementFunder,
     AgreementVersion,
@@ -25,7 +31,7 @@ from lending.models import (
 )
 from partners.models import Partner, PartnerKind
 
-RATIO_RULE_DATE = date(2022, 1, 1)
+RATIO_RULE_DATE = RATIO_RULE_FROM  # lending.domain.rules
 
 
 class LendingError(Exception):
@@ -94,10 +100,9 @@ def agreement_version_draft(
     bank = [f for f in funders if f.funder.kind == PartnerKind.BANK]
     if len(bank) != 1:
         raise AgreementError(f"agreement {agreement.code}: exactly one funder must be the bank")
-    if effective_from >= RATIO_RULE_DATE and bank[0].principal_ratio > MAX_BANK_RATIO:
+    if not bank_ratio_allowed(bank[0].principal_ratio, effective_from):
         raise AgreementError(
-            f"agreement {agreement.code}: the bank's principal ratio {bank[0].principal_ratio} "
-            f"exceeds {MAX_BANK_RATIO} for loans from {RATIO_RULE_DATE}"
+            f"agreement {agreement.code}: {ratio_rule_message(bank[0].principal_ratio)}"
         )
     last = agreement.versions.order_by("-version").values_list("version", flat=True).first()
     version = AgreementVersion.objects.create(
@@ -334,11 +339,9 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
                     f"no approved agreement version of program {program.code} on "
                     f"{r.disbursed_on}",
                 )
-            elif r.disbursed_on >= RATIO_RULE_DATE and version.bank_ratio > MAX_BANK_RATIO:
+            elif not bank_ratio_allowed(version.bank_ratio, r.disbursed_on):
                 reason, column, message = (
-                    "RATIO_MISMATCH", "bank_ratio",
-                    f"bank ratio {version.bank_ratio} above {MAX_BANK_RATIO} for a loan "
-                    f"disbursed from {RATIO_RULE_DATE}",
+                    RATIO_RULE_REASON, RATIO_RULE_COLUMN, ratio_rule_message(version.bank_ratio),
                 )
         if reason:
             result.rejected.append(BookingReject(r.source_ref, r.loan_no, reason, column, message))

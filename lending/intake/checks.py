@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
+from lending.domain import rules
 from partners.files.contract import (
     AMOUNT_MAX_INT_DIGITS,
     AMOUNT_RE,
@@ -527,9 +528,9 @@ def _loans(found: Found) -> KindSQL:
           err("LIMIT_EXCEEDED", "annual_rate",
               sql.SQL("'annual_rate ' || r.annual_rate || ' outside the program bounds ' || "
                       "p.min_annual_rate || '..' || p.max_annual_rate")))
-    c.add("d_disbursed_on.d >= DATE '2022-01-01' AND v.bank_ratio > 0.70",
-          err("LIMIT_EXCEEDED", "disbursed_on",
-              msg("the agreement's bank ratio is above 0.70 (not allowed from 2022-01-01)")))
+    c.add(sql.SQL("d_disbursed_on.d >= {} AND v.bank_ratio > {}").format(
+              L(rules.RATIO_RULE_FROM), L(rules.MAX_BANK_RATIO)),
+          err(rules.RATIO_RULE_REASON, rules.RATIO_RULE_COLUMN, msg(rules.ratio_rule_message())))
     c.add("r.bank_ratio IS NOT NULL AND r.bank_ratio::numeric <> v.bank_ratio",
           err("RATIO_MISMATCH", "bank_ratio",
               sql.SQL("'bank_ratio ' || r.bank_ratio || ' differs from the agreement''s ' || "

@@ -104,7 +104,8 @@ def test_legacy_agreement_above_70pct_books_only_loans_before_2022():
         ],
         booked_on=date(2022, 1, 1),
     )
-    assert [(r.loan_no, r.reason) for r in result.rejected] == [("NEW-1", "RATIO_MISMATCH")]
+    # R1 breach: one reason code for intake and booking (lending.domain.rules)
+    assert [(r.loan_no, r.reason) for r in result.rejected] == [("NEW-1", "LIMIT_EXCEEDED")]
     old = Loan.objects.get(loan_no="OLD-1")
     assert old.bank_ratio == Decimal("0.8")
     assert {s.funder.code: s.funded_principal for s in old.shares.all()} == {
