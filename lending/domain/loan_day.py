@@ -54,6 +54,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from .aging import days_past_due
+from .claim import ClaimScope, claim_amount
 from .daycount import DayCount, year_days
 from .money import CENT, ZERO, q2
 from .penalty import penalty_for_days
@@ -503,7 +505,7 @@ class _Day:
         if loan.penalty_from is not None:
             self.crystallise_penalty(self.day)
         components = ["INTEREST", "PRINCIPAL"]
-        if t.claim_scope == "PRINCIPAL_INTEREST_PENALTY":
+        if t.claim_scope == ClaimScope.PRINCIPAL_INTEREST_PENALTY:
             components = ["PENALTY", "COMPOUND", *components]
         left = amount
         covered: dict[str, Decimal] = {}
@@ -554,12 +556,12 @@ class _Day:
         bank = loan.shares.get(t.bank_id)
         if bank is None or not bank.principal:
             return
-        pen = ZERO
-        if t.claim_scope == "PRINCIPAL_INTEREST_PENALTY":
-            pen = bank.penalty + bank.compound
-        billed_interest = bank.interest  # billed and crystallised; excludes unbilled accrual
-        self.out.claim_raised = (bank.principal, billed_interest, pen,
-                                 bank.principal + billed_interest + pen)
+        # DOMAIN §3.6: the bank share's principal + its billed (crystallised) interest, and under
+        # PRINCIPAL_INTEREST_PENALTY its penalty and compound interest; unbilled accrual is not
+        # bought.
+        self.out.claim_raised = tuple(claim_amount(
+            principal=bank.principal, due_unpaid_interest=bank.interest, penalty=bank.penalty,
+            compound=bank.compound, scope=t.claim_scope))
         loan.claim_raised_on = self.day
 
     def write_off(self) -> None:
@@ -853,8 +855,8 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
         out.applied_txns.append(ev.txn_id)
     # Aging transitions that change balances (DPD, class and accrual flags are set in SQL).
     if loan.state in OPEN_STATES and loan.oldest_unpaid_due_on is not None:
-        dpd = (day - loan.oldest_unpaid_due_on).days
-        loan.dpd = max(dpd, 0)
+        dpd = days_past_due(loan.oldest_unpaid_due_on, day)
+        loan.dpd = dpd
         if (terms.claim_trigger_dpd is not None and terms.guarantor_id is not None
                 and loan.claim_raised_on is None and loan.state != "CLAIMED"
                 and dpd >= terms.claim_trigger_dpd):
