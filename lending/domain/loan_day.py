@@ -77,12 +77,15 @@ class LoanStatus(StrEnum):
 
 
 OPEN_STATES = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.CLAIMED)  # it still accrues
-CLOSED_STATES = (LoanStatus.PAID_OFF, LoanStatus.WRITTEN_OFF)
+CLOSED_STATES = (LoanStatus.PAID_OFF, LoanStatus.WRITTEN_OFF)  # absent from balances files
+# A repayment for a loan in these states is refused (LOAN_CLOSED); a written-off loan still
+# takes money: a recovery after 核销 (DOMAIN §7.10).
+NO_PAYMENT_STATES = (LoanStatus.PAID_OFF,)
 COMPONENT_FIELD = {
     "PRINCIPAL": "principal", "INTEREST": "interest", "PENALTY": "penalty",
     "COMPOUND": "compound",
 }
-__all__ = ["CENT", "CLOSED_STATES", "OPEN_STATES", "Event", "LoanStatus", "Inst", "LoanState", "Share", "Terms", "loan_day", "q2",
+__all__ = ["CENT", "CLOSED_STATES", "NO_PAYMENT_STATES", "OPEN_STATES", "Event", "LoanStatus", "Inst", "LoanState", "Share", "Terms", "loan_day", "q2",
            "weighted_parts"]
 
 
@@ -838,7 +841,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             ctx.reverse(ev)
             out.applied_txns.append(ev.txn_id)
             continue
-        if loan.state == "PAID_OFF":
+        if loan.state in NO_PAYMENT_STATES:
             out.rejects.append((ev.txn_id, "LOAN_CLOSED", "loan_no",
                                 f"loan was paid off on {loan.closed_on}"))
             continue

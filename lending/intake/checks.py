@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from lending.domain import rules
+from lending.domain.loan_day import NO_PAYMENT_STATES, LoanStatus
 from partners.files.contract import (
     AMOUNT_MAX_INT_DIGITS,
     AMOUNT_RE,
@@ -210,9 +211,9 @@ DATE_COLUMNS = {
 }
 
 LOAN_METHODS = ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "DAILY")
-LOAN_STATES = ("ACTIVE", "OVERDUE", "CLAIMED", "WRITTEN_OFF", "PAID_OFF")
+LOAN_STATES = tuple(str(s) for s in LoanStatus)  # lending.domain.loan_day
 # A written-off loan still takes money: a recovery after 核销 (DOMAIN §7.10), applied by the run.
-CLOSED_STATES = ("PAID_OFF",)
+CLOSED_STATES = tuple(str(s) for s in NO_PAYMENT_STATES)
 
 # A loan is known when booked, or staged (accepted, not quarantined at apply) for the same
 # partner on the same or an earlier business date: the run of that date books it.

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from lending.domain import loan_day as domain_loan_day
 from lending.reconciliation.models import Break, BreakKind, BreakStatus
 from partners.models import FileKind, InboundFile, InboundFileStatus
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 AMOUNT_TOLERANCE = Decimal("0.01")
 
 # Loans in these states are closed: absent from the partner's file is what we expect.
-CLOSED_STATES = ("PAID_OFF", "WRITTEN_OFF")
+CLOSED_STATES = tuple(str(s) for s in domain_loan_day.CLOSED_STATES)
 
 
 class ReconciliationError(Exception):
