@@ -730,8 +730,13 @@ class _Day:
             original = build_schedule(loan.principal, t.annual_rate, len(loan.insts), t.method,
                                       loan.disbursed_on, loan.insts[0].due_on,
                                       t.day_count).installments
-        reamortised = not (original is not None and sum(
-            (original[i.seq - 1].principal for i in rows), ZERO) == target)
+        # The original rows fit when nothing else moved principal: no row holds more paid
+        # principal than its original amount (a standing prepayment leaves a lump) and the
+        # rows add up to what they must carry.
+        reamortised = not (
+            original is not None
+            and all(i.principal_paid <= original[i.seq - 1].principal for i in rows)
+            and sum((original[i.seq - 1].principal for i in rows), ZERO) == target)
         if not reamortised:
             # Nothing else moved these rows' principal: they are the original schedule's.
             for i in rows:
@@ -766,10 +771,12 @@ class _Day:
         if reamortised:  # the period so far + the rest on the restored balance
             remaining = sum((i.principal_unpaid for i in loan.insts
                              if i.seq > loan.billed_seq), ZERO)
-            current.interest_due = crystallised + q2(self._rest_interest(remaining, current,
-                                                                         anchor))
+            current.interest_due = current.interest_paid + crystallised + q2(
+                self._rest_interest(remaining, current, anchor))
         loan.accrual_from, loan.accrual_to = anchor, current.due_on
-        loan.accrual_amount = max(current.interest_due - crystallised, ZERO)
+        # what the period still accrues: its interest less what is paid or crystallised
+        loan.accrual_amount = max(current.interest_due - current.interest_paid - crystallised,
+                                  ZERO)
 
     def _rest_interest(self, balance: Decimal, current: Inst, frm: date) -> Decimal:
         """Unrounded interest of `balance` from `frm` to the end of `current`'s period

@@ -34,7 +34,7 @@ def loan(principal=D("10000.00"), rate=D("0.18"), term=12, disbursed=date(2024, 
     }
     return LoanState(1, 1, "ACTIVE", True, D("0"), disbursed, insts[0].due_on,
                      insts[0].interest_due, 0, None, D("0"), D("0"), None, None, None, None,
-                     None, None, 0, shares, insts, disbursed)
+                     None, None, 0, shares, insts, disbursed, principal)
 
 
 def pay(amount, txn=1, kind="SCHEDULED", payer="BORROWER"):
@@ -189,3 +189,54 @@ def test_claim_reversal_after_a_recovery_is_refused_not_negative():
     assert [x[1] for x in r.rejects] == ["NOT_REVERSIBLE"]
     assert all(v >= 0 for s in ln.shares.values()
                for v in (s.principal, s.interest, s.penalty, s.compound))
+
+
+def _reversal(txn, original_txn, result, on):
+    orig = tuple(m for m in result.movements if m[6] == original_txn)
+    amount = sum((m[4] for m in orig if m[2] not in ("CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT")),
+                 D("0"))
+    return Event(txn, "REVERSAL", amount, original=orig, original_txn_id=original_txn,
+                 original_on=on)
+
+
+def test_reversing_a_payoff_gives_back_the_original_schedule_and_accrual():
+    ln, t = loan(), terms()
+    original = [(i.principal_due, i.interest_due) for i in ln.insts]
+    off = date(2024, 1, 25)
+    # 150.00 × 10/31 = 48.387 → 48.39 interest to date + 10,000.00 principal.
+    r = loan_day(ln, t, off, [pay("10048.39", txn=1, kind="PAYOFF")])
+    assert ln.state == "PAID_OFF" and ln.accrual_from is None
+    loan_day(ln, t, date(2024, 1, 27), [_reversal(2, 1, r, off)])
+    assert ln.state == "ACTIVE" and ln.closed_on is None
+    assert [(i.principal_due, i.interest_due) for i in ln.insts] == original
+    assert all(i.principal_paid == 0 and i.interest_paid == 0 for i in ln.insts)
+    assert all(i.status == "PENDING" and i.paid_on is None for i in ln.insts)
+    assert sum(s.principal for s in ln.shares.values()) == D("10000.00")
+    # Accrual restarts where the payoff stopped it: the period's 150.00 less the 48.39 paid and
+    # restored runs to 02-15; what accrued 01-25 → 01-27 is crystallised on the reversal day.
+    assert (ln.accrual_from, ln.accrual_to) == (date(2024, 1, 27), date(2024, 2, 15))
+    crystallised = sum(s.interest for s in ln.shares.values())
+    assert crystallised + ln.accrual_amount.quantize(D("0.01")) == D("150.00")
+
+
+def test_reversing_one_of_two_prepayments_re_amortises_without_piling_principal():
+    ln, t = loan(), terms()
+    first, second = date(2024, 1, 25), date(2024, 1, 30)
+    r1 = loan_day(ln, t, first, [pay("2000.00", txn=1, kind="PREPAYMENT")])
+    loan_day(ln, t, second, [pay("1000.00", txn=2, kind="PREPAYMENT")])
+    outstanding = sum(s.principal for s in ln.shares.values())
+    loan_day(ln, t, date(2024, 2, 5), [_reversal(3, 1, r1, first)])
+    restored = sum(s.principal for s in ln.shares.values())
+    assert restored - outstanding == sum(m[4] for m in r1.movements
+                                         if m[3] == "PRINCIPAL" and m[2] == "COLLECT")
+    # The schedule carries exactly what is outstanding, spread over the remaining instalments
+    # (re-amortised: the second prepayment stands), not piled on instalment 1.
+    assert sum(i.principal_due - i.principal_paid for i in ln.insts) == restored
+    unpaid = [i.principal_due - i.principal_paid for i in ln.insts]
+    assert max(unpaid) < D("1000.00") and min(unpaid) > 0
+    assert all(i.status == "PENDING" for i in ln.insts)
+    assert ln.state == "ACTIVE" and ln.accrual_amount > 0
+    # Interest of period 1 = crystallised so far + the rest on the restored balance.
+    inst1 = ln.insts[0]
+    assert inst1.interest_due - inst1.interest_paid == (
+        sum(s.interest for s in ln.shares.values()) + ln.accrual_amount.quantize(D("0.01")))
