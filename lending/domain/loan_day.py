@@ -768,6 +768,15 @@ class _Day:
         billed_interest = sum((i.interest_unpaid for i in loan.insts
                                if i.seq <= loan.billed_seq), ZERO)
         crystallised = sum((s.interest for s in loan.shares.values()), ZERO) - billed_interest
+        if not reamortised and not current.interest_paid:
+            # Exactly as if never paid: the period accrues from its start again, and what had
+            # been crystallised of it goes back into the derived accrual (no movement: the GL
+            # follows the derived position; the reversal day crystallises it again at once).
+            parts = weighted_parts(crystallised, self._weights("accrual_weight"), loan.residual)
+            if all(loan.shares[f].interest >= p >= 0 for f, p in parts.items()):
+                for f, p in parts.items():
+                    loan.shares[f].interest -= p
+                anchor, crystallised = _period_start(loan, current), ZERO
         if reamortised:  # the period so far + the rest on the restored balance
             remaining = sum((i.principal_unpaid for i in loan.insts
                              if i.seq > loan.billed_seq), ZERO)

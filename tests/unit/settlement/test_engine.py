@@ -212,10 +212,12 @@ def test_reversing_a_payoff_gives_back_the_original_schedule_and_accrual():
     assert all(i.principal_paid == 0 and i.interest_paid == 0 for i in ln.insts)
     assert all(i.status == "PENDING" and i.paid_on is None for i in ln.insts)
     assert sum(s.principal for s in ln.shares.values()) == D("10000.00")
-    # Accrual restarts where the payoff stopped it: the period's 150.00 less the 48.39 paid and
-    # restored runs to 02-15; what accrued 01-25 → 01-27 is crystallised on the reversal day.
+    # As if never paid off: the period (01-15 → 02-15, 31 days, 150.00) accrued to 01-27 is
+    # 150.00 × 12/31 = 58.0645 → 58.06 (not 48.39 + HALF_UP(101.61 × 2/21) = 58.07),
+    # crystallised on the reversal day; the rest runs on to 02-15.
     assert (ln.accrual_from, ln.accrual_to) == (date(2024, 1, 27), date(2024, 2, 15))
     crystallised = sum(s.interest for s in ln.shares.values())
+    assert crystallised == D("58.06")
     assert crystallised + ln.accrual_amount.quantize(D("0.01")) == D("150.00")
 
 
