@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "positions.sql").read_text()
+# A frozen copy of lending/sql/positions.sql as it stood then (later versions: 0022).
+SQL = (Path(__file__).resolve().parent / "sql" / "0010_positions.sql").read_text()
 
 
 class Migration(migrations.Migration):

@@ -12,6 +12,8 @@
 -- Funder level: non-residual funders HALF_UP(x × weight), the residual owner the rest, so the
 -- parts sum to the loan amount exactly (the same rule as lending.settlement.weights).
 -- PostgreSQL's round(numeric, 2) rounds half away from zero: HALF_UP for these amounts.
+-- lending_year_days and lending_loan_closed are rendered from lending.domain (migration 0022);
+-- tests/unit/settlement/test_differential_sql.py runs these functions against the domain.
 CREATE OR REPLACE FUNCTION lending_loan_accruals(
     p_date date, p_partner bigint DEFAULT NULL, p_lo bigint DEFAULT NULL,
     p_hi bigint DEFAULT NULL)
@@ -24,23 +26,23 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT l.id, l.program_id, l.partner_id, l.agreement_version_id, l.loan_no, l.booked_on,
            l.dpd, l.accruing, l.state, l.principal_outstanding, l.interest_outstanding,
            l.penalty_outstanding, l.compound_outstanding,
-           CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') OR l.accrual_from IS NULL
+           CASE WHEN lending_loan_closed(l.state) OR l.accrual_from IS NULL
                      OR l.accrual_to <= l.accrual_from THEN 0
                 ELSE round(l.accrual_amount
                            * LEAST(GREATEST(p_date - l.accrual_from, 0),
                                    l.accrual_to - l.accrual_from)
                            / (l.accrual_to - l.accrual_from), 2) END AS acc,
-           CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') OR l.penalty_from IS NULL
+           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL
                      OR p_date <= l.penalty_from THEN 0
                 ELSE round(l.penalty_base * l.annual_rate * g.penalty_multiplier
                            * (p_date - l.penalty_from)
-                           / CASE WHEN g.day_count = 'ACT/365' THEN 365 ELSE 360 END, 2)
+                           / lending_year_days(g.day_count), 2)
            END AS pen,
-           CASE WHEN l.state IN ('PAID_OFF', 'WRITTEN_OFF') OR l.penalty_from IS NULL
+           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL
                      OR p_date <= l.penalty_from THEN 0
                 ELSE round(l.compound_base * l.annual_rate * g.penalty_multiplier
                            * (p_date - l.penalty_from)
-                           / CASE WHEN g.day_count = 'ACT/365' THEN 365 ELSE 360 END, 2)
+                           / lending_year_days(g.day_count), 2)
            END AS cmp
       FROM lending_loan l
       JOIN lending_program g ON g.id = l.program_id
