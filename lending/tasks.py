@@ -9,7 +9,7 @@ started again by the next scheduler tick or by staff, never by the broker behind
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -84,12 +84,14 @@ def settlement_rerun(*, run_id: int) -> dict:
 
 
 @shared_task(name="lending.settle_book_of_days", acks_late=False)
-def settle_book_of_days(*, up_to: str | None = None) -> dict:
+def settle_book_of_days(*, up_to: str | None = None, now: str | None = None) -> dict:
     """Nightly (beat): every platform, every business day up to yesterday that is not DONE,
-    oldest first; then the alerts whose cut-off has passed."""
+    oldest first; then the alerts whose cut-off has passed. `now` (ISO datetime, default the
+    clock) says when "tonight" is: yesterday and the cut-offs count from it."""
     from lending.settlement import scheduler
 
-    return scheduler.book_of_days(up_to=date.fromisoformat(up_to) if up_to else None)
+    return scheduler.book_of_days(up_to=date.fromisoformat(up_to) if up_to else None,
+                                  now=datetime.fromisoformat(now) if now else None)
 
 
 @shared_task(name="lending.settle_retry_tick", acks_late=False)
