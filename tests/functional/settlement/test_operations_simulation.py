@@ -341,8 +341,10 @@ def test_six_weeks_of_operations_with_late_files_and_killed_workers(
                                business_date=first_missing).count() == 1,
           f"no FILES_MISSING alert for {MISSING[0]} {first_missing}")
     failed = list(Alert.objects.filter(reason=AlertReason.RUN_FAILED)
-                  .order_by("business_date").values_list("message", flat=True))
-    check(not failed, f"{len(failed)} runs FAILED on some night, e.g. {failed[:3]}")
+                  .order_by("business_date").values_list("partner__code", "message"))
+    foreign = [m for c, m in failed if any(f" file {o}_" in m for o in ops.PLATFORMS if o != c)]
+    check(not failed, f"{len(failed)} runs FAILED on some night ({len(foreign)} of them on "
+                      f"another platform's file), e.g. {[m for _c, m in failed[:3]]}")
 
     # the resend with changes was rejected and the original stays
     resent = [r for k, rs in chaos["answers"].items() if k.startswith("resend:") for r in rs]
