@@ -67,6 +67,13 @@ def risk_class_sql(alias: str) -> str:
     return f"CASE {whens} ELSE {_lit(RiskClass.NORMAL)} END"
 
 
+def accruing_sql(dpd: str, after_dpd: str, accruing: str) -> str:
+    """lending.domain.aging.is_non_accrual (R16, arrears cleared to cure) as SQL: whether the
+    loan accrues at the day-end: not beyond `after_dpd`; back only when the DPD is 0."""
+    return (f"CASE WHEN {dpd} > {after_dpd} THEN false WHEN {accruing} THEN true"
+            f" ELSE {dpd} <= 0 END")
+
+
 def dpd_sql(oldest: str, day: str) -> str:
     """lending.domain.aging.days_past_due (the due date is not overdue) as SQL."""
     return f"CASE WHEN {oldest} IS NULL THEN 0 ELSE GREATEST({day} - {oldest}, 0) END"
@@ -476,10 +483,7 @@ UPDATE lending_loan l SET
     risk_class = {risk_class},
     -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared
     -- (a closed loan keeps its flag: its reversals post where its payments posted).
-    accruing = CASE WHEN l.state IN {closed} THEN l.accruing
-                    WHEN x.dpd > x.non_accrual_dpd THEN false
-                    WHEN l.oldest_unpaid_due_on IS NULL THEN true
-                    ELSE l.accruing END,
+    accruing = CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
     state = CASE WHEN l.state IN {kept} THEN l.state
                  WHEN x.dpd > 0 THEN {overdue} ELSE {active} END
   FROM x
@@ -487,13 +491,12 @@ UPDATE lending_loan l SET
    AND (l.dpd, l.risk_class, l.accruing, l.state) IS DISTINCT FROM (
         x.dpd,
         {risk_class},
-        CASE WHEN l.state IN {closed} THEN l.accruing
-             WHEN x.dpd > x.non_accrual_dpd THEN false
-             WHEN l.oldest_unpaid_due_on IS NULL THEN true ELSE l.accruing END,
+        CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
         CASE WHEN l.state IN {kept} THEN l.state
              WHEN x.dpd > 0 THEN {overdue} ELSE {active} END)
 """.format(
     dpd=dpd_sql("l.oldest_unpaid_due_on", "%(d)s"), risk_class=risk_class_sql("x"),
+    accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
     open=_in(OPEN_STATES), closed=_in(CLOSED_STATES), kept=_in((S.CLAIMED, *CLOSED_STATES)),
     paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
     active=_lit(S.ACTIVE))

@@ -20,9 +20,9 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lending.domain.aging import ClassThresholds, days_past_due, risk_class
+from lending.domain.aging import ClassThresholds, days_past_due, is_non_accrual, risk_class
 from lending.domain.loan_day import OPEN_STATES, DayResult, LoanState, Share, Terms, _Day
-from lending.settlement.steps import dpd_sql, risk_class_sql
+from lending.settlement.steps import accruing_sql, dpd_sql, risk_class_sql
 from tests.golden.conftest import golden  # noqa: F401  (the golden partner, agreement, program)
 from tests.golden.helpers import loan_row, settle
 
@@ -162,3 +162,13 @@ def test_aging_class_in_sql_equals_the_domain(oldest, as_of, cuts):
                        %(b)s AS doubtful_dpd, %(l)s AS loss_dpd) x""",
         {"o": oldest, "d": as_of, "s": cuts[0], "u": cuts[1], "b": cuts[2], "l": cuts[3]})
     assert (sql_dpd, sql_class) == (dpd, risk_class(dpd, thresholds).value)
+
+
+@EXAMPLES
+@given(dpd=st.integers(0, 400), after=st.integers(1, 200), accruing=st.booleans())
+def test_accrual_switch_in_sql_equals_the_domain(dpd, after, accruing):
+    ((sql_accruing,),) = _fetch(
+        f"SELECT {accruing_sql('%(dpd)s::int', '%(after)s::int', '%(acc)s::boolean')}",
+        {"dpd": dpd, "after": after, "acc": accruing})
+    assert sql_accruing == (not is_non_accrual(dpd, currently_non_accrual=not accruing,
+                                               after_dpd=after))
