@@ -65,6 +65,14 @@ claim
     ``ClaimScope`` (PRINCIPAL, PRINCIPAL_INTEREST, PRINCIPAL_INTEREST_PENALTY);
     ``claim_amount(principal=, due_unpaid_interest=, penalty=, compound=, scope=)
     -> ClaimAmount(principal, interest, penalty, total)``.
+rules
+    R1: ``MAX_BANK_RATIO`` (0.70), ``RATIO_RULE_FROM`` (2022-01-01), ``RATIO_RULE_REASON``,
+    ``bank_ratio_allowed(ratio, disbursed_on) -> bool``, ``ratio_rule_message(ratio)``.
+loan_day (import from ``lending.domain.loan_day``)
+    One loan's business day: ``loan_day(LoanState, Terms, day, [Event]) -> DayResult``;
+    ``LoanStatus``, ``OPEN_STATES``, ``CLOSED_STATES``, ``NO_PAYMENT_STATES``. Share weights:
+    ``lending.domain.weights``; the weight split: ``split.weighted_parts``. Schedules also give
+    ``is_regular_first_period`` and ``first_period_interest`` (DOMAIN §8.5).
 """
 
 from .aging import (

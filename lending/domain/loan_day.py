@@ -18,7 +18,8 @@ Decisions (where the brief leaves a choice):
   interest accrued to date and then principal; DAILY (随借随还) loans always may.
 - A partial prepayment re-amortises the remaining principal over the remaining instalments
   (the current period's interest: accrued to date on the old balance, then the rest of the
-  period on the new one).
+  period on the new one; the period starts at disbursement or the previous due date, DOMAIN
+  §8.4, and an irregular first period counts actual days, §8.5).
 - Each allocated component is split between funders by their current balances of that
   component (so a full repayment clears every share); what is billed or crystallised is
   split by the share weights (interest rule, penalty rule) at that moment.
@@ -35,16 +36,25 @@ Decisions (where the brief leaves a choice):
   day, or the claim was already paid) is CLAIM_EXCESS, owed back to the guarantor, never
   borrower suspense (DOMAIN §7.1: no double recovery). Suspense that later pays the
   guarantor's share is routed to the guarantor (SUSP_RECOVERY), like a RECOVERY.
-- A reversal makes the reversed instalments unpaid again; penalty restarts from the reversal
-  day (no penalty for the days the bank held the payment as good).
+- A reversal restores the loan as if the payment had never been made (DOMAIN §8.3): the
+  instalments it paid are unpaid again; a PREPAYMENT's or PAYOFF's principal returns to the
+  schedule (the original rows when nothing else moved them, else re-amortised over the
+  instalments not yet billed), a paid-off loan reopens and bills what fell due meanwhile, the
+  period accrues again; penalty and compound interest on what is unpaid again run from its due
+  date + grace (or from the day it was paid, to which they had been charged), crystallised on
+  the reversal day.
+- A loan paid off has DPD 0 (and class normal, set by the day's aging) from that day; a
+  written-off loan keeps the DPD and class of its write-off day (§8.9).
 - Write-off writes off every share's crystallised balances; accrued interest and penalty leave
   income through the accrual delta; a later recovery is split by the open written-off amounts.
 - A claim payment is reversible only while the guarantor's share still holds what the claim
   bought; after recoveries on it the reversal is quarantined NOT_REVERSIBLE (reverse the
   recoveries first), never leaving a share negative.
-- Known limit: reversing a PREPAYMENT puts the principal back on the instalment it was
-  recorded against without undoing the re-amortisation (balances and GL stay right, the
-  schedule's shape does not return to the original).
+- Known limits of the restore: when another prepayment still stands, the reversed one's
+  principal is re-amortised over the instalments not yet billed (an instalment billed since
+  keeps its reduced row), and the period's interest continues piecewise from the last
+  crystallisation (within a cent of the direct figure). The original's business date stands
+  for the day it was paid.
 """
 
 from __future__ import annotations
