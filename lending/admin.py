@@ -335,11 +335,24 @@ class StatementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Statement)
 class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("counterparty", "business_date", "net_amount", "currency", "run")
+    """Statements of a run that is not DONE are provisional: staff see them marked so, the
+    partner does not see them at all."""
+
+    list_display = ("counterparty", "business_date", "platform", "net_amount", "currency",
+                    "run", "figures")
     list_filter = ("counterparty", ("business_date", admin.DateFieldListFilter))
     list_select_related = ("counterparty", "run__partner")
     date_hierarchy = "business_date"
     inlines = [StatementLineInline]
+    readonly_fields = ("figures",)
+
+    @admin.display(description="platform", ordering="run__partner__code")
+    def platform(self, obj):
+        return obj.run.partner.code
+
+    @admin.display(description="figures")
+    def figures(self, obj):
+        return f"PROVISIONAL (run {obj.run.state})" if obj.provisional else "final"
 
 
 @admin.register(Movement)

@@ -26,10 +26,12 @@ class StatementLineSerializer(serializers.ModelSerializer):
 
 class StatementSerializer(serializers.ModelSerializer):
     lines = StatementLineSerializer(many=True, read_only=True)
+    platform = serializers.CharField(source="run.partner.code", read_only=True,
+                                     help_text="The platform whose run made the statement.")
 
     class Meta:
         model = Statement
-        fields = ["id", "business_date", "net_amount", "currency", "lines"]
+        fields = ["id", "business_date", "platform", "net_amount", "currency", "lines"]
         read_only_fields = fields
 
 

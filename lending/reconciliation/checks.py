@@ -27,6 +27,7 @@ WITH f AS (
       FROM partners_inboundfile i
      WHERE i.status = 'ACCEPTED'
        AND (%(day)s::date IS NULL OR i.business_date = %(day)s::date)
+       AND (%(partner)s::bigint IS NULL OR i.partner_id = %(partner)s::bigint)
 )
 SELECT f.name, f.kind, f.business_date, f.rows,
        coalesce(s.applied, 0) + CASE WHEN f.reconciled THEN coalesce(s.staged, 0) ELSE 0 END,
@@ -45,12 +46,14 @@ SELECT f.name, f.kind, f.business_date, f.rows,
     " AND x.business_date = f.business_date" for kind, table in _STAGED.items()))
 
 
-def file_rows_accounted(*, as_of: date | None = None) -> list[str]:
-    """For every accepted file of the date (all dates when None): rows = applied +
-    quarantined (balances), or applied-or-waiting + quarantined (the other kinds)."""
+def file_rows_accounted(*, as_of: date | None = None, partner_id: int | None = None
+                        ) -> list[str]:
+    """For every accepted file of the date (all dates when None) and partner (all when None):
+    rows = applied + quarantined (balances), or applied-or-waiting + quarantined (the other
+    kinds)."""
     problems = []
     with connection.cursor() as cur:
-        cur.execute(_SQL, {"day": as_of})
+        cur.execute(_SQL, {"day": as_of, "partner": partner_id})
         for name, kind, day, rows, applied, staged, quarantined in cur.fetchall():
             if kind == "balances":
                 if rows != applied + quarantined:

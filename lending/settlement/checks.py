@@ -14,7 +14,8 @@ from lending.settlement.posting import program_dimension
 ZERO = Decimal("0.00")
 
 
-def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
+def subledger_equals_gl(*, as_of: date | None = None, partner_id: int | None = None
+                        ) -> list[str]:
     """For every program, funder (book) and component: Σ sub-ledger = GL control balance.
 
     Each platform is compared as of its own latest settled date: the GL holds what that run
@@ -32,10 +33,10 @@ def subledger_equals_gl(*, as_of: date | None = None) -> list[str]:
                 GROUP BY 1, 2 ORDER BY 2""")
         partners = cur.fetchall()
     problems: list[str] = []
-    for partner_id, partner_code, day in partners:
-        if as_of is not None and day != as_of:
+    for pid, partner_code, day in partners:
+        if (as_of is not None and day != as_of) or partner_id not in (None, pid):
             continue
-        problems += _partner_subledger_vs_gl(partner_id, partner_code, day)
+        problems += _partner_subledger_vs_gl(pid, partner_code, day)
     return problems
 
 
@@ -79,11 +80,18 @@ def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> l
     return problems
 
 
-def statements_tie(*, as_of: date | None = None) -> list[str]:
+def statements_tie(*, as_of: date | None = None, partner_id: int | None = None) -> list[str]:
     """Each statement's net = Σ of its lines, and Σ of all statements of a run = the run's
-    GL movement on the settlement accounts (due from/to platform and guarantor, fee payable)."""
-    where = "WHERE s.business_date = %s" if as_of else ""
-    params = [as_of] if as_of else []
+    GL movement on the settlement accounts (due from/to platform and guarantor, fee payable).
+    With `partner_id`: the statements of that platform's runs."""
+    conds, params = [], []
+    if as_of:
+        conds.append("s.business_date = %s")
+        params.append(as_of)
+    if partner_id is not None:
+        conds.append("s.run_id IN (SELECT id FROM lending_settlementrun WHERE partner_id = %s)")
+        params.append(partner_id)
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
     with connection.cursor() as cur:
         cur.execute(
             f"""SELECT s.id, s.net_amount, COALESCE(SUM(l.amount), 0)
@@ -115,14 +123,22 @@ def statements_tie(*, as_of: date | None = None) -> list[str]:
     return problems
 
 
-def loans_equal_shares(*, as_of: date | None = None) -> list[str]:
+def loans_equal_shares(*, as_of: date | None = None, partner_id: int | None = None
+                       ) -> list[str]:
     """Each loan's stored balances = Σ of its shares' (principal, interest, penalty, compound).
 
     Reconciliation reads a loan's own balances as our side. With a date: the loans that moved
-    on that date (only the run's chunks and booking write balances); without: every loan.
+    on that date (only the run's chunks and booking write balances); without: every loan. With
+    `partner_id`: that partner's loans.
     """
-    where = ("WHERE l.id IN (SELECT loan_id FROM lending_movement WHERE business_date = %s)"
-             if as_of else "")
+    conds, params = [], []
+    if as_of:
+        conds.append("l.id IN (SELECT loan_id FROM lending_movement WHERE business_date = %s)")
+        params.append(as_of)
+    if partner_id is not None:
+        conds.append("l.partner_id = %s")
+        params.append(partner_id)
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
     with connection.cursor() as cur:
         cur.execute(
             f"""SELECT l.loan_no, l.principal_outstanding, l.interest_outstanding,
@@ -138,7 +154,7 @@ def loans_equal_shares(*, as_of: date | None = None) -> list[str]:
                                          SUM(s.interest_outstanding),
                                          SUM(s.penalty_outstanding),
                                          SUM(s.compound_outstanding))
-                 ORDER BY l.id""", [as_of] if as_of else [])
+                 ORDER BY l.id""", params)
         rows = cur.fetchall()
     return [f"loan {loan_no}: balances ({lp}, {li}, {ln}, {lc}) != Σ shares "
             f"({sp}, {si}, {sn}, {sc})" for loan_no, lp, li, ln, lc, sp, si, sn, sc in rows]

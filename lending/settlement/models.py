@@ -177,7 +177,12 @@ class Claim(models.Model):
 
 
 class Statement(models.Model):
-    """Net settlement with one counterparty for one business date (may be negative)."""
+    """Net settlement with one counterparty for one platform's run of a business date (may be
+    negative). A counterparty that serves several platforms (a guarantor) gets one statement
+    per platform and day (DOMAIN.md §8.10): each run writes only its own statements, and
+    `lending.reconciliation.selectors.statement_day_totals` adds them up per day.
+
+    Provisional until its run is DONE: partners see only statements of DONE runs."""
 
     counterparty = models.ForeignKey(Partner, on_delete=models.PROTECT,
                                      related_name="statements")
@@ -189,12 +194,19 @@ class Statement(models.Model):
     class Meta:
         ordering = ["-business_date", "counterparty_id"]
         constraints = [
-            models.UniqueConstraint(fields=["counterparty", "business_date"],
-                                    name="statement_per_day"),
+            models.UniqueConstraint(fields=["run", "counterparty"],
+                                    name="statement_per_run_counterparty"),
         ]
+        indexes = [models.Index(fields=["counterparty", "business_date"],
+                                name="statement_counterparty_day")]
 
     def __str__(self) -> str:
         return f"{self.counterparty.code} {self.business_date} {self.net_amount}"
+
+    @property
+    def provisional(self) -> bool:
+        """Its run is not DONE: staff see it marked so, partners do not see it."""
+        return self.run.state != RunState.DONE
 
 
 class StatementLine(models.Model):

@@ -251,7 +251,9 @@ _GUARANTOR_LINES = {
 
 
 def statements_build(run: SettlementRun) -> list[Statement]:
-    """Net settlement per counterparty for the run's day, from the run's movements."""
+    """Net settlement per counterparty for the run's partner and day, from the run's movements.
+    Each statement is the run's own (one per run and counterparty): a guarantor that serves
+    several platforms gets one per platform, and no other run's statement is touched."""
     ctx = _context(run)
     partners, programs = ctx["partners"], ctx["programs"]
     with connection.cursor() as cur:
@@ -279,8 +281,8 @@ def statements_build(run: SettlementRun) -> list[Statement]:
     for cp_id in sorted(set(lines) | {run.partner_id}):
         net = sum(lines[cp_id].values(), ZERO)
         st, _ = Statement.objects.update_or_create(
-            counterparty_id=cp_id, business_date=run.business_date,
-            defaults={"run": run, "net_amount": net},
+            run=run, counterparty_id=cp_id,
+            defaults={"business_date": run.business_date, "net_amount": net},
         )
         st.lines.all().delete()
         StatementLine.objects.bulk_create(
@@ -293,6 +295,18 @@ def statements_build(run: SettlementRun) -> list[Statement]:
     return out
 
 
+# A movement line's source is `mv:<run id>:<program id>:<funder id>:<event>:<component>:<rev>`
+# (the drill-down to the movements). Ids depend on the order rows were made in, so the
+# fingerprint reads it with the run dropped and the program and funder as their codes.
+_SOURCE_WITHOUT_IDS = """CASE WHEN l.source ~ '^mv:[0-9]+:[0-9]+:[0-9]+:' THEN
+        'mv:' || (SELECT g.code FROM lending_program g
+                   WHERE g.id = split_part(l.source, ':', 3)::bigint)
+        || ':' || (SELECT f.code FROM partners_partner f
+                    WHERE f.id = split_part(l.source, ':', 4)::bigint)
+        || ':' || array_to_string((string_to_array(l.source, ':'))[5:], ':')
+        ELSE l.source END"""
+
+
 def fingerprint(business_date, partner_code: str | None = None) -> str:
     """SHA-256 of everything posted for the date, in a canonical order (no ids, no times)."""
     like = f"settle:{business_date:%Y-%m-%d}:{partner_code}" if partner_code else \
@@ -300,14 +314,14 @@ def fingerprint(business_date, partner_code: str | None = None) -> str:
     digest = hashlib.sha256()
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT e.idempotency_key, b.code, e.purpose, a.code, l.program, l.counterparty,
-                      l.source, l.debit, l.credit, l.currency
-                 FROM ledger_journalentry e
-                 JOIN ledger_journalline l ON l.entry_id = e.id
-                 JOIN ledger_book b ON b.id = e.book_id
-                 JOIN ledger_account a ON a.id = l.account_id
-                WHERE e.business_date = %s AND e.source_run LIKE %s
-                ORDER BY 1, 4, 5, 6, 7, 8, 9""", [business_date, like])
+            f"""SELECT e.idempotency_key, b.code, e.purpose, a.code, l.program, l.counterparty,
+                       {_SOURCE_WITHOUT_IDS}, l.debit, l.credit, l.currency
+                  FROM ledger_journalentry e
+                  JOIN ledger_journalline l ON l.entry_id = e.id
+                  JOIN ledger_book b ON b.id = e.book_id
+                  JOIN ledger_account a ON a.id = l.account_id
+                 WHERE e.business_date = %s AND e.source_run LIKE %s
+                 ORDER BY 1, 4, 5, 6, 7, 8, 9""", [business_date, like])
         for row in cur:
             digest.update("|".join(str(v) for v in row).encode())
             digest.update(b"\n")

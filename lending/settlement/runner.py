@@ -22,8 +22,10 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from lending.selectors import first_business_date
 from lending.settlement import positions, posting, steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
+from partners import calendar
 from partners.models import InboundFile, Partner, PartnerKind
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,21 @@ def intake_gate(*, partner: Partner, business_date: date) -> list[str]:
     return [k for k in REQUIRED_KINDS if k not in accepted]
 
 
+def days_not_settled_before(*, partner: Partner, business_date: date) -> list[date]:
+    """The business days from the partner's first (its earliest accepted file) up to the day
+    before `business_date` whose run is not DONE, oldest first: a date settles only after
+    every earlier one (FILE_FORMATS.md v1.1), so that each run starts from the books of the
+    day before."""
+    first = first_business_date(partner.pk)
+    if first is None or first >= business_date:
+        return []
+    days = calendar.business_days(first, business_date - timedelta(days=1))
+    done = set(SettlementRun.objects.filter(
+        partner=partner, state=RunState.DONE, business_date__gte=first,
+        business_date__lt=business_date).values_list("business_date", flat=True))
+    return [d for d in days if d not in done]
+
+
 def settling_partners() -> list[Partner]:
     """Partners that originate loans (platforms with programs)."""
     return list(Partner.objects.filter(kind=PartnerKind.PLATFORM, programs__isnull=False)
@@ -73,6 +90,8 @@ def settlement_run(
     from lending import tasks  # the Celery tasks call back into this module
 
     say = progress or (lambda _msg: None)
+    if not calendar.is_business_day(business_date):
+        raise SettlementError(f"{business_date} is not a business day of the bank's calendar")
     key = _lock_key(partner.pk, business_date)
     with connection.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
@@ -86,11 +105,13 @@ def settlement_run(
                  error=f"waiting for accepted files: {', '.join(missing)}")
             say(f"{partner.code} {business_date}: waiting for {', '.join(missing)}")
             return run
-        previous = SettlementRun.objects.filter(partner=partner, business_date__lt=business_date)
-        if previous.exclude(state=RunState.DONE).exists():
-            day = previous.exclude(state=RunState.DONE).order_by("business_date").first()
+        unsettled = days_not_settled_before(partner=partner, business_date=business_date)
+        if unsettled:
             _set(run, state=RunState.WAITING, step="GATE",
-                 error=f"the run of {day.business_date} is not done")
+                 error=f"business day {unsettled[0]} is not settled"
+                       + (f" (nor {len(unsettled) - 1} more before {business_date})"
+                          if len(unsettled) > 1 else ""))
+            say(f"{partner.code} {business_date}: waiting for the run of {unsettled[0]}")
             return run
         _set(run, state=RunState.RUNNING, step="BOOK", attempts=run.attempts + 1, error="",
              started_at=timezone.now(), finished_at=None)
@@ -282,7 +303,7 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
         clock("reconcile")  # what the reconciliation added after the statements
         timings["reconcile_alongside"] = reconciliation.seconds
         _set(run, step="CHECK")
-        problems = checks.run_checks(as_of=run.business_date)
+        problems = checks.run_checks(as_of=run.business_date, partner_id=run.partner_id)
         clock("check")
     totals = _control_totals(run)
     fp = posting.fingerprint(run.business_date, run.partner.code)

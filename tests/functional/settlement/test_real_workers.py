@@ -28,6 +28,7 @@ from lending.settlement.models import RunChunk, RunState, SettlementRun
 from lending.settlement.workers import WorkerProcesses
 from partners.models import Partner
 from tests.factories import lending as f
+from tests.factories.calendar import only_business_day
 
 D0, D1 = date(2026, 3, 2), date(2026, 4, 2)
 FAULTS = "tests.functional.settlement.faults"
@@ -70,6 +71,7 @@ def _setup_portfolio() -> None:
 
 
 def _deliver(day: date) -> None:
+    only_business_day(day, partner_code="ALPHA")  # D0 and D1 are a month apart
     if day == D0:
         rows = {"loans": [(f"L{i:04d}", "CASH", f"b{i}", f"{1000 + 37 * i}.{i % 100:02d}",
                            "0.18" if i % 2 else "0.12", 6 + (i % 3) * 3,
