@@ -38,6 +38,7 @@ from lending.intake.writer import partner_files_import
 from lending.settlement import runner
 from partners.models import Partner
 from tests.factories import lending as f
+from tests.factories.calendar import only_business_day
 
 # Committed days, as in production: inside one test transaction every chunk's temp tables (ON
 # COMMIT DROP) hold their locks to the end and exhaust max_locks_per_transaction after ~100 days.
@@ -218,6 +219,9 @@ class Generator:
 
 
 def _settle(partner: str, day: date, files: dict) -> None:
+    # every calendar day of this world is a business day (the calendar is data; intake and the
+    # run refuse a day that is not one, and a date settles only after every earlier one)
+    only_business_day(day, partner_code=partner)
     results = partner_files_import(partner=partner, business_date=day, files=files)
     assert all(r["status"] == "ACCEPTED" for r in results.values()), results
     run = runner.settlement_run(partner=Partner.objects.get(code=partner), business_date=day)
