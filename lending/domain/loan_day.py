@@ -766,11 +766,16 @@ class _Day:
             unbilled = [i for i in loan.insts if i.seq > loan.billed_seq]
             remaining = outstanding - sum(
                 (i.principal_unpaid for i in loan.insts if i.seq <= loan.billed_seq), ZERO)
-            new = build_schedule(remaining, t.annual_rate, len(unbilled), t.method, anchor,
-                                 current.due_on, t.day_count, regular_first=True).installments
-            for i, row in zip(unbilled, new, strict=True):
-                i.principal_due = i.principal_paid + row.principal
-                i.interest_due = row.interest
+            if remaining > 0:
+                new = build_schedule(remaining, t.annual_rate, len(unbilled), t.method, anchor,
+                                     current.due_on, t.day_count,
+                                     regular_first=True).installments
+                for i, row in zip(unbilled, new, strict=True):
+                    i.principal_due = i.principal_paid + row.principal
+                    i.interest_due = row.interest
+            else:  # what the reversal reopened is all billed: the later rows stay prepaid
+                for i in unbilled:
+                    i.principal_due, i.interest_due = i.principal_paid, i.interest_paid
         if current is None:
             loan.accrual_from = loan.accrual_to = None
             loan.accrual_amount = Decimal(0)

@@ -242,3 +242,23 @@ def test_reversing_one_of_two_prepayments_re_amortises_without_piling_principal(
     inst1 = ln.insts[0]
     assert inst1.interest_due - inst1.interest_paid == (
         sum(s.interest for s in ln.shares.values()) + ln.accrual_amount.quantize(D("0.01")))
+
+
+def test_reversing_an_earlier_instalment_of_a_paid_off_loan_reopens_only_that_instalment():
+    ln, t = loan(), terms()
+    due = date(2024, 2, 15)
+    r1 = loan_day(ln, t, due, [pay("916.80", txn=1)])
+    # Payoff on 02-20: period 2 (138.50 over 29 days) for 5 days 23.88 + 9,233.20 principal.
+    loan_day(ln, t, date(2024, 2, 20), [pay("9257.08", txn=2, kind="PAYOFF")])
+    assert ln.state == "PAID_OFF"
+    rev = date(2024, 2, 25)
+    loan_day(ln, t, rev, [_reversal(3, 1, r1, due)])
+    # Only instalment 1 is owed again (766.80 + 150.00); what the payoff paid stays paid.
+    assert ln.state == "ACTIVE" and ln.dpd == 10  # OVERDUE is set by the day's aging SQL
+    assert sum(s.principal for s in ln.shares.values()) == D("766.80")
+    assert sum(i.principal_due - i.principal_paid for i in ln.insts) == D("766.80")
+    assert ln.insts[0].interest_due - ln.insts[0].interest_paid == D("150.00")
+    # Penalty from the due date (it was paid on it): 10 days at 0.075 %/day:
+    # 766.80 × 0.00075 × 10 = 5.751 → 5.75, compound 150.00 × 0.00075 × 10 = 1.125 → 1.13.
+    assert sum(s.penalty for s in ln.shares.values()) == D("5.75")
+    assert sum(s.compound for s in ln.shares.values()) == D("1.13")
