@@ -188,6 +188,7 @@ class VersionStatus(models.TextChoices):
     PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
     ACTIVE = "ACTIVE", "Active"
     RETIRED = "RETIRED", "Retired"
+    REJECTED = "REJECTED", "Rejected"
 
 
 class AgreementVersion(models.Model):
@@ -230,6 +231,15 @@ class AgreementVersion(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # Four eyes (controls.four_eyes): everyone who edited the terms (none may approve them),
+    # when it was submitted, and a rejection with its reason.
+    editor_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["agreement__code", "version"]

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
+from controls.permissions import ControlPermissions
 from partners import services
 from partners.models import (
     CalendarDay,
@@ -116,7 +117,7 @@ class InboundFileAdmin(ReadOnlyAdmin):
 
 
 @admin.register(QuarantinedRow)
-class QuarantinedRowAdmin(ReadOnlyAdmin):
+class QuarantinedRowAdmin(ControlPermissions, ReadOnlyAdmin):
     """Quarantined rows are evidence: read-only; staff record a resolution with a note."""
 
     list_display = ("file", "row_no", "column", "reason", "stage", "short_message",
@@ -131,7 +132,9 @@ class QuarantinedRowAdmin(ReadOnlyAdmin):
     def short_message(self, obj):
         return obj.message[:80]
 
-    @admin.action(description="Mark resolved with a note")
+    # A resolution records a note and changes no money (nothing is booked or reversed), so
+    # it needs the operator's permission, not a second person.
+    @admin.action(description="Mark resolved with a note", permissions=["resolve_quarantine"])
     def mark_resolved(self, request, queryset):
         if "apply" in request.POST:
             try:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import lending.settlement
+from controls.models import ChangeRequest
 from lending.models import (
     Break,
     Claim,
@@ -124,7 +125,8 @@ def test_break_list_filters(staff_client, settled):
                                   settled.partner_id}).status_code == 200
 
 
-def test_assign_to_me_and_resolve_with_a_note(staff_client, staff_user, settled):
+def test_assign_to_me_and_resolve_with_a_note(staff_client, staff_user, settled,
+                                              django_user_model):
     url = reverse("admin:lending_break_changelist")
     ids = list(Break.objects.values_list("pk", flat=True))
     staff_client.post(url, {"action": "assign_to_me", ACTION_CHECKBOX_NAME: ids})
@@ -140,8 +142,15 @@ def test_assign_to_me_and_resolve_with_a_note(staff_client, staff_user, settled)
     staff_client.post(url, {"action": "resolve_breaks", ACTION_CHECKBOX_NAME: ids[:1],
                             "apply": "1", "note": "partner confirmed the figure",
                             "status": "WRITTEN_OFF"})
+    # a write-off is a four-eyes request (issue 21): it takes effect when an approver approves
+    assert Break.objects.get(pk=ids[0]).status == "OPEN"
+    approver = django_user_model.objects.create_superuser("approver2", "a@example.test", "x")
+    staff_client.force_login(approver)
+    staff_client.post(reverse("admin:controls_changerequest_changelist"), {
+        "action": "approve_requests",
+        ACTION_CHECKBOX_NAME: ChangeRequest.objects.values_list("pk", flat=True)})
     b = Break.objects.get(pk=ids[0])
-    assert (b.status, b.resolution_note, b.resolved_by_id) == \
+    assert (b.status, b.resolution_note.split(" (write-off request")[0], b.resolved_by_id) == \
         ("WRITTEN_OFF", "partner confirmed the figure", staff_user.pk)
     assert Break.objects.count() == len(ids)  # nothing deleted
     resp = staff_client.get(reverse("admin:lending_break_delete", args=[ids[0]]))

@@ -1,0 +1,152 @@
+"""Admin of the controls: four-eyes change requests and the audit trail (browse, CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path
+from pghistory.admin import EventsAdmin
+
+from controls import requests as change_requests
+from controls.models import ChangeRequest, RequestStatus
+from controls.permissions import ControlPermissions
+
+
+def reason_page(model_admin, request, queryset, *, action: str, question: str):
+    """The intermediate page of an action that needs a reason (a rejection)."""
+    return render(request, "admin/controls/action_reason.html", {
+        **model_admin.admin_site.each_context(request),
+        "title": question, "question": question, "objects": queryset.order_by("pk"),
+        "action": action, "reason_label": "Reason (required)", "button": "Reject",
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+    })
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ControlPermissions, admin.ModelAdmin):
+    """Program changes and break write-offs waiting for (or decided by) a second person."""
+
+    list_display = ("id", "kind", "target_id", "status", "created_by", "created_at",
+                    "submitted_at", "decided_by", "decided_at", "rejection_reason")
+    list_filter = ("kind", "status")
+    actions = ["approve_requests", "reject_requests", "submit_requests"]
+    readonly_fields = ("kind", "target_id", "status", "created_by", "created_at", "editor_ids",
+                       "submitted_at", "decided_by", "decided_at", "rejection_reason",
+                       "applied_result")
+    fields = ("kind", "target_id", "payload", "note") + readonly_fields[2:]
+
+    def has_add_permission(self, request):
+        return False  # requests come from the program and break pages
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status == RequestStatus.APPROVED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            change_requests.request_edit(req=obj, by=request.user,
+                                         payload=form.cleaned_data.get("payload"),
+                                         note=form.cleaned_data.get("note"))
+        except change_requests.RequestError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"{obj} is a draft again: submit it for approval.",
+                              messages.WARNING)
+
+    def _each(self, request, queryset, fn, done: str):
+        for req in queryset.order_by("pk"):
+            try:
+                fn(req)
+            except change_requests.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{req} {done}.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected requests (second person, four eyes)",
+                  permissions=["approve"])
+    def approve_requests(self, request: HttpRequest, queryset):
+        self._each(request, queryset, lambda r: change_requests.request_approve(
+            req=r, by=request.user), "approved and applied")
+
+    @admin.action(description="Reject selected requests (with a reason)",
+                  permissions=["approve"])
+    def reject_requests(self, request: HttpRequest, queryset):
+        if "apply" not in request.POST:
+            return reason_page(self, request, queryset, action="reject_requests",
+                               question="Reject these requests?")
+        reason = request.POST.get("reason", "")
+        self._each(request, queryset, lambda r: change_requests.request_reject(
+            req=r, by=request.user, reason=reason), "rejected")
+        return None
+
+    @admin.action(description="Submit selected drafts for approval", permissions=["request"])
+    def submit_requests(self, request: HttpRequest, queryset):
+        self._each(request, queryset, lambda r: change_requests.request_submit(
+            req=r, by=request.user), "submitted")
+
+
+EXPORT_COLUMNS = ("when", "event", "model", "object_id", "user_id", "username", "url",
+                  "before", "after", "row")
+
+
+class AuditEventsAdmin(ControlPermissions, EventsAdmin):
+    """The audit trail: every tracked change, who made it, before and after (read-only; the
+    event tables refuse updates and deletes). The auditor exports the filtered list as CSV."""
+
+    change_list_template = "admin/controls/audit_change_list.html"
+
+    def has_view_permission(self, request, obj=None):
+        return _audit_viewer(request) and super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return _audit_viewer(request)
+
+    def get_urls(self):
+        return [path("export.csv", self.admin_site.admin_view(self.export_view),
+                     name="controls_audit_export")] + super().get_urls()
+
+    def export_view(self, request):
+        """The events the list shows (its filters apply), as CSV, oldest first."""
+        if not self.has_export_audit_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        events = changelist.get_queryset(request).order_by("pgh_created_at", "pgh_slug")
+        return StreamingHttpResponse(
+            _csv_rows(events), content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'})
+
+
+def _audit_viewer(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff and user.has_perm("controls.view_audit"))
+
+
+def _csv_rows(events):
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    dump = lambda v: json.dumps(v, cls=DjangoJSONEncoder, ensure_ascii=False,  # noqa: E731
+                                sort_keys=True)
+    for e in events.iterator():
+        context = e.pgh_context or {}
+        diff = e.pgh_diff or {}
+        yield writer.writerow((
+            e.pgh_created_at.isoformat(), e.pgh_label, e.pgh_obj_model, e.pgh_obj_id,
+            context.get("user", ""), context.get("username", ""), context.get("url", ""),
+            dump({k: v[0] for k, v in diff.items()}), dump({k: v[1] for k, v in diff.items()}),
+            dump(e.pgh_data),
+        ))

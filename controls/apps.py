@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class ControlsConfig(AppConfig):
+    """Roles, four eyes (maker-checker) and the audit trail (issue 21)."""
+
+    name = "controls"
+    verbose_name = "Controls: roles, four eyes, audit trail"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from controls.roles import roles_sync_on_migrate
+
+        # every migrate brings the roles' permissions up to date (a new model's view
+        # permission reaches the auditor without a hand-written migration)
+        post_migrate.connect(roles_sync_on_migrate, sender=self)

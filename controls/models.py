@@ -1,0 +1,119 @@
+"""Controls: the permission holder, the generic four-eyes change request, the audit trail."""
+
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from controls.roles import CONTROL_PERMISSIONS
+from lending.models import Agreement, AgreementFunder, AgreementVersion, Break, Program, Statement
+from partners.models import CalendarDay, Partner, PartnerApiKey, PartnerUser, QuarantinedRow
+
+
+class Control(models.Model):
+    """No table: holds the custom permissions of the roles (controls.roles)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = CONTROL_PERMISSIONS
+
+    def __str__(self) -> str:
+        return "controls"
+
+
+class RequestStatus(models.TextChoices):
+    DRAFT = "DRAFT", "Draft"
+    PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
+    APPROVED = "APPROVED", "Approved (applied)"
+    REJECTED = "REJECTED", "Rejected"
+
+
+class RequestKind(models.TextChoices):
+    PROGRAM_CHANGE = "PROGRAM_CHANGE", "Program change"
+    BREAK_WRITE_OFF = "BREAK_WRITE_OFF", "Break write-off"
+
+
+class ChangeRequest(models.Model):
+    """A change that takes effect only when a second person with the approver role approves it
+    (controls.four_eyes). `payload` says what to do; `controls.requests` applies it."""
+
+    kind = models.CharField(max_length=20, choices=RequestKind.choices)
+    target_id = models.BigIntegerField(help_text="The program or break the request is about.")
+    payload = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True, help_text="Why: shown to the approver.")
+    status = models.CharField(max_length=20, choices=RequestStatus.choices,
+                              default=RequestStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    editor_ids = ArrayField(models.BigIntegerField(), default=list, blank=True,
+                            help_text="Everyone who edited it: none of them may approve it.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    applied_result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("created_by")),
+                name="change_request_four_eyes"),
+            models.CheckConstraint(
+                condition=~Q(status="REJECTED") | ~Q(rejection_reason=""),
+                name="change_request_rejection_reason"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["APPROVED", "REJECTED"]) | Q(decided_by__isnull=False),
+                name="change_request_decided_by"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+# --- The audit trail (django-pghistory: database triggers, so raw SQL is recorded too) ---------
+# Models of other apps are tracked through proxies here, so their triggers and event tables
+# live in this app's migrations. Each event row is the row after an insert or update, or
+# before a delete; the context says who (the request's user) and where (its URL).
+
+def _trackers():  # new ones per model: a tracker learns its model's fields
+    return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+
+
+def _tracked(model, name: str):
+    proxy = type(name, (model,), {
+        "__module__": __name__,
+        "Meta": type("Meta", (), {"proxy": True, "app_label": "controls"}),
+    })
+    return pghistory.track(*_trackers(), model_name=f"{name}Event",
+                           obj_field=pghistory.ObjForeignKey(db_constraint=False))(proxy)
+
+
+AUDITED = {
+    "User": User, "Group": Group, "Partner": Partner, "PartnerUser": PartnerUser,
+    "PartnerApiKey": PartnerApiKey, "CalendarDay": CalendarDay, "Program": Program,
+    "Agreement": Agreement, "AgreementVersion": AgreementVersion,
+    "AgreementFunder": AgreementFunder, "Statement": Statement, "Break": Break,
+    "QuarantinedRow": QuarantinedRow,
+}
+AuditUser = _tracked(User, "AuditUser")
+AuditGroup = _tracked(Group, "AuditGroup")
+AuditPartner = _tracked(Partner, "AuditPartner")
+AuditPartnerUser = _tracked(PartnerUser, "AuditPartnerUser")
+AuditPartnerApiKey = _tracked(PartnerApiKey, "AuditPartnerApiKey")
+AuditCalendarDay = _tracked(CalendarDay, "AuditCalendarDay")
+AuditProgram = _tracked(Program, "AuditProgram")
+AuditAgreement = _tracked(Agreement, "AuditAgreement")
+AuditAgreementVersion = _tracked(AgreementVersion, "AuditAgreementVersion")
+AuditAgreementFunder = _tracked(AgreementFunder, "AuditAgreementFunder")
+AuditStatement = _tracked(Statement, "AuditStatement")
+AuditBreak = _tracked(Break, "AuditBreak")
+AuditQuarantinedRow = _tracked(QuarantinedRow, "AuditQuarantinedRow")
+pghistory.track(*_trackers(), model_name="ChangeRequestEvent")(ChangeRequest)
