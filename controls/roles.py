@@ -51,7 +51,8 @@ def _views(spec: dict) -> set[tuple[str, str]]:
 
 
 def role_spec() -> dict[str, set[tuple[str, str]]]:
-    """Each role's permissions as (app_label, codename); "view_*" is every view of the app,
+    """Each role's permissions as (app_label, codename); "view_*" is every view of the app
+    (likewise "add_*", "change_*"),
     ("*", "view_*") every view permission there is, ("lending", "*limit*") every permission
     of a lending model named like a limit."""
     ctl = "controls"
@@ -60,7 +61,8 @@ def role_spec() -> dict[str, set[tuple[str, str]]]:
             ("partners", "add_calendarday"), ("partners", "change_calendarday"),
             (ctl, "operate_runs"), (ctl, "resolve_quarantine"), (ctl, "work_breaks"),
             (ctl, "request_change"), (ctl, "add_changerequest"), (ctl, "change_changerequest"),
-            ("django_celery_beat", "view_*"),
+            ("django_celery_beat", "view_*"), ("django_celery_beat", "add_*"),
+            ("django_celery_beat", "change_*"),  # the nightly schedule (runs)
         },
         APPROVER: _views(_OPERATIONS) | _views(_MONEY) | {(ctl, "approve_request")},
         FINANCE: _views(_MONEY) | {
@@ -69,7 +71,8 @@ def role_spec() -> dict[str, set[tuple[str, str]]]:
         },
         RISK: _views(_OPERATIONS) | {
             ("lending", f"{verb}_{model}") for verb in ("add", "change") for model in _TERMS
-        } | {("lending", "*limit*"), (ctl, "request_change"), (ctl, "add_changerequest"),
+        } | {("partners", "add_partner"), ("partners", "change_partner")} | {
+            ("lending", "*limit*"), (ctl, "request_change"), (ctl, "add_changerequest"),
              (ctl, "change_changerequest")},
         AUDITOR: {("*", "view_*"), (ctl, "view_audit"), (ctl, "export_audit")},
         ADMINISTRATOR: {
@@ -86,8 +89,8 @@ def _matches(perm_app: str, perm_code: str, model: str, rule: tuple[str, str]) -
     app, code = rule
     if app not in ("*", perm_app):
         return False
-    if code == "view_*":
-        return perm_code.startswith("view_")
+    if code.endswith("_*"):
+        return perm_code.startswith(code[:-1])
     if code == "*limit*":
         return "limit" in model
     return code == perm_code
