@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from lending.domain import rules
-from lending.domain.loan_day import NO_PAYMENT_STATES, LoanStatus
+from lending.domain.loan_day import LoanStatus
 from partners.files.contract import (
     AMOUNT_MAX_INT_DIGITS,
     AMOUNT_RE,
@@ -171,6 +171,13 @@ class Checks:
         fast = sql.SQL("CASE {} END").format(whens(rest)) if rest else sql.SQL("NULL::text")
         return sql.SQL("CASE WHEN r.ok THEN {} ELSE {} END").format(fast, full)
 
+    def first_failing(self) -> sql.Composable:
+        """The first failing check of every check (no fast path): NULL when none fails."""
+        if not self.whens:
+            return sql.SQL("NULL::text")
+        return sql.SQL("CASE {} END").format(sql.SQL(" ").join(
+            sql.SQL("WHEN ({}) THEN {}").format(c, e) for c, e, _ in self.whens))
+
     def line_regex(self, header: list[str], eol: str = "\n") -> re.Pattern | None:
         """One regex for a whole line in the header's column order, ending with `eol`; None
         when a column has no fast pattern."""
@@ -179,21 +186,21 @@ class Checks:
         return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + re.escape(eol))
 
 
-def _after_settled(c: Checks, col: str) -> None:
+def after_settled_rule(col: str, day: sql.Composable, text: sql.Composable
+                       ) -> tuple[sql.Composable, sql.Composable]:
     """FILE_FORMATS 1.1: a payment or reversal dated on or before the partner's last settled
-    business date (%(settled)s, NULL before the first run) would rewrite a settled day."""
-    c.add(sql.SQL("{}.d <= %(settled)s::date").format(Id(f"d_{col}")),
-          err("BAD_DATE", col,
-              sql.SQL("{} || r.{} || ' is on or before the last settled business date ' || "
-                      "%(settled)s::date").format(L(f"{col} "), Id(col))))
+    business date (%(settled)s, NULL before the first run) would rewrite a settled day.
+    `day`: the row's date, `text`: its text for the message. (condition, error) — checked at
+    intake against the days settled then, and again by the run (lending.settlement.references)
+    against the days settled before it, which may be more."""
+    return (sql.SQL("{} <= %(settled)s::date").format(day),
+            err("BAD_DATE", col,
+                sql.SQL("{} || {} || ' is on or before the last settled business date ' || "
+                        "%(settled)s::date").format(L(f"{col} "), text)))
 
 
-def _not_before_disbursement(c: Checks, col: str, disbursed: str) -> None:
-    """FILE_FORMATS 1.1: no payment or reversal before the loan was disbursed."""
-    c.add(sql.SQL("{}.d < {}").format(Id(f"d_{col}"), sql.SQL(disbursed)),
-          err("BAD_DATE", col,
-              sql.SQL("{} || r.{} || ' is before the loan''s disbursement on ' || {}").format(
-                  L(f"{col} "), Id(col), sql.SQL(disbursed))))
+def _after_settled(c: Checks, col: str) -> None:
+    c.add(*after_settled_rule(col, sql.SQL("{}.d").format(Id(f"d_{col}")), _r(col)))
 
 
 def _date_joins(cols: tuple[str, ...]) -> sql.Composable:
@@ -212,26 +219,6 @@ DATE_COLUMNS = {
 
 LOAN_METHODS = ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST", "DAILY")
 LOAN_STATES = tuple(str(s) for s in LoanStatus)  # lending.domain.loan_day
-# A written-off loan still takes money: a recovery after 核销 (DOMAIN §7.10), applied by the run.
-CLOSED_STATES = tuple(str(s) for s in NO_PAYMENT_STATES)
-
-# A loan is known when booked, or staged (accepted, not quarantined at apply) for the same
-# partner on the same or an earlier business date: the run of that date books it.
-# A staged loan that its run has booked is APPLIED and in lending_loan, so only the loans still
-# waiting for their run (status STAGED, a partial index: a few days' files at most) need the
-# staging table — never the partner's whole history of staged loans, and no plan that depends
-# on how fresh that table's statistics are (a hash join over the history read 30 s once).
-# The probe is a LATERAL one, made only for a row whose loan is not booked: the same day's loans
-# file has just staged thousands of loans the statistics do not know yet, and a join left to the
-# planner rescanned all of them for every row (70 s for a 29,000-row repayments file).
-_KNOWN_LOAN_JOINS = """
-LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
-LEFT JOIN LATERAL (
-    SELECT s.id, s.disbursed_on FROM lending_stagedloan s
-     WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = r.loan_no
-       AND s.business_date <= %(bdate)s AND s.status = 'STAGED'
-     LIMIT 1) sl ON true
-"""
 
 STAGE_TABLE = {
     "loans": "lending_stagedloan",
@@ -381,13 +368,10 @@ def _repayments(found: Found) -> KindSQL:
     c.choice("kind", ("SCHEDULED", "PREPAYMENT", "PAYOFF"))
     for col in ("reported_principal", "reported_interest", "reported_penalty", "reported_fee"):
         c.amount(col, required=False)
-    c.add("l.id IS NULL AND sl.id IS NULL",
-          err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
-    c.add(sql.SQL("l.state = ANY({})").format(L(list(CLOSED_STATES))),
-          err("LOAN_CLOSED", "loan_no", sql.SQL("'loan ' || r.loan_no || ' is ' || l.state")))
-    _not_before_disbursement(c, "paid_on", "coalesce(l.disbursed_on, sl.disbursed_on)")
+    # The loan (UNKNOWN_LOAN, LOAN_CLOSED, paid_on before its disbursement) is checked by the
+    # run (lending.settlement.references): it may be in a file not received yet.
     _duplicates(c, "txn_no", found)
-    joins = _KNOWN_LOAN_JOINS + _dup_joins("repayments", found) + _xseen(c, found, "reversal")
+    joins = _dup_joins("repayments", found) + _xseen(c, found, "reversal")
     select = sql.SQL(
         "r.txn_no, r.loan_no, d_paid_on.d, r.amount::numeric, r.payer, r.kind, "
         "r.reported_principal::numeric, r.reported_interest::numeric, "
@@ -405,12 +389,11 @@ def _reversals(found: Found) -> KindSQL:
     c.text("reason")
     _duplicates(c, "txn_no", found)
     xjoin = _xseen(c, found, "repayment")
-    c.add("rp.id IS NULL",
-          err("NOT_REVERSIBLE", "reverses_txn_no",
-              msg("no accepted repayment of this partner numbered ", "reverses_txn_no")))
-    c.add("rp.amount <> r.amount::numeric",
-          err("NOT_REVERSIBLE", "amount",
-              sql.SQL("'amount ' || r.amount || ' differs from the repayment''s ' || rp.amount")))
+    # The reversed repayment (NOT_REVERSIBLE: none, another amount, reversed before it was
+    # paid; BAD_DATE: before its loan's disbursement) is checked by the run
+    # (lending.settlement.references): it may be in a file not received yet. A repayment
+    # reversed twice stays here: within the file, and across files (one reversal per
+    # repayment is a unique constraint of the staging table).
     if found.dup2:
         c.add("dr.first_row < r.row_no",
               err("NOT_REVERSIBLE", "reverses_txn_no",
@@ -420,24 +403,10 @@ def _reversals(found: Found) -> KindSQL:
           err("NOT_REVERSIBLE", "reverses_txn_no",
               sql.SQL("'repayment ' || r.reverses_txn_no || ' is already reversed (file ' || "
                       "o.file_id || ' row ' || o.row_no || ')'")))
-    c.add("d_reversed_on.d < rp.paid_on",
-          err("NOT_REVERSIBLE", "reversed_on",
-              sql.SQL("'reversed_on ' || r.reversed_on || ' is before the repayment''s "
-                      "paid_on ' || rp.paid_on")))
-    _not_before_disbursement(c, "reversed_on", "coalesce(l.disbursed_on, sl.disbursed_on)")
     joins = _dup_joins("reversals", found) + xjoin + (
         "LEFT JOIN intake_dup2 dr ON dr.k = r.reverses_txn_no\n" if found.dup2 else "") + """
 LEFT JOIN lending_stagedreversal o ON o.partner_id = %(partner)s
      AND o.reverses_txn_no = r.reverses_txn_no
-LEFT JOIN lending_stagedrepayment rp ON rp.partner_id = %(partner)s
-     AND rp.txn_no = r.reverses_txn_no AND rp.business_date <= %(bdate)s
-     AND rp.status <> 'QUARANTINED'
-LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = rp.loan_no
-LEFT JOIN LATERAL (
-    SELECT s.disbursed_on FROM lending_stagedloan s
-     WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = rp.loan_no
-       AND s.business_date <= %(bdate)s AND s.status = 'STAGED'
-     LIMIT 1) sl ON true
 """
     select = sql.SQL("r.txn_no, r.reverses_txn_no, d_reversed_on.d, r.amount::numeric, "
                      "coalesce(r.reason, '')")
@@ -457,10 +426,12 @@ def _balances(found: Found) -> KindSQL:
     c.add("r.dpd !~ '^[0-9]+$' OR length(r.dpd) > 6",
           err("BAD_VALUE", "dpd", msg("dpd must be a whole number of days: ", "dpd")), fmt=True)
     c.choice("status", LOAN_STATES)
-    c.add("l.id IS NULL AND sl.id IS NULL",
-          err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
+    # A row of a loan the bank does not have is not quarantined: the run's reconciliation
+    # records it as a MISSING_AT_BANK break (the loan may be in a loans file not received
+    # yet, or be one the run does not book; either way the reconciliation sees it after the
+    # day's booking, lending.reconciliation.services).
     _duplicates(c, "loan_no", found, across=False)
-    joins = _KNOWN_LOAN_JOINS + _dup_joins("balances", found, across=False)
+    joins = _dup_joins("balances", found, across=False)
     select = sql.SQL(
         "r.loan_no, d_as_of.d, r.principal_outstanding::numeric, "
         "r.interest_outstanding::numeric, r.penalty_outstanding::numeric, r.dpd::integer, "
@@ -625,17 +596,24 @@ def stage_sql(kind: str, failing: bool = True) -> sql.Composable:
                            if failing else ""))
 
 
+def csv_field(value: sql.Composable) -> sql.Composable:
+    """A text value as one CSV field (minimal quoting; NULL is empty)."""
+    return sql.SQL(
+        "CASE WHEN {v} ~ '[\",\\r\\n]' THEN '\"' || replace({v}, '\"', '\"\"') || '\"' "
+        "ELSE coalesce({v}, '') END"
+    ).format(v=value)
+
+
+def raw_csv(values) -> sql.Composable:
+    """The raw text of a quarantined row: its text values as one CSV line."""
+    fields = [csv_field(v) for v in values]
+    return sql.SQL(" || ',' || ").join(fields) if fields else L("")
+
+
 def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
     """Quarantine the failing rows with their raw text, rebuilt as CSV in the file's order."""
-    def q(col: str) -> sql.Composable:
-        c = Id(col)
-        return sql.SQL(
-            "CASE WHEN r.{c} ~ '[\",\\r\\n]' THEN '\"' || replace(r.{c}, '\"', '\"\"') || '\"' "
-            "ELSE coalesce(r.{c}, '') END"
-        ).format(c=c)
-
     main = KINDS[kind].main_amount
-    raw = sql.SQL(" || ',' || ").join(q(c) for c in header) if header else L("")
+    raw = raw_csv(_r(c) for c in header)
     if kind in MATERIALISED:
         e, amount = "c", sql.SQL("c.{}").format(Id(main))
         source = sql.SQL("intake_checked c JOIN intake_raw r ON r.row_no = c.row_no "

@@ -23,7 +23,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from lending.selectors import first_business_date
-from lending.settlement import positions, posting, steps
+from lending.settlement import positions, posting, references, steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners import calendar
 from partners.models import InboundFile, Partner, PartnerKind
@@ -118,6 +118,7 @@ def settlement_run(
         started = time.monotonic()
         timings: dict[str, float] = {}
         try:
+            references.references_check(partner_id=partner.pk, business_date=business_date)
             steps.plan_book(run)
             t0 = time.monotonic()
             queue = settings.SETTLEMENT_QUEUE

@@ -1,6 +1,6 @@
 """Admin: file registry, quarantine resolution with a note, API key issue and revoke."""
 
-from intake_factories import import_rows
+from intake_factories import import_rows, run_references
 
 from partners.models import PartnerApiKey, PartnerUser, QuarantinedRow
 
@@ -8,6 +8,7 @@ from partners.models import PartnerApiKey, PartnerUser, QuarantinedRow
 def test_registry_and_quarantine_pages(staff_client, alpha):
     result = import_rows("repayments", [["T1", "LX", "2026-11-30", "1.00", "BORROWER",
                                          "SCHEDULED"]])
+    run_references()  # UNKNOWN_LOAN, by the run
     assert staff_client.get("/admin/partners/inboundfile/").status_code == 200
     page = staff_client.get(f"/admin/partners/quarantinedrow/?file__id__exact={result.file_id}"
                             "&reason__exact=UNKNOWN_LOAN")

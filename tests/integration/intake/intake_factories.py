@@ -173,3 +173,12 @@ def nothing_staged() -> bool:
                     "(SELECT count(*) FROM lending_stagedbalance) + "
                     "(SELECT count(*) FROM partners_quarantinedrow)")
         return cur.fetchone()[0] == 0
+
+
+def run_references(partner: str = "ALPHA", bdate: date = BDATE) -> dict[str, int]:
+    """The run's first step for the partner and date (lending.settlement.references): the
+    checks against other files, quarantined at stage APPLY."""
+    from lending.settlement.references import references_check
+
+    return references_check(partner_id=Partner.objects.get(code=partner).pk,
+                            business_date=bdate)

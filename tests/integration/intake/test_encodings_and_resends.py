@@ -12,6 +12,7 @@ from intake_factories import (
     import_rows,
     make_loan,
     make_partner,
+    run_references,
 )
 
 from lending.models import StagedRepayment, StagedReversal
@@ -44,10 +45,12 @@ def test_gbk_file_by_partner_profile(gbk_partner):
                                      encoding="gbk")
     assert CHINESE.encode("gbk") in data
     result = import_bytes(name, data, control)
-    assert result.status == "ACCEPTED" and result.quarantined == 1, result
+    assert result.status == "ACCEPTED" and result.quarantined == 0, result
     assert StagedReversal.objects.get(txn_no="V1").reason == CHINESE
+    run_references("GAMMA", D2)  # the reversed repayment is checked by the run
     q = QuarantinedRow.objects.get(file_id=result.file_id)
     assert q.reason == "NOT_REVERSIBLE" and q.raw == "V2,T9,2026-12-01,5.00,未知交易"
+    assert q.stage == "APPLY"
     assert InboundFile.objects.get(pk=result.file_id).encoding == "gb18030"
     assert_balanced(result.file_id)
 
@@ -95,13 +98,13 @@ def test_columns_in_any_order_and_quoted_fields(alpha):
 def test_resend_of_accepted_file_is_a_noop(alpha):
     partner, version, program = alpha
     make_loan(partner, program, version, "L1")
-    rows = REPAYMENTS + [["T3", "LX", "2026-11-30", "1.00", "BORROWER", "SCHEDULED"]]
+    rows = REPAYMENTS + [["T3", "L1", "2026-12-01", "1.00", "BORROWER", "SCHEDULED"]]
     first = import_rows("repayments", rows)
     assert first.status == "ACCEPTED" and first.quarantined == 1
     staged = list(StagedRepayment.objects.values_list("pk", flat=True))
     again = import_rows("repayments", rows)
     assert again.status == "DUPLICATE" and again.error is None
-    assert (again.rows, again.quarantined, again.reasons) == (3, 1, {"UNKNOWN_LOAN": 1})
+    assert (again.rows, again.quarantined, again.reasons) == (3, 1, {"FUTURE_DATE": 1})
     assert list(StagedRepayment.objects.values_list("pk", flat=True)) == staged
     assert QuarantinedRow.objects.count() == 1
     dup = InboundFile.objects.get(pk=again.file_id)
@@ -128,6 +131,7 @@ def test_headerless_empty_file_is_rejected(alpha):
 def test_quarantined_rows_are_append_only(alpha):
     result = import_rows("repayments", [["T1", "LX", "2026-11-30", "1.00", "BORROWER",
                                          "SCHEDULED"]])
+    run_references()  # UNKNOWN_LOAN, by the run
     row = QuarantinedRow.objects.get(file_id=result.file_id)
     with pytest.raises(IntegrityError), transaction.atomic():
         QuarantinedRow.objects.filter(pk=row.pk).update(message="edited")

@@ -5,7 +5,14 @@ from datetime import date
 
 import pytest
 from django.db import transaction
-from intake_factories import HEADERS, assert_balanced, build_file, import_bytes, make_loan
+from intake_factories import (
+    HEADERS,
+    assert_balanced,
+    build_file,
+    import_bytes,
+    make_loan,
+    run_references,
+)
 
 from lending.intake import checks, services
 from lending.models import StagedRepayment, StagedReversal
@@ -33,8 +40,8 @@ TRICKY = [
     rep("T2", amount="0.00"),                    # matches the fast pattern, not > 0
     rep("T3", paid_on="2026-02-30"),             # matches the fast pattern, not a date
     rep("T4", paid_on="20261201"),               # FUTURE_DATE
-    rep("T5", loan_no="LX"),                     # UNKNOWN_LOAN
-    rep("T6", loan_no="L2"),                     # LOAN_CLOSED
+    rep("T5", loan_no="LX"),                     # UNKNOWN_LOAN (at the run)
+    rep("T6", loan_no="L2"),                     # LOAN_CLOSED (at the run)
     rep("T1", amount="7.00"),                    # DUPLICATE within the file
     rep("T8", amount="１２.00"),                  # full-width digits: not [0-9]
     rep("T9", payer="borrower"),                 # BAD_VALUE (case)
@@ -45,10 +52,10 @@ TRICKY = [
     rep("T14", amount="5.5", fee="1.123"),       # BAD_AMOUNT reported_fee
     rep("T15", kind="PAYOFF", payer="GUARANTOR"),  # good
     rep("T16", loan_no="L1 "),                   # BAD_VALUE: trailing space
-    rep("T17", paid_on="0001-01-01"),            # BAD_DATE: before the disbursement
+    rep("T17", paid_on="0001-01-01"),            # BAD_DATE: before the disbursement (run)
     rep("T18", payer=""),                        # MISSING_FIELD
     rep("T19", paid_on="2026-11-29", amount="1"),  # good
-    rep("T20", paid_on="2026-05-31"),            # BAD_DATE: the day before disbursement
+    rep("T20", paid_on="2026-05-31"),            # BAD_DATE: the day before disbursement (run)
     rep("T21", principal='1,5'),                 # quoted field: BAD_AMOUNT
     rep("T22", amount="12345678901234567"),      # BAD_AMOUNT: 17 integer digits (overflowed)
 ]
@@ -56,10 +63,11 @@ TRICKY = [
 
 def outcome(result):
     quarantined = [
-        (q.row_no, q.reason, q.column, q.message, q.raw, q.amount)
+        (q.row_no, q.reason, q.column, q.message, q.raw, q.amount, q.stage)
         for q in QuarantinedRow.objects.filter(file_id=result.file_id).order_by("row_no")
     ]
-    staged = list(StagedRepayment.objects.filter(file_id=result.file_id).order_by("row_no")
+    staged = list(StagedRepayment.objects.filter(file_id=result.file_id)
+                  .exclude(status="QUARANTINED").order_by("row_no")
                   .values_list("row_no", "txn_no", "loan_no", "paid_on", "amount", "payer",
                                "kind", "reported_principal", "reported_fee"))
     return result.as_dict(), quarantined, staged
@@ -71,6 +79,7 @@ def _import(rows, *, crlf=False, slow=False, monkeypatch=None, header=REP_HEADER
     name, data, control = build_file("repayments", rows, header=header, crlf=crlf)
     result = import_bytes(name, data, control)
     monkeypatch.undo()
+    run_references(bdate=D1)  # the loan checks: the run's (lending.settlement.references)
     return result
 
 
@@ -107,6 +116,8 @@ def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
         18: "MISSING_FIELD", 20: "BAD_DATE", 21: "BAD_AMOUNT", 22: "BAD_AMOUNT",
     }
     assert quarantined[-1][5] is None  # does not parse: not in the control total
+    # the checks against the loan are the run's, with the same codes
+    assert {q[0] for q in quarantined if q[6] == "APPLY"} == {5, 6, 17, 20}
 
 
 def test_fast_path_regex_proves_the_format_checks():
