@@ -234,3 +234,30 @@ def test_program_change_takes_effect_only_when_approved(as_user):
     program.refresh_from_db()
     assert program.max_principal == Decimal("60000.00")
     assert Program.objects.get(pk=program.pk).max_principal == Decimal("60000.00")
+
+
+def test_finding_1_read_only_staff_cannot_rerun_resolve_or_write_off(as_user):
+    """The auditor sees runs and breaks but POSTing their actions does nothing (quarantine's
+    action is refused the same way: test_permission_matrix)."""
+    from lending.models import SettlementRun
+
+    platform, program = rf.platform_with_program("ALPHA")
+    rf.loans(program, ["L1"])
+    day = date(2026, 6, 16)
+    rf.balances_file(platform, day, [("L1", "9990.00", "50.00", "0.00", 0, "ACTIVE")])
+    recon.breaks_reconcile(partner_id=platform.pk, business_date=day)
+    brk = Break.objects.order_by("pk").first()
+    run = SettlementRun.objects.create(partner=platform, business_date=day, state="FAILED")
+    auditor = as_user(role_user("audrey", "auditor"))
+    for url in ("admin:lending_break_changelist", "admin:lending_settlementrun_changelist",
+                "admin:partners_quarantinedrow_changelist"):
+        assert auditor.get(reverse(url)).status_code == 200  # sees them
+    _act(auditor, "resolve_breaks", brk, url="admin:lending_break_changelist", apply="1",
+         note="x", status="WRITTEN_OFF")
+    _act(auditor, "resolve_breaks", brk, url="admin:lending_break_changelist", apply="1",
+         note="x", status="RESOLVED")
+    _act(auditor, "rerun_runs", run, url="admin:lending_settlementrun_changelist")
+    brk.refresh_from_db()
+    run.refresh_from_db()
+    assert (brk.status, run.state, run.attempts) == ("OPEN", "FAILED", 0)
+    assert not ChangeRequest.objects.exists()
