@@ -1,0 +1,284 @@
+"""The model-based oracle (issue 20): random worlds of business days and partner files driven
+through the real intake and settlement on PostgreSQL, every loan share compared with the
+independent model in tests/oracle/model.py after every settled day.
+
+`make test` runs a bounded number of examples; ORACLE_EXAMPLES=N runs N.
+
+Generator flags (known defects, narrowed until engineer C's fixes land; see the report):
+KNOWN_DEFECTS lists the features the generator leaves out while they are excluded."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from ledger.domain import chart
+from ledger.selectors import UnknownLedgerObject, account_balance_get
+from ledger.services import chart_of_accounts_load
+from lending import services
+from lending.intake.writer import partner_files_import
+from lending.models import Agreement, Loan, Statement
+from lending.settlement import runner
+from partners.calendar import business_days
+from partners.models import CalendarDay, CalendarDayKind, Partner
+from tests.factories import lending as f
+from tests.oracle.model import LoanModel, LoanSpec, Pay, hu
+
+pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.slow]
+
+EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "2"))
+# Features left out of the generator while their defects are being fixed (issue 20):
+#   "A"  — a PREPAYMENT inside the first period (defect A);
+#   "B"  — reversal of a PAYOFF (defect B).
+# Empty it to let the oracle check them.
+KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B").split(",")) - {""}
+START = date(2026, 3, 2)  # a Monday; the bank's 2026 calendar (a migration) applies
+METHODS = ["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST"]
+
+
+class Rollback(Exception):
+    pass
+
+
+def world_setup(bank_ratio: Decimal, grace: int, mult: Decimal):
+    chart_of_accounts_load()
+    platform = f.partner("ALPHA")
+    guarantor = f.partner("GUARD", kind="GUARANTOR")
+    agreement = services.agreement_create(code="AG-O", name="oracle", platform=platform,
+                                          guarantor=guarantor)
+    version = services.agreement_version_draft(
+        agreement=agreement, effective_from=date(2020, 1, 1),
+        funders=[services.FunderTerms(f.bank(), bank_ratio),
+                 services.FunderTerms(platform, Decimal("1") - bank_ratio)],
+        created_by=f.user("maker"))
+    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    services.program_create(
+        partner=platform, agreement=Agreement.objects.get(code="AG-O"), code="CASH",
+        name="cash", repayment_methods=METHODS + ["DAILY"], max_annual_rate=Decimal("0.24"),
+        claim_trigger_dpd=None, write_off_dpd=None, grace_days=grace, penalty_multiplier=mult)
+
+
+class World:
+    def __init__(self, data, bank_ratio, grace, mult):
+        self.data = data
+        self.ratio = bank_ratio
+        self.grace, self.mult = grace, mult
+        self.models: dict[str, LoanModel] = {}
+        self.pays: dict[str, list[Pay]] = {}
+        self.crystal: dict[str, set[date]] = {}
+        self.txn_loan: dict[str, str] = {}
+        self.reversed: set[str] = set()
+        self.seq = 0
+        self.last = None
+        self.log: list[str] = []
+
+    def new_id(self, p):
+        self.seq += 1
+        return f"{p}{self.seq}"
+
+    def model_state(self, loan_no, day):
+        return self.models[loan_no].run(day, self.pays[loan_no], self.crystal[loan_no])
+
+    def plan_day(self, day: date) -> dict:
+        d = self.data
+        self.before = {no: list(p) for no, p in self.pays.items()}
+        files = {"loans": [], "repayments": [], "reversals": []}
+        # value dates: any calendar day after the last settled day up to today (v1.1)
+        lo = (self.last + timedelta(days=1)) if self.last else day
+        vdays = [lo + timedelta(days=k) for k in range((day - lo).days + 1)]
+        if d.draw(st.integers(0, 3), label=f"new loans {day}") and day < START + timedelta(20):
+            for _ in range(d.draw(st.integers(1, 2))):
+                no = self.new_id("L")
+                method = d.draw(st.sampled_from(METHODS), label="method")
+                principal = Decimal(d.draw(st.integers(1000, 20000))) + \
+                    Decimal(d.draw(st.integers(0, 99))) / 100
+                rate = d.draw(st.sampled_from(["0.12", "0.15", "0.18", "0.2388"]))
+                term = d.draw(st.integers(2, 12))
+                files["loans"].append((no, "CASH", f"b-{no}", str(principal), rate, term,
+                                       method, day, "", f"BA-{no}"))
+                spec = LoanSpec(no, principal, Decimal(rate), term, method, day,
+                                (("BANK", self.ratio), ("ALPHA", 1 - self.ratio)), "ALPHA",
+                                self.mult, self.grace)
+                self.models[no], self.pays[no], self.crystal[no] = LoanModel(spec), [], set()
+                self.log.append(f"{day} loan {spec}")
+        for no, m in self.models.items():
+            if m.s.disbursed >= day:
+                continue
+            stt = self.model_state(no, day)
+            if stt.closed_on is not None:
+                continue
+            what = d.draw(st.sampled_from(["none", "none", "none", "due", "partial", "over",
+                                           "prepay", "payoff", "reverse"]), label=f"{no} {day}")
+            if what == "none":
+                continue
+            if what == "reverse":
+                live = [p for p in self.pays[no] if p.txn not in self.reversed
+                        and p.paid_on > m.s.disbursed
+                        and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")]
+                if not live:
+                    continue
+                p = d.draw(st.sampled_from(live))
+                self.reversed.add(p.txn)
+                files["reversals"].append((self.new_id("R"), p.txn, day, str(p.amount), "oracle"))
+                self.pays[no] = [q for q in self.pays[no] if q.txn != p.txn]
+                self.crystal[no].add(day)
+                self.log.append(f"{day} reverse {p}")
+                continue
+            paid_on = d.draw(st.sampled_from([v for v in vdays if v > m.s.disbursed]))
+            if any(p.paid_on > paid_on for p in self.pays[no]):
+                paid_on = day
+            at = self.model_state(no, paid_on)
+            if stt.closed_on is not None or at.closed_on is not None:
+                continue
+            first_period = paid_on < m.schedule()[0].due
+            if what in ("prepay", "payoff") and first_period and "A" in KNOWN_DEFECTS:
+                what = "due"
+            due_now = sum((it.pen + it.comp + it.i_due + it.p_due + hu(it.pen_acc)
+                           + hu(it.comp_acc) for it in at.insts if it.billed), Decimal(0))
+            nxt = next((it for it in at.insts if not it.billed), None)
+            if what == "due":
+                amt = due_now or (nxt.principal + nxt.interest if nxt else Decimal("0"))
+                kind = "SCHEDULED"
+            elif what == "partial":
+                amt = hu((due_now or Decimal("100")) * Decimal(d.draw(st.integers(1, 99))) / 100)
+                kind = "SCHEDULED"
+            elif what == "over":
+                amt = due_now + Decimal(d.draw(st.integers(1, 50000))) / 100
+                kind = "SCHEDULED"
+            elif what == "prepay":
+                amt = due_now + Decimal(d.draw(st.integers(10000, 300000))) / 100
+                if amt >= m.payoff_amount(at):
+                    continue
+                kind = "PREPAYMENT"
+            else:
+                amt = m.payoff_amount(at) + Decimal(d.draw(st.sampled_from([0, 0, 0, 150])))
+                kind = "PAYOFF"
+            if amt <= 0:
+                continue
+            txn = self.new_id("T")
+            pay = Pay(txn, paid_on, amt, kind)
+            self.pays[no].append(pay)
+            self.txn_loan[txn] = no
+            files["repayments"].append((txn, no, paid_on, str(amt), "BORROWER", kind))
+            self.log.append(f"{day} pay {no} {pay}")
+        return files
+
+
+def settle(world: World, day: date, files: dict):
+    results = partner_files_import(partner="ALPHA", business_date=day, files=files)
+    for kind, r in results.items():
+        assert r["status"] == "ACCEPTED" and not r["quarantined"], (day, kind, r)
+    run = runner.settlement_run(partner=Partner.objects.get(code="ALPHA"), business_date=day)
+    assert run.state == "DONE", (day, run.state, run.error, run.totals.get("check_problems"))
+    world.last = day
+
+
+def positions_of(day):
+    from django.db import connection
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT l.loan_no, f.code, x.principal, x.interest, x.penalty + x.compound
+                 FROM lending_share_positions(%s) x
+                 JOIN lending_loan l ON l.id = x.loan_id
+                 JOIN partners_partner f ON f.id = x.funder_id""", [day])
+        out: dict = {}
+        for no, fc, p, i, pc in cur.fetchall():
+            out.setdefault(no, {})[fc] = (p, i, pc)
+        return out
+
+
+def compare(world: World, day: date) -> list[str]:
+    diffs = []
+    pos = positions_of(day)
+    gl_bank, gl_memo = Decimal(0), Decimal(0)
+    stmt_expect: dict[str, Decimal] = {}
+    for no, m in world.models.items():
+        stt = world.model_state(no, day)
+        loan = Loan.objects.get(loan_no=no)
+        shares = {s.funder.code: (s.principal_outstanding, s.interest_outstanding,
+                                  s.penalty_outstanding + s.compound_outstanding)
+                  for s in loan.shares.select_related("funder")}
+        want = {fc: (v["PRINCIPAL"], v["INTEREST"], v["PENALTY"]) for fc, v in stt.shares.items()}
+        if shares != want:
+            diffs.append(f"{day} {no} shares system={shares} model={want}")
+        wpos = m.positions(stt)
+        got = pos.get(no, {fc: (0, 0, 0) for fc in wpos})
+        if got != wpos:
+            diffs.append(f"{day} {no} positions system={got} model={wpos}")
+        if (loan.state, loan.dpd) != (stt.state, stt.dpd):
+            diffs.append(f"{day} {no} state/dpd system={(loan.state, loan.dpd)} "
+                         f"model={(stt.state, stt.dpd)}")
+        gl_bank += stt.shares["BANK"]["PRINCIPAL"]
+        gl_memo += stt.shares["ALPHA"]["PRINCIPAL"]
+        # the statement of business day `day` books what today's files changed: the model's
+        # cumulative bank-share collections, advances and refunds with today's payments less
+        # without them (payments carry their value date, §8.11)
+        old = m.run(day, world.before.get(no, []), world.crystal[no])
+        for sign, s_ in ((1, stt), (-1, old)):
+            for coll in s_.collected.values():
+                for (fc, comp), a in coll.items():
+                    if fc == "BANK":
+                        k = f"COLLECTION_{comp}"
+                        stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * a
+            for k, dct in (("OVERPAYMENT", s_.overpaid), ("REFUND", s_.refunded)):
+                stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * sum(dct.values(), 0)
+    for book, want in (("BANK_GL", gl_bank), ("MEMO_ALPHA", gl_memo)):
+        try:
+            got = account_balance_get(book=book, account=chart.LOANS_RECEIVABLE, as_of=day,
+                                      program="ALPHA/CASH").balance
+        except UnknownLedgerObject:  # a book is opened by its first posting
+            got = Decimal(0)
+        if got != want:
+            diffs.append(f"{day} GL {book} loans receivable system={got} model={want}")
+    st_ = Statement.objects.filter(counterparty__code="ALPHA", business_date=day).first()
+    lines: dict[str, Decimal] = {}
+    if st_ is not None:
+        for ln in st_.lines.all():
+            lines[ln.line_type] = lines.get(ln.line_type, Decimal(0)) + ln.amount
+    # only the collection / advance / refund lines are modelled; reversal lines net in them
+    got_lines = {}
+    for k, v in lines.items():
+        base = k.removeprefix("REVERSAL_")
+        if base.startswith("COLLECTION_") or base in ("OVERPAYMENT", "REFUND"):
+            got_lines[base] = got_lines.get(base, Decimal(0)) + v
+    got_lines = {k: v for k, v in got_lines.items() if v}
+    stmt_expect = {k: v for k, v in stmt_expect.items() if v}
+    if got_lines != stmt_expect and not any(day in world.crystal[n] for n in world.models):
+        diffs.append(f"{day} statement ALPHA system={got_lines} model={stmt_expect}")
+    return diffs
+
+
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
+          suppress_health_check=list(HealthCheck),
+          # a DB-backed world takes seconds: shrinking is opt-in (ORACLE_SHRINK=1)
+          phases=[Phase.explicit, Phase.reuse, Phase.generate]
+          + ([Phase.shrink] if os.environ.get("ORACLE_SHRINK") else []))
+@given(data=st.data())
+def test_settlement_agrees_with_the_model_every_day(data):
+    ratio = data.draw(st.sampled_from([Decimal("0.70"), Decimal("0.60")]), label="bank ratio")
+    grace = data.draw(st.sampled_from([0, 3]), label="grace")
+    mult = data.draw(st.sampled_from([Decimal("1.5"), Decimal("1.3")]), label="multiplier")
+    ndays = int(os.environ.get("ORACLE_DAYS", "60"))
+    holidays = data.draw(st.sets(st.integers(1, ndays), max_size=4), label="holidays")
+    try:
+        with transaction.atomic():
+            world_setup(ratio, grace, mult)
+            for k in holidays:
+                CalendarDay.objects.update_or_create(
+                    day=START + timedelta(days=k),
+                    defaults={"kind": CalendarDayKind.HOLIDAY, "name": "oracle holiday"})
+            world = World(data, ratio, grace, mult)
+            for day in business_days(START, START + timedelta(days=ndays)):
+                files = world.plan_day(day)
+                settle(world, day, files)
+                diffs = compare(world, day)
+                assert not diffs, "\n".join(diffs[:12] + ["--- log:"] + world.log[-30:])
+            raise Rollback
+    except Rollback:
+        pass
