@@ -233,13 +233,13 @@ class AgreementVersion(models.Model):
     note = models.TextField(blank=True)
     # Four eyes (controls.four_eyes): everyone who edited the terms (none may approve them),
     # when it was submitted, and a rejection with its reason.
-    editor_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    editor_ids = ArrayField(models.BigIntegerField(), default=list, db_default=[], blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     rejected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     rejected_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["agreement__code", "version"]

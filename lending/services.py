@@ -179,7 +179,8 @@ def agreement_version_draft(
         effective_from=effective_from,
         residual_owner=residual_owner or agreement.platform,
         created_by=created_by,
-        status=VersionStatus.PENDING_APPROVAL,
+        status=VersionStatus.PENDING_APPROVAL,  # drafted and submitted in one step
+        submitted_at=timezone.now(),
         **terms,
     )
     AgreementFunder.objects.bulk_create(

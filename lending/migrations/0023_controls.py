@@ -17,7 +17,8 @@ class Migration(migrations.Migration):
             model_name="agreementversion",
             name="editor_ids",
             field=django.contrib.postgres.fields.ArrayField(
-                base_field=models.BigIntegerField(), blank=True, default=list, size=None),
+                base_field=models.BigIntegerField(), blank=True, db_default=[], default=list,
+                size=None),
         ),
         migrations.AddField(
             model_name="agreementversion",
@@ -34,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="agreementversion",
             name="rejection_reason",
-            field=models.TextField(blank=True),
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AddField(
             model_name="agreementversion",
