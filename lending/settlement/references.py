@@ -140,21 +140,23 @@ def _statement(kind: str) -> sql.Composable:
             raw_csv(text(c) for c in spec.optional))
     us = L("\x1f")
     return sql.SQL("""
-WITH c AS (
-    SELECT r.id, r.file_id, r.row_no, r.{main} AS amount, {raw} AS raw, {case} AS err
-      FROM {table} r
-      {joins}
-     WHERE r.partner_id = %(partner)s AND r.business_date = %(bdate)s AND r.status = 'STAGED'
-), bad AS (
-    SELECT * FROM c WHERE err IS NOT NULL
+WITH bad AS (  -- the failing rows only (the raw text is built for them alone)
+    SELECT * FROM (
+        SELECT r.*, {case} AS err
+          FROM {table} r
+          {joins}
+         WHERE r.partner_id = %(partner)s AND r.business_date = %(bdate)s
+           AND r.status = 'STAGED') c
+     WHERE err IS NOT NULL
 ), q AS (
     INSERT INTO partners_quarantinedrow (file_id, partner_id, business_date, row_no, "column",
            reason, message, raw, amount, stage, created_at, resolved, resolution_note)
-    SELECT file_id, %(partner)s, %(bdate)s, row_no, split_part(err, {us}, 2),
-           split_part(err, {us}, 1),
-           substr(err, length(split_part(err, {us}, 1)) + length(split_part(err, {us}, 2)) + 3),
-           raw, amount, 'APPLY', now(), false, ''
-      FROM bad ORDER BY file_id, row_no
+    SELECT r.file_id, %(partner)s, %(bdate)s, r.row_no, split_part(r.err, {us}, 2),
+           split_part(r.err, {us}, 1),
+           substr(r.err, length(split_part(r.err, {us}, 1))
+                  + length(split_part(r.err, {us}, 2)) + 3),
+           {raw}, r.{main}, 'APPLY', now(), false, ''
+      FROM bad r ORDER BY r.file_id, r.row_no
 )
 UPDATE {table} s SET status = 'QUARANTINED', applied_at = now()
   FROM bad WHERE s.id = bad.id
