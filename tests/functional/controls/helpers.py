@@ -28,6 +28,10 @@ def admin_form_data(response) -> dict:
             if value:
                 data[name] = "on"
             continue
+        if hasattr(field.widget, "widgets"):  # a split date and time
+            for i, part in enumerate(field.widget.decompress(value)):
+                data[f"{name}_{i}"] = "" if part is None else str(part)
+            continue
         if isinstance(value, list) and hasattr(field, "delimiter"):  # an array field
             value = field.prepare_value(value)
         data[name] = "" if value is None else value

@@ -101,3 +101,25 @@ def test_the_trail_is_append_only():
         assert cur.fetchone()[0] == 0
         cur.execute("SELECT count(*) FROM controls_auditagreementevent")
         assert cur.fetchone()[0] == 1
+
+
+def test_who_gave_whom_a_role_is_recorded(as_user):
+    from django.contrib.auth.models import Group
+
+    from tests.functional.controls.helpers import admin_form_data
+
+    admin_user = role_user("ada", "administrator")
+    bob = role_user("bob", "operator")
+    auditor = as_user(role_user("audrey", "auditor"))  # before: a test is one transaction
+    client = as_user(admin_user)
+    url = reverse("admin:auth_user_change", args=[bob.pk])
+    data = admin_form_data(client.get(url))
+    data["groups"] = [str(g.pk) for g in Group.objects.filter(name__in=["operator", "approver"])]
+    assert client.post(url, data).status_code == 302
+    assert set(bob.groups.values_list("name", flat=True)) == {"operator", "approver"}
+
+    rows = _export(auditor, event_model="controls.auditusergroupevent")
+    added = [json.loads(r["row"]) for r in rows if r["event"] == "insert"
+             and r["username"] == "ada"]
+    approver = Group.objects.get(name="approver")
+    assert {(a["user_id"], a["group_id"]) for a in added} == {(bob.pk, approver.pk)}
