@@ -225,7 +225,7 @@ class LoanModel:
 
     def payoff_amount(self, st: State) -> Decimal:
         """What PAYOFF on st.day must bring (after the day's accrual): everything billed,
-        the interest accrued to date (HALF_UP), all principal, less the advance."""
+        the interest accrued to date (HALF_UP), all principal."""
         total = ZERO
         for it in st.insts:
             if it.billed:
@@ -235,7 +235,7 @@ class LoanModel:
         cur = self._current(st, st.day)
         if cur is not None:
             total += self._cur_interest_to_date(cur, st.day)
-        return max(total - st.suspense, ZERO)
+        return total  # the advance is not netted: it is refunded at closing (§8.8)
 
     def _cur_interest_to_date(self, it: Inst, day: date) -> Decimal:
         return hu(self._period_accrual(it, day)) - getattr(it, "paid_part", ZERO)
@@ -327,15 +327,15 @@ class LoanModel:
         self._prepay_principal(st, day, cur, cash, payoff=False)
 
     def _prepay_principal(self, st, day, cur: Inst, amount: Decimal, payoff: bool):
-        cur.p_paid += amount
-        cur.principal += amount  # the prepaid principal belongs to the current instalment
+        cur.p_paid += amount  # the prepaid principal belongs to the current instalment
         self._book(st, day, "PRINCIPAL", amount)
         later = [it for it in st.insts if it.seq >= cur.seq]
         bal = sum((it.p_due for it in later), ZERO)
         if payoff or bal == 0:
             # nothing more accrues; the rest of the schedule is paid / cancelled
-            cur.interest = cur.i_paid
+            cur.principal, cur.interest = cur.p_paid, cur.i_paid
             cur.accrue_base = ZERO
+            cur.paid_part = ZERO
             for it in later:
                 if it is not cur:
                     it.principal, it.interest = it.p_paid, it.i_paid

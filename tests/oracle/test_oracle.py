@@ -35,9 +35,11 @@ pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.slow]
 EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "2"))
 # Features left out of the generator while their defects are being fixed (issue 20):
 #   "A"  — a PREPAYMENT inside the first period (defect A);
-#   "B"  — reversal of a PAYOFF (defect B).
+#   "B"  — reversal of a PAYOFF (defect B);
+#   "REFUND" — closing a loan that holds an advance (NEW defect found by the oracle: no REFUND
+#          line at paid-off closing, DOMAIN §8.8).
 # Empty it to let the oracle check them.
-KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B").split(",")) - {""}
+KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B,REFUND").split(",")) - {""}
 START = date(2026, 3, 2)  # a Monday; the bank's 2026 calendar (a migration) applies
 METHODS = ["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST"]
 
@@ -157,7 +159,10 @@ class World:
                     continue
                 kind = "PREPAYMENT"
             else:
-                amt = m.payoff_amount(at) + Decimal(d.draw(st.sampled_from([0, 0, 0, 150])))
+                extra = Decimal(d.draw(st.sampled_from([0, 0, 0, 150])))
+                if "REFUND" in KNOWN_DEFECTS and (extra or at.suspense or stt.suspense):
+                    continue
+                amt = m.payoff_amount(at) + extra
                 kind = "PAYOFF"
             if amt <= 0:
                 continue
@@ -278,7 +283,10 @@ def test_settlement_agrees_with_the_model_every_day(data):
                 files = world.plan_day(day)
                 settle(world, day, files)
                 diffs = compare(world, day)
-                assert not diffs, "\n".join(diffs[:12] + ["--- log:"] + world.log[-30:])
+                bad = sorted({d.split()[1] for d in diffs} & set(world.models))
+                story = [ln for ln in world.log if any(f"'{n}'" in ln or f" {n} " in ln
+                                                       for n in bad[:2])]
+                assert not diffs, "\n".join(diffs[:6] + ["--- story:"] + story[-25:])
             raise Rollback
     except Rollback:
         pass
