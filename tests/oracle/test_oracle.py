@@ -37,9 +37,11 @@ EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "2"))
 #   "A"  — a PREPAYMENT inside the first period (defect A);
 #   "B"  — reversal of a PAYOFF (defect B);
 #   "REFUND" — closing a loan that holds an advance (NEW defect found by the oracle: no REFUND
-#          line at paid-off closing, DOMAIN §8.8).
+#          line at paid-off closing, DOMAIN §8.8);
+#   "VALUE_DATE" — a PREPAYMENT / PAYOFF whose paid_on is before the business date (NEW defect:
+#          interest is charged to the run date, not to paid_on, DOMAIN §8.11).
 # Empty it to let the oracle check them.
-KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B,REFUND").split(",")) - {""}
+KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B,REFUND,VALUE_DATE").split(",")) - {""}
 START = date(2026, 3, 2)  # a Monday; the bank's 2026 calendar (a migration) applies
 METHODS = ["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST"]
 
@@ -139,6 +141,10 @@ class World:
             if stt.closed_on is not None or at.closed_on is not None:
                 continue
             first_period = paid_on < m.schedule()[0].due
+            if what in ("prepay", "payoff") and paid_on != day and "VALUE_DATE" in KNOWN_DEFECTS:
+                paid_on = day
+                at = self.model_state(no, paid_on)
+                first_period = paid_on < m.schedule()[0].due
             if what in ("prepay", "payoff") and first_period and "A" in KNOWN_DEFECTS:
                 what = "due"
             due_now = sum((it.pen + it.comp + it.i_due + it.p_due + hu(it.pen_acc)
