@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -34,16 +33,3 @@ def round_half_up(value: Decimal) -> Decimal:
 def is_cents(value: Decimal) -> bool:
     """True when value is a finite Decimal with at most two decimal places."""
     return isinstance(value, Decimal) and value.is_finite() and value == value.quantize(CENT)
-
-
-def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split amount by weights: every part but the last is HALF_UP(amount × w / Σw), the last
-    takes the rest, so the parts always sum to amount exactly."""
-    if not weights:
-        raise ValueError("allocate needs at least one weight")
-    total = sum(weights, Decimal(0))
-    if total <= 0 or any(w < 0 for w in weights):
-        raise ValueError("weights must be non-negative and not all zero")
-    parts = [round_half_up(amount * w / total) for w in weights[:-1]]
-    parts.append(amount - sum(parts, ZERO))
-    return parts

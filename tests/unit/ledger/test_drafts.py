@@ -20,7 +20,7 @@ from ledger.domain.drafts import (
     month_start,
 )
 from ledger.domain.errors import DuplicateDraftKey, InvalidDraft, LedgerError, UnbalancedDraft
-from ledger.domain.money import allocate, money, round_half_up
+from ledger.domain.money import money, round_half_up
 
 cents = st.integers(min_value=1, max_value=10**12).map(lambda n: Decimal(n).scaleb(-2))
 currencies = st.sampled_from(["CNY", "USD", "HKD"])
@@ -128,18 +128,6 @@ def test_unbalanced_in_one_currency_though_totals_agree():
     assert imbalances(lines) == {"CNY": Decimal("100.00"), "USD": Decimal("-100.00")}
     with pytest.raises(UnbalancedDraft, match="CNY"):
         draft_check(_draft(lines))
-
-
-@given(
-    cents,
-    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=8).filter(
-        lambda ws: sum(ws) > 0
-    ),
-)
-def test_allocate_parts_sum_exactly(amount, weights):
-    parts = allocate(amount, [Decimal(w) for w in weights])
-    assert sum(parts) == amount
-    assert all(p == p.quantize(Decimal("0.01")) for p in parts)
 
 
 def test_money_helpers():
