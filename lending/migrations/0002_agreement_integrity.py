@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "agreement_integrity.sql").read_text()
+# A frozen copy (the SQL this migration applied, never edited; the live file is the latest).
+SQL = (Path(__file__).resolve().parent / "sql" / "0002_agreement_integrity.sql").read_text()
 
 REVERSE = """
 DROP TRIGGER IF EXISTS agreement_funders_frozen ON lending_agreementfunder;

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "quarantine_append_only.sql").read_text()
+# A frozen copy (the SQL this migration applied, never edited; the live file is the latest).
+SQL = (Path(__file__).resolve().parent / "sql" / "0004_quarantine_append_only.sql").read_text()
 
 REVERSE = """
 DROP TRIGGER IF EXISTS quarantine_append_only ON partners_quarantinedrow;
