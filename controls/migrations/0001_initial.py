@@ -19,8 +19,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('lending', '0025_regulatory_limits'),
-        ('partners', '0007_roles_audit'),
+        ('lending', '0023_controls'),
+        ('partners', '0006_china_2026_holidays'),
         ('pghistory', '0007_auto_20250421_0444'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
