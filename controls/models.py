@@ -36,6 +36,7 @@ class RequestStatus(models.TextChoices):
 class RequestKind(models.TextChoices):
     PROGRAM_CHANGE = "PROGRAM_CHANGE", "Program change"
     BREAK_WRITE_OFF = "BREAK_WRITE_OFF", "Break write-off"
+    PARTNER_STATUS = "PARTNER_STATUS", "Partner status change"
 
 
 class ChangeRequest(models.Model):
@@ -43,7 +44,8 @@ class ChangeRequest(models.Model):
     (controls.four_eyes). `payload` says what to do; `controls.requests` applies it."""
 
     kind = models.CharField(max_length=20, choices=RequestKind.choices)
-    target_id = models.BigIntegerField(help_text="The program or break the request is about.")
+    target_id = models.BigIntegerField(
+        help_text="The program, break or partner the request is about.")
     payload = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True, help_text="Why: shown to the approver.")
     status = models.CharField(max_length=20, choices=RequestStatus.choices,
