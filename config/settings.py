@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "lending",
     "controls",  # roles, four eyes, the audit trail (issue 21)
 ]
+# The benchmarks (bench_settlement, bench_intake, bench_ledger): a development app, installed
+# unless DEBUG=0 (production) or BENCHMARKS=0. It has no models.
+if _env_bool("BENCHMARKS", DEBUG):
+    INSTALLED_APPS.append("benchmarks")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -35,12 +35,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from benchmarks.workers import WorkerProcesses
 from ledger import checks
 from ledger.testing import ledger_purge
 from lending import tasks
 from lending.settlement import posting, runner
 from lending.settlement.models import Alert, AlertReason, RunChunk, RunState, SettlementRun
-from lending.settlement.workers import WorkerProcesses
 from partners.calendar import business_days
 from partners.models import InboundFile, Partner, QuarantinedRow
 from tests.factories import operations as ops

@@ -18,6 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from benchmarks.workers import WorkerProcesses
 from ledger.services import chart_of_accounts_load
 from ledger.testing import ledger_purge
 from lending import services
@@ -25,7 +26,6 @@ from lending.intake.writer import partner_files_import
 from lending.models import Agreement, Loan
 from lending.settlement import posting, runner, steps
 from lending.settlement.models import RunChunk, RunState, SettlementRun
-from lending.settlement.workers import WorkerProcesses
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.factories.calendar import only_business_day
@@ -299,8 +299,8 @@ def test_beat_runs_the_book_of_days_from_the_schedule_in_the_database(
     from django.utils import timezone
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+    from benchmarks.workers import ROOT
     from lending.settlement import scheduler
-    from lending.settlement.workers import ROOT
     from partners.calendar import previous_business_day
 
     queue = f"settle-beat-{os.getpid()}-{time.monotonic_ns()}"

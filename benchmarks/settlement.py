@@ -583,7 +583,7 @@ def _balances_file(partner_id: int, day: date, principal_paid: dict[str, Decimal
 
 @dataclass
 class BaselineSamples:
-    """The per-event yardstick's samples of the day's other kinds (lending.settlement.baseline;
+    """The per-event yardstick's samples of the day's other kinds (benchmarks.yardstick;
     the repayments' are DayFiles.sample), read once the day's files are staged and before the
     run, on the books as they stand before the day. Each is spread evenly over its kind."""
 

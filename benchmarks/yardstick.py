@@ -19,7 +19,7 @@ per kind of event of the day:
 - `balance_compare_one`: one row of the partner's balances file against the loan → breaks.
 
 Each handles what the bench's standard day needs, with the batch's arithmetic (so that the
-results agree, tests/integration/settlement/test_baseline.py) — enough to time the real
+results agree, tests/integration/benchmarks/test_yardstick.py) — enough to time the real
 per-event cost of each kind, not a second settlement engine (no claims, write-offs, fees or
 MISSING_AT_PARTNER pass). `baseline_run` times a sample of each kind, each in a transaction that
 is rolled back.

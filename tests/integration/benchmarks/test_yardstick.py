@@ -1,4 +1,4 @@
-"""The per-event yardstick of bench_settlement (lending.settlement.baseline) does the same day's
+"""The per-event yardstick of bench_settlement (benchmarks.yardstick) does the same day's
 work as the batch run: each per-event function, run before the batch on the books as they
 stand (and rolled back), gives what the batch run then gives for the same loan — the booking,
 the bank's collection lines, the bank's day of accrual and the ageing, the breaks of a balances
@@ -12,12 +12,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from benchmarks import yardstick as baseline
 from ledger.services import chart_of_accounts_load
 from lending import services
 from lending.intake.writer import partner_files_import
 from lending.models import Break, Loan, StagedBalance, StagedLoan
 from lending.reconciliation import services as reconcile
-from lending.settlement import baseline, runner
+from lending.settlement import runner
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.factories import reconciliation as rf

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from benchmarks import settlement as bench
 from ledger.testing import ledger_purge
 from lending.models import Loan
-from lending.settlement import bench
 from tests.factories import lending as f
 
 pytestmark = pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction

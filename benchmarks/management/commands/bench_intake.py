@@ -31,9 +31,9 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
+from benchmarks.settlement import maxrss_mb
 from lending.intake.services import partner_file_import
 from lending.models import Agreement, AgreementFunder, AgreementVersion, Program
-from lending.settlement.bench import maxrss_mb
 from partners.models import Channel, InboundFile, Partner
 
 BENCH_PARTNER = "BENCH"

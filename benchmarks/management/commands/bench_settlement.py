@@ -1,9 +1,9 @@
 """`python manage.py bench_settlement --loans N`: the standard settlement day, timed (issue 6).
 
-Builds (or reuses) a scratch portfolio of N loans (lending.settlement.bench), then settles the
+Builds (or reuses) a scratch portfolio of N loans (benchmarks.settlement), then settles the
 next business day — files through the real intake, `runner.settlement_run` — and prints the
 wall time per step, rows per second, peak memory, the journal lines posted, and the per-event
-yardstick (lending.settlement.baseline): a sample of each kind of the day's events done the
+yardstick (benchmarks.yardstick): a sample of each kind of the day's events done the
 per-event way, projected to the day's counts and compared with the batch day (like-for-like),
 and the old repayment-only throughput figure.
 """
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                                  "CELERY_BROKER_URL); 0: whatever the settings give")
 
     def handle(self, *args, **opts):
-        from lending.settlement import bench
+        from benchmarks import settlement as bench
 
         n = opts["loans"]
         say = self.stdout.write
@@ -60,7 +60,9 @@ class Command(BaseCommand):
         self._day(n, opts)
 
     def _day(self, n: int, opts) -> None:
-        from lending.settlement import baseline, bench, runner
+        from benchmarks import settlement as bench
+        from benchmarks import yardstick as baseline
+        from lending.settlement import runner
         from partners.models import Partner, PartnerKind
 
         say = self.stdout.write
@@ -81,7 +83,7 @@ class Command(BaseCommand):
             if eager:
                 raise CommandError("--workers needs a broker: set CELERY_BROKER_URL "
                                    "(e.g. redis://127.0.0.1:6379/0)")
-            from lending.settlement.workers import WorkerProcesses
+            from benchmarks.workers import WorkerProcesses
 
             workers = WorkerProcesses(settings.SETTLEMENT_QUEUE, name="bench")
             workers.start(opts["workers"])
@@ -194,7 +196,7 @@ class Command(BaseCommand):
             ("balances rows", files.rows["balances"], base["balances"]),
         )
         say("")
-        say("== per-event yardstick (lending/settlement/baseline.py): each event one ORM"
+        say("== per-event yardstick (benchmarks/yardstick.py): each event one ORM"
             " transaction, one journal entry (balances: its breaks); a sample of each kind on"
             f" the books before the day, rolled back ({yardstick_s:.1f}s, not timed)")
         say(f"  {'kind':<24} {'count':>9} {'sample':>7} {'events/s':>9} {'projected s':>12}")
