@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "partners",
     "lending",
     "controls",  # roles, four eyes, the audit trail (issue 21)
+    "reports",  # staff report pages: dashboard, statements, breaks (issue 22)
 ]
 # The benchmarks (bench_settlement, bench_intake, bench_ledger): a development app, installed
 # unless DEBUG=0 (production) or BENCHMARKS=0. It has no models.

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("reports/", include("reports.urls")),
     path("api/<str:version>/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/<str:version>/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"),
          name="api-docs"),

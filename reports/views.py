@@ -1,0 +1,195 @@
+"""Staff report pages: parse the request, call one selector, render (staff only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from lending.models import Loan
+from lending.reconciliation.models import BreakKind, BreakStatus
+from lending.settlement.models import Statement, StatementLine
+from partners.models import Partner
+from reports import charts, exports, selectors
+
+BREAKS_PAGE = 200
+
+
+def _context(request, title: str, **extra) -> dict:
+    """The admin's context (site header, user tools) so the pages have the admin's look."""
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+@staff_member_required
+def dashboard(request):
+    board = selectors.dashboard_get()
+    trends = board.trends
+    charts_html = [
+        charts.line_chart(trends["collections"], title="Collections", css_id="trend-collections"),
+        charts.line_chart(trends["net"], title="Net settlement (platforms pay +)",
+                          css_id="trend-net"),
+        charts.line_chart(trends["breaks"], title="Breaks seen", css_id="trend-breaks"),
+        charts.line_chart(trends["dpd30"], title="DPD 30+ ratio (% of principal)",
+                          css_id="trend-dpd30"),
+    ]
+    return render(request, "reports/dashboard.html", _context(
+        request, "Morning dashboard", board=board, charts=charts_html,
+        age_buckets=list(selectors.AGE_BUCKETS), components=selectors.COMPONENTS))
+
+
+class StatementFilter(forms.Form):
+    counterparty = forms.ModelChoiceField(Partner.objects.order_by("code"), required=False)
+    business_date = forms.DateField(required=False)
+
+
+def _statement_filter(request) -> tuple[StatementFilter, dict]:
+    form = StatementFilter(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, {}
+    data = form.cleaned_data if form.is_bound else {}
+    return form, {"counterparty_id": data["counterparty"].pk if data.get("counterparty")
+                  else None, "business_date": data.get("business_date")}
+
+
+@staff_member_required
+def statement_list(request):
+    form, params = _statement_filter(request)
+    page = Paginator(selectors.statement_list(**params), 100).get_page(request.GET.get("page"))
+    return render(request, "reports/statement_list.html", _context(
+        request, "Statements", form=form, page=page, query=request.GET.urlencode()))
+
+
+@staff_member_required
+def statement_list_csv(request):
+    _, params = _statement_filter(request)
+    rows = ((s.business_date, s.counterparty.code, s.counterparty.legal_name,
+             s.run.partner.code, s.run.state, s.line_count, s.lines_total, s.net_amount,
+             s.currency) for s in selectors.statement_list(**params).iterator())
+    return exports.csv_response(
+        "statements.csv", ["business_date", "counterparty", "counterparty_name", "platform",
+                           "run_state", "lines", "lines_total", "net_amount", "currency"], rows)
+
+
+def _statement(statement_id: int):
+    try:
+        return selectors.statement_detail(statement_id=statement_id)
+    except Statement.DoesNotExist as exc:
+        raise Http404("no such statement") from exc
+
+
+@staff_member_required
+def statement_detail(request, statement_id: int):
+    view = _statement(statement_id)
+    st = view.statement
+    return render(request, "reports/statement_detail.html", _context(
+        request, f"Statement {st.counterparty.code} {st.business_date}", view=view, st=st))
+
+
+@staff_member_required
+def statement_csv(request, statement_id: int):
+    view = _statement(statement_id)
+    st = view.statement
+    rows = [(st.business_date, st.counterparty.code, st.run.partner.code,
+             r["program"].code if r["program"] else "", r["program"].name if r["program"] else "",
+             r["line"].line_type, r["component"], r["line"].description, r["line"].amount)
+            for r in view.lines]
+    rows.append((st.business_date, st.counterparty.code, st.run.partner.code, "", "", "TOTAL",
+                 "", "", view.total))
+    return exports.csv_response(
+        f"statement-{st.counterparty.code}-{st.business_date}.csv",
+        ["business_date", "counterparty", "platform", "program_code", "program", "line_type",
+         "component", "description", "amount"], rows)
+
+
+def _drill(line_id: int, page: int = 1, page_size: int = selectors.DRILL_PAGE):
+    try:
+        return selectors.line_drilldown(line_id=line_id, page=page, page_size=page_size)
+    except StatementLine.DoesNotExist as exc:
+        raise Http404("no such statement line") from exc
+
+
+@staff_member_required
+def line_drilldown(request, line_id: int):
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    drill = _drill(line_id, page)
+    pages = max((drill.row_count + selectors.DRILL_PAGE - 1) // selectors.DRILL_PAGE, 1)
+    st = drill.line.statement
+    return render(request, "reports/line_drilldown.html", _context(
+        request, f"{drill.line.line_type} — {st.counterparty.code} {st.business_date}",
+        drill=drill, st=st, page=page, pages=pages,
+        previous_page=page - 1 if page > 1 else None,
+        next_page=page + 1 if page < pages else None))
+
+
+@staff_member_required
+def line_drilldown_csv(request, line_id: int):
+    drill = _drill(line_id, 1, page_size=10**9)
+    rows = [(r["loan_no"], r["txn_no"], r["event"], r["component"], *r["funders"], r["amount"])
+            for r in drill.rows]
+    return exports.csv_response(
+        f"statement-line-{line_id}.csv",
+        ["loan_no", "txn_no", "event", "component", *drill.funders, "line_amount"], rows)
+
+
+@staff_member_required
+def loan_detail(request, loan_id: int):
+    try:
+        view = selectors.loan_detail(loan_id=loan_id)
+    except Loan.DoesNotExist as exc:
+        raise Http404("no such loan") from exc
+    return render(request, "reports/loan_detail.html", _context(
+        request, f"Loan {view.loan.partner.code} {view.loan.loan_no}", view=view,
+        loan=view.loan))
+
+
+class BreakFilter(forms.Form):
+    status = forms.ChoiceField(choices=[("", "any status"), *BreakStatus.choices],
+                               required=False, initial=BreakStatus.OPEN)
+    partner = forms.ModelChoiceField(Partner.objects.order_by("code"), required=False)
+    kind = forms.ChoiceField(choices=[("", "any kind"), *BreakKind.choices], required=False)
+    age = forms.ChoiceField(choices=[("", "any age"), *[(a, f"{a} days")
+                                                        for a in selectors.AGE_BUCKETS]],
+                            required=False)
+
+
+def _break_filter(request) -> tuple[BreakFilter, dict]:
+    data = request.GET.copy()
+    if "status" not in data:
+        data["status"] = BreakStatus.OPEN  # open by default
+    form = BreakFilter(data)
+    if not form.is_valid():
+        return form, {"status": BreakStatus.OPEN}
+    c = form.cleaned_data
+    return form, {"status": c["status"] or None,
+                  "partner_id": c["partner"].pk if c["partner"] else None,
+                  "kind": c["kind"] or None, "age": c["age"] or None}
+
+
+@staff_member_required
+def break_list(request):
+    form, params = _break_filter(request)
+    qs = selectors.break_list(**params)
+    page = Paginator(qs, BREAKS_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "reports/break_list.html", _context(
+        request, "Breaks", form=form, page=page, query=query.urlencode()))
+
+
+@staff_member_required
+def break_list_csv(request):
+    _, params = _break_filter(request)
+    rows = ((b.partner.code, b.loan_no, b.kind, b.field, b.business_date, b.last_seen_on,
+             b.age, b.ours, b.theirs, b.difference if b.difference is not None else "",
+             b.status, b.owner.get_username() if b.owner else "", b.resolution_note)
+            for b in selectors.break_list(**params).iterator(chunk_size=2000))
+    return exports.csv_response(
+        "breaks.csv", ["partner", "loan_no", "kind", "field", "first_seen", "last_seen",
+                       "age_days", "ours", "theirs", "difference", "status", "owner",
+                       "resolution_note"], rows)
