@@ -51,8 +51,11 @@ bench: migrate
 	  env -u CELERY_BROKER_URL $(PY) manage.py bench_settlement $(BENCH_ARGS); \
 	fi
 
+# ruff, the import contracts of .importlinter (app and layer directions), mypy (pyproject.toml)
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 
 worker: setup

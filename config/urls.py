@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/<str:version>/", include("lending.intake.urls")),
     path("api/<str:version>/", include("partners.urls")),
     path("api/<str:version>/", include("lending.reconciliation.urls")),
+    path("api/<str:version>/", include("lending.settlement.urls")),
 ]

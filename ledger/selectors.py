@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
@@ -121,7 +122,7 @@ def account_balance_get(
         " FROM ledger_journalline l JOIN ledger_journalentry e ON e.id = l.entry_id"
         " WHERE l.account_id = %s AND e.business_date <= %s"
     )
-    params: list[object] = [acc.pk, as_of]
+    params: list[Any] = [acc.pk, as_of]
     if program is not None:
         sql += " AND l.program = %s"
         params.append(program)
@@ -194,7 +195,7 @@ def account_lines_list(
     """An account's lines dated between two dates (inclusive), oldest first, each with its
     entry, its ``source`` for drill-down and the running balance."""
     acc = _account(book, account)
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "account_id": acc.pk,
         "date_from": date_from,
         "date_to": date_to,

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from celery import chord, group
+from celery import Task, chord, current_app, group
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max
@@ -40,6 +40,15 @@ class SettlementError(Exception):
 
 class RunLocked(SettlementError):
     pass
+
+
+def _task(name: str) -> Task:
+    """A Celery task of lending/tasks.py, by its registered name. The tasks call into this
+    module, so it never imports them back: Celery's autodiscovery (config/celery.py) registers
+    them, and runs here if this process has not done so yet (a command, a test)."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def _lock_key(partner_id: int, day: date) -> int:
@@ -87,8 +96,6 @@ def settlement_run(
     timeout: float = 3600,
 ) -> SettlementRun:
     """Run (or resume) the settlement of one partner's business date and wait for it."""
-    from lending import tasks  # the Celery tasks call back into this module
-
     say = progress or (lambda _msg: None)
     if not calendar.is_business_day(business_date):
         raise SettlementError(f"{business_date} is not a business day of the bank's calendar")
@@ -125,7 +132,7 @@ def settlement_run(
             pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
                            .order_by("seq").values_list("seq", flat=True))
             if pending:
-                _run_chunks(tasks.settlement_book, run, "BOOK", pending, timeout, say)
+                _run_chunks(_task("lending.settlement_book"), run, "BOOK", pending, timeout, say)
             timings["book"] = time.monotonic() - t0
             _set(run, step="APPLY")
             total = steps.plan_apply(run)
@@ -134,7 +141,7 @@ def settlement_run(
             say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
             t0 = time.monotonic()
             timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
-            callback = tasks.settlement_finalize.si(run_id=run.pk, timings=timings).set(
+            callback = _task("lending.settlement_finalize").si(run_id=run.pk, timings=timings).set(
                 queue=queue)
             result = _dispatch_apply(run, pending, callback)
             _wait(result, run, total, timeout, say, callback=callback)
@@ -223,10 +230,9 @@ def _run_chunks(task, run: SettlementRun, step: str, seqs: list[int], timeout: f
 
 def _dispatch_apply(run: SettlementRun, seqs: list[int], callback):
     """The apply chunks as a chord whose callback (finalize) runs when the last one returns."""
-    from lending import tasks
-
+    chunk = _task("lending.settlement_apply_chunk")
     _dispatched(run, "APPLY", seqs)
-    header = group(tasks.settlement_apply_chunk.si(run_id=run.pk, seq=s).set(
+    header = group(chunk.si(run_id=run.pk, seq=s).set(
         queue=settings.SETTLEMENT_QUEUE) for s in seqs)
     return chord(header)(callback)
 
@@ -239,8 +245,6 @@ def _wait(result, run: SettlementRun, total: int, timeout: float, say, *,
     every chunk has its done mark the orchestrator sends the callback itself (when the lost
     message comes back later its chunk is skipped and its callback finds the run finished —
     lending.tasks.settlement_finalize runs a run's finalize once)."""
-    from lending import tasks
-
     deadline = time.monotonic() + timeout
     last = -1
     redispatched = False
@@ -256,7 +260,7 @@ def _wait(result, run: SettlementRun, total: int, timeout: float, say, *,
             if again.ready() and again.failed():
                 again.get(propagate=True, disable_sync_subtasks=False)
         if done < total:
-            sent = _redispatch(tasks.settlement_apply_chunk, run, "APPLY", say)
+            sent = _redispatch(_task("lending.settlement_apply_chunk"), run, "APPLY", say)
             resent.update(sent)
             redispatched |= bool(sent)
         elif redispatched and callback is not None:
@@ -396,8 +400,6 @@ def _control_totals(run: SettlementRun) -> dict:
 def settlement_run_rerun(*, run: SettlementRun):
     """Admin action: settle the run's partner and date again (skips what is done) — sent to
     the workers as a task; returns its result handle at once (the run page shows progress)."""
-    from lending import tasks
-
     key = _lock_key(run.partner_id, run.business_date)
     with connection.cursor() as cur:  # refused at once while an orchestrator holds the run
         cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
@@ -405,5 +407,5 @@ def settlement_run_rerun(*, run: SettlementRun):
             raise RunLocked(f"a settlement of {run.partner.code} {run.business_date} is "
                             "already running: its progress is on the run page")
         cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
-    return tasks.settlement_rerun.si(run_id=run.pk).set(
+    return _task("lending.settlement_rerun").si(run_id=run.pk).set(
         queue=settings.SETTLEMENT_QUEUE).apply_async()

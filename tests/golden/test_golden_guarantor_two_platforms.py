@@ -22,8 +22,8 @@ import pytest
 from ledger import checks
 from lending import services
 from lending.models import Agreement, Claim, Statement
-from lending.reconciliation.selectors import statement_day_totals
 from lending.settlement import runner
+from lending.settlement.selectors import statement_day_totals
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.golden.helpers import deliver_and_settle, loan_row, pay_row

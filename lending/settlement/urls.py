@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lending.settlement import apis
+
+urlpatterns = [
+    path("statements/", apis.StatementListApi.as_view(), name="partner-statement-list"),
+    path("statements/<int:pk>/", apis.StatementDetailApi.as_view(),
+         name="partner-statement-detail"),
+]

@@ -1,0 +1,52 @@
+"""The import contracts of .importlinter hold (issue 23, acceptance 1), so `make test` fails
+as `make lint` does when `partners` or `ledger` import `lending`, when anything imports
+`lending.tasks` (Celery's autodiscovery finds it), or when `reconciliation` imports
+`settlement`."""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint_imports(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_every_import_contract_is_kept():
+    contracts = configparser.ConfigParser()
+    contracts.read(ROOT / ".importlinter")
+    names = [contracts[s]["name"] for s in contracts.sections()
+             if s.startswith("importlinter:contract:")]
+    assert {"ledger imports no other app", "partners imports neither lending nor ledger",
+            "lending.tasks is Celery's only: nothing imports it back",
+            "lending.reconciliation does not import lending.settlement"} <= set(names)
+
+    result = _lint_imports()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in names:
+        assert f"{name} KEPT" in result.stdout, result.stdout
+
+
+def test_a_broken_contract_fails_the_check(tmp_path):
+    """The check sees imports inside functions too: settlement calls reconciliation from its
+    finalize step (a lazy import), so the reverse of the reconciliation contract is broken."""
+    config = tmp_path / "contracts.ini"
+    config.write_text(
+        "[importlinter]\nroot_packages =\n    lending\n\n"
+        "[importlinter:contract:reverse]\nname = settlement does not import reconciliation\n"
+        "type = forbidden\nsource_modules =\n    lending.settlement.runner\n"
+        "forbidden_modules =\n    lending.reconciliation\n")
+
+    result = _lint_imports("--config", str(config))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "settlement does not import reconciliation BROKEN" in result.stdout
+    assert "lending.settlement.runner -> lending.reconciliation.services" in result.stdout
