@@ -1,5 +1,6 @@
-"""Four-eyes change requests: a program change or a break write-off takes effect only when a
-second person with the approver role approves it (rules: controls.four_eyes).
+"""Four-eyes change requests: a program change, a break write-off or a partner's status change
+takes effect only when a second person with the approver role approves it (rules:
+controls.four_eyes).
 
 Every service is keyword-only and atomic and raises `RequestError` naming what is wrong.
 A kind is a `Handler`: `check` says whether the payload can be applied now (at submission and
@@ -93,9 +94,46 @@ def _break_apply(req: ChangeRequest) -> str:
     return f"break {req.target_id} written off"
 
 
+# --- Partner status changes (suspend, terminate, reactivate) ----------------------------------
+
+
+def _partner_status_target(req: ChangeRequest):
+    from partners.models import Partner
+
+    partner = Partner.objects.filter(pk=req.target_id).first()
+    if partner is None:
+        raise RequestError(f"{req}: partner {req.target_id} does not exist")
+    if set(req.payload or {}) != {"status"}:
+        raise RequestError(f"{req}: a partner status request says only the new status")
+    return partner, req.payload["status"]
+
+
+def _partner_status_check(req: ChangeRequest) -> None:
+    from partners import services as partner_services
+
+    partner, status = _partner_status_target(req)
+    try:
+        partner_services.partner_status_change_check(partner=partner, status=status)
+    except partner_services.PartnerStatusError as exc:
+        raise RequestError(f"{req}: {exc}") from exc
+
+
+def _partner_status_apply(req: ChangeRequest) -> str:
+    from partners import services as partner_services
+
+    partner, status = _partner_status_target(req)
+    before = partner.status
+    try:
+        partner_services.partner_status_set(partner=partner, status=status)
+    except partner_services.PartnerStatusError as exc:
+        raise RequestError(f"{req}: {exc}") from exc
+    return f"partner {partner.code}: {before} → {status}"
+
+
 HANDLERS: dict[str, Handler] = {
     RequestKind.PROGRAM_CHANGE: Handler(_program_check, _program_apply),
     RequestKind.BREAK_WRITE_OFF: Handler(_break_check, _break_apply),
+    RequestKind.PARTNER_STATUS: Handler(_partner_status_check, _partner_status_apply),
 }
 
 

@@ -1,4 +1,9 @@
-"""Partner API authentication: `Authorization: Api-Key <key>` (or `Bearer <key>`)."""
+"""Partner API authentication: `Authorization: Api-Key <key>` (or `Bearer <key>`).
+
+The partner's status is checked here, for every call (partners.services.partner_api_refusal):
+a TERMINATED partner's keys and users are refused with 403; a SUSPENDED partner's loans
+uploads are refused with 403 (`PartnerMayUpload`), everything else it still does.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,22 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from partners import selectors, services
+from partners.files.contract import FILE_NAME_RE
+
+
+class PartnerRefused(exceptions.PermissionDenied):
+    """403 with a JSON body that says why: {"detail", "code", "partner", "partner_status"}."""
+
+    def __init__(self, partner, message: str):
+        code = f"partner_{partner.status.lower()}"
+        super().__init__(detail={"detail": message, "code": code, "partner": partner.code,
+                                 "partner_status": partner.status}, code=code)
+
+
+def _refuse_if_barred(partner, *, file_kind: str | None = None) -> None:
+    reason = services.partner_api_refusal(partner=partner, file_kind=file_kind)
+    if reason is not None:
+        raise PartnerRefused(partner, reason)
 
 
 class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
@@ -20,6 +41,7 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
         key = services.api_key_authenticate(raw=header[1])
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        _refuse_if_barred(key.partner_user.partner)  # a TERMINATED partner's key: 403
         request.partner = key.partner_user.partner
         return key.partner_user.user, key
 
@@ -38,7 +60,22 @@ class IsPartnerUser(permissions.BasePermission):
         partner = getattr(request, "partner", None) or selectors.partner_of_user(user=request.user)
         if partner is None:
             return False
+        _refuse_if_barred(partner)  # a TERMINATED partner's user (session login too): 403
         request.partner = partner
+        return True
+
+
+class PartnerMayUpload(IsPartnerUser):
+    """An upload: as `IsPartnerUser`, and a SUSPENDED partner's loans file is refused (403,
+    nothing recorded). The kind comes from the file name; a name that does not parse is left
+    to the intake, which rejects and records it."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        match = FILE_NAME_RE.match(getattr(upload, "name", "") or "")
+        _refuse_if_barred(request.partner, file_kind=match.group("kind") if match else None)
         return True
 
 

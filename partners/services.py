@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from partners.files.envelope import PartnerFileError
 from partners.models import (
+    FileKind,
     InboundFile,
     InboundFileStatus,
     Partner,
     PartnerApiKey,
+    PartnerStatus,
     PartnerUser,
     QuarantinedRow,
 )
@@ -124,3 +126,54 @@ def api_key_authenticate(*, raw: str) -> PartnerApiKey | None:
     if key is not None:
         PartnerApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
+
+
+# --- Partner status (issue 21 finding 3) ------------------------------------------------------
+# ACTIVE: everything. SUSPENDED: no new lending — its loans files are refused, while
+# repayments, reversals and balances are still taken so existing loans keep being serviced.
+# TERMINATED: its API keys and users are refused; its files are taken only from staff (the
+# management command), for run-off. A change of status is a four-eyes request
+# (controls.requests, kind PARTNER_STATUS); TERMINATED is final.
+
+
+class PartnerStatusError(PartnerFileError):
+    """A partner status change that cannot be made as asked."""
+
+
+def partner_status_change_check(*, partner: Partner, status: str) -> None:
+    """Raise `PartnerStatusError` unless `partner` may move to `status` now."""
+    if status not in PartnerStatus.values:
+        raise PartnerStatusError(f"{status!r} is not a partner status "
+                                 f"({', '.join(PartnerStatus.values)})")
+    if partner.is_bank:
+        raise PartnerStatusError("the bank's own status is not changed")
+    if partner.status == status:
+        raise PartnerStatusError(f"partner {partner.code} is already {status}")
+    if partner.status == PartnerStatus.TERMINATED:
+        raise PartnerStatusError(f"partner {partner.code} is TERMINATED; termination is final")
+
+
+def partner_status_set(*, partner: Partner, status: str) -> Partner:
+    """Move a partner to `status` (only `controls.requests` calls it, once a second person
+    approved the request). Locks the partner row so two approvals cannot interleave."""
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        partner_status_change_check(partner=partner, status=status)
+        partner.status = status
+        partner.save(update_fields=["status"])
+    return partner
+
+
+def partner_api_refusal(*, partner: Partner, file_kind: str | None = None) -> str | None:
+    """Why the partner API refuses this partner (a call, or an upload of `file_kind`), or
+    None when it does not. The message is the 403 answer's text."""
+    if partner.status == PartnerStatus.TERMINATED:
+        return (f"partner {partner.code} is terminated: its API keys and users are refused; "
+                "files for run-off are taken from the bank's staff only")
+    if partner.status == PartnerStatus.SUSPENDED and file_kind == FileKind.LOANS:
+        return (f"partner {partner.code} is suspended: no new lending, its loans files are "
+                "refused (repayments, reversals and balances files are still taken)")
+    if partner.status not in (PartnerStatus.ACTIVE, PartnerStatus.SUSPENDED,
+                              PartnerStatus.TERMINATED):
+        return f"partner {partner.code} has an unknown status {partner.status!r}"
+    return None

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lending.intake.services import NotYourFile, partner_file_import
-from partners.auth import IsPartnerUser
+from partners.auth import PartnerMayUpload
 from partners.models import Channel, InboundFileStatus, PartnerApiKey
 
 
@@ -46,7 +46,7 @@ HTTP_STATUS = {
 
 
 class PartnerFileUploadApi(APIView):
-    permission_classes = [IsPartnerUser]
+    permission_classes = [PartnerMayUpload]
     parser_classes = [MultiPartParser]
 
     @extend_schema(
