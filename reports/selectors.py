@@ -182,7 +182,7 @@ def dashboard_get(*, build_missing_portfolio: bool = True) -> Dashboard:
         for pid, bucket, n in cur.fetchall():
             if pid in days:
                 days[pid].breaks[bucket] = n
-    alerts = list(Alert.objects.filter(acknowledged_at__isnull=True)
+    alerts = list(Alert.objects.filter(acknowledged_at__isnull=True).select_related("partner")
                   .order_by("partner_id", "-business_date"))
     for a in alerts:
         if a.partner_id in days:
