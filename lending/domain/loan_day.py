@@ -201,7 +201,8 @@ class Event:
     payer: str = "BORROWER"
     original: tuple = ()  # a reversal: the original repayment's movement rows
     original_txn_id: int | None = None
-    original_on: date | None = None  # a reversal: the business date the original was applied
+    original_on: date | None = None  # a reversal: the value date the original was applied at
+    value_on: date | None = None  # a repayment's paid_on (DOMAIN §8.11); None: the business day
 
 
 # A movement: (loan_id, funder_id, event, component, amount, installment_seq, txn_id, reversal,
@@ -499,6 +500,14 @@ class _Day:
                     i.principal_due, i.interest_due = i.principal_paid, i.interest_paid
                     i.status, i.paid_on, i.dirty = "PAID", self.day, True
 
+    def refund_if_closed(self, txn: int | None) -> None:
+        """DOMAIN §8.8: an advance left when the loan closes (paid off or written off) is owed
+        back to the borrower through the partner: a REFUND line on its statement."""
+        loan = self.loan
+        if loan.overpaid > 0 and loan.state in CLOSED_STATES:
+            self.move(self.terms.bank_id, "REFUND", "OVERPAYMENT", loan.overpaid, None, txn)
+            loan.overpaid = ZERO
+
     def mark_instalments(self) -> None:
         """Billed, unpaid instalments: DUE on their due date (and grace), OVERDUE after."""
         grace = self.terms.grace_days
@@ -647,6 +656,8 @@ class _Day:
                         inst.status, inst.paid_on = "DUE", None
             elif ev == "OVERPAY":
                 loan.overpaid -= amount
+            elif ev == "REFUND":  # the advance refunded at closing is held again
+                loan.overpaid += amount
             elif ev in ("CLAIM", "CLAIM_IN", "TRANSFER_OUT", "TRANSFER_IN"):
                 attr = COMPONENT_FIELD[comp]
                 sign = 1 if ev in ("CLAIM", "TRANSFER_OUT") else -1
@@ -818,6 +829,11 @@ class _Day:
         return q2(balance * t.annual_rate / 12) * rest / full
 
 
+# A repayment's movements that are not its money: the guarantor's side of a claim, the share
+# closed by it, and the advance refunded when it closed the loan.
+_NOT_PAID_IN = frozenset({"CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT", "REFUND"})
+
+
 def _guarantor_moved(loan: LoanState, event: Event) -> bool:
     """A claim payment can only be undone while the guarantor still holds what it bought."""
     for (_lid, fid, ev, comp, amount, *_rest) in event.original:
@@ -843,14 +859,33 @@ def _period_start(loan: LoanState, current: Inst) -> date:
 
 
 def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> DayResult:
-    """Everything that happens to one loan on `day`: billing, events, aging transitions."""
+    """Everything that happens to one loan on `day`: billing, events, aging transitions.
+
+    A payment counts from its value date (DOMAIN §8.11): the loan is brought forward to each
+    event's `value_on` (billing what fell due, penalty to that day, suspense applied) and the
+    event applied there; reversals count on the business day. Events keep file order within
+    a value date."""
     out = DayResult()
     ctx = _Day(loan, terms, day, out)
-    ctx.advance()
-    if loan.overpaid > 0 and loan.state in OPEN_STATES and loan.oldest_unpaid_due_on:
-        # Money held in suspense pays what has fallen due (and nothing early).
-        ctx._pay(loan.overpaid, kind="SCHEDULED", txn=None, event="SUSPENSE_APPLY")
-    for ev in events:
+    at: list[date | None] = [None]
+
+    def bring_to(on: date) -> None:
+        if at[0] == on:
+            return
+        at[0] = ctx.day = on
+        ctx.advance()
+        if loan.overpaid > 0 and loan.state in OPEN_STATES and loan.oldest_unpaid_due_on:
+            # Money held in suspense pays what has fallen due (and nothing early).
+            ctx._pay(loan.overpaid, kind="SCHEDULED", txn=None, event="SUSPENSE_APPLY")
+            ctx.refund_if_closed(None)
+
+    def value_date(ev: Event) -> date:
+        if ev.kind == "REVERSAL" or ev.value_on is None:
+            return day
+        return min(ev.value_on, day)
+
+    for ev in sorted(events, key=value_date):
+        bring_to(value_date(ev))
         if ev.kind == "REVERSAL":
             if not ev.original and ev.original_txn_id is not None:  # reversed the same day
                 ev.original = tuple(m for m in out.movements
@@ -859,8 +894,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
                 out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "reverses_txn_no",
                                     "the reversed repayment was not applied"))
                 continue
-            if sum(m[4] for m in ev.original if m[2] != "CLAIM_IN" and m[2] != "TRANSFER_IN"
-                   and m[2] != "TRANSFER_OUT") != ev.amount:
+            if sum(m[4] for m in ev.original if m[2] not in _NOT_PAID_IN) != ev.amount:
                 out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "amount",
                                     "amount differs from the reversed repayment's"))
                 continue
@@ -886,7 +920,9 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             ctx.claim_payment(ev.amount, ev.txn_id)
         else:
             ctx._pay(ev.amount, kind=ev.kind, txn=ev.txn_id)
+        ctx.refund_if_closed(ev.txn_id)
         out.applied_txns.append(ev.txn_id)
+    bring_to(day)
     # Aging transitions that change balances (DPD, class and accrual flags are set in SQL).
     if loan.state in OPEN_STATES and loan.oldest_unpaid_due_on is not None:
         dpd = days_past_due(loan.oldest_unpaid_due_on, day)
@@ -897,6 +933,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             ctx.raise_claim()
         if terms.write_off_dpd is not None and dpd >= terms.write_off_dpd:
             ctx.write_off()
+            ctx.refund_if_closed(None)
     elif loan.state in OPEN_STATES:
         loan.dpd = 0
     if loan.penalty_from is not None and loan.state in OPEN_STATES:

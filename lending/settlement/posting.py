@@ -55,6 +55,8 @@ def _bank_accounts(event: str, component: str, funder_is_bank: bool):
         return chart.OVERPAYMENT_SUSPENSE, "", rec, ""
     if event == "OVERPAY":
         return chart.DUE_FROM_PLATFORM, PLATFORM, chart.OVERPAYMENT_SUSPENSE, ""
+    if event == "REFUND":  # the advance left at closing, paid back through the platform (§8.8)
+        return chart.OVERPAYMENT_SUSPENSE, "", chart.DUE_TO_PLATFORM, PLATFORM
     if event == "CLAIM":
         return chart.DUE_FROM_GUARANTOR, GUARANTOR, rec, ""
     if event == "CLAIM_EXCESS":  # paid by the guarantor beyond the bank's share: owed back
@@ -241,7 +243,7 @@ _PLATFORM_LINES = {
     (True, "COLLECT"): ("COLLECTION_", 1), (True, "OVERPAY"): ("OVERPAYMENT", 1),
     (True, "WO_RECOVERY"): ("WRITE_OFF_RECOVERY", 1), (False, "RECOVERY"): ("CLAIM_RECOVERY", 1),
     (True, "DISBURSE"): ("DISBURSEMENT", -1), (True, "FEE"): ("SERVICE_FEE", -1),
-    (False, "SUSPENSE_APPLY"): ("SUSPENSE_TO_PARTNER", -1),
+    (False, "SUSPENSE_APPLY"): ("SUSPENSE_TO_PARTNER", -1), (True, "REFUND"): ("REFUND", -1),
 }
 _GUARANTOR_LINES = {
     (True, "CLAIM"): ("CLAIM_PAYMENT", 1), (False, "RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),

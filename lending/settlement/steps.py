@@ -391,12 +391,12 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
             WHERE e.run_id = %(run)s AND e.kind = 'R' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
               AND r.status = 'STAGED'
             ORDER BY r.row_no""", params):
-        events[lid].append(Event(rid, kind, amount, payer))
+        events[lid].append(Event(rid, kind, amount, payer, value_on=paid_on))
         rows[rid] = ("R", file_id, row_no, _raw((txn_no, loan_no, paid_on, amount, payer, kind)),
                      amount)
     reversals = _fetch(
         """SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
-                  v.reverses_txn_no, v.reversed_on
+                  v.reverses_txn_no, v.reversed_on, r.paid_on
              FROM lending_runevent e
              JOIN lending_stagedreversal v ON v.id = e.staged_id
              JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
@@ -415,10 +415,13 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
                 ORDER BY id""", [earlier]):
             originals[m[6]].append(m[:9])
             original_on[m[6]] = m[9]
-    for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on) in reversals:
+    for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on,
+         orig_paid_on) in reversals:
+        # the original counted from its value date (DOMAIN §8.11), never after its run's day
+        applied_on = original_on.get(orig_id, run.business_date)
         events[lid].append(Event(vid, "REVERSAL", amount, original=tuple(originals[orig_id]),
                                  original_txn_id=orig_id,
-                                 original_on=original_on.get(orig_id, run.business_date)))
+                                 original_on=min(orig_paid_on or applied_on, applied_on)))
         rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
                      orig_status)
     return events, rows
@@ -472,10 +475,11 @@ WITH x AS (
      WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s
        AND (l.state IN {open}
             AND (l.oldest_unpaid_due_on IS NOT NULL OR l.dpd <> 0 OR NOT l.accruing
-                 OR l.state = 'OVERDUE' OR l.risk_class <> 'NORMAL')
+                 OR l.state = {overdue} OR l.risk_class <> {normal})
             -- DOMAIN §8.9: a loan closed today takes the day's DPD and class (0 and normal
             -- when paid off), which then stay frozen.
-            OR (l.state = {paid_off} AND l.closed_on = %(d)s)
+            OR (l.state = {paid_off} AND l.closed_on <= %(d)s
+                AND (l.dpd <> 0 OR l.risk_class <> {normal}))
             OR (l.state = {written_off} AND l.written_off_on = %(d)s))
 )
 UPDATE lending_loan l SET
@@ -499,7 +503,7 @@ UPDATE lending_loan l SET
     accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
     open=_in(OPEN_STATES), closed=_in(CLOSED_STATES), kept=_in((S.CLAIMED, *CLOSED_STATES)),
     paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
-    active=_lit(S.ACTIVE))
+    active=_lit(S.ACTIVE), normal=_lit(RiskClass.NORMAL))
 
 
 @transaction.atomic

@@ -94,7 +94,10 @@ def test_payoff_clears_every_share_to_zero_and_closes_the_loan():
     assert collected + overpaid == D("20000.00")
     # 9,233.20 principal + interest 2024-02-15..03-01 (15 of 29 days of 138.50 → 71.64)
     assert collected == D("9233.20") + D("71.64")
-    assert ln.overpaid == overpaid
+    # DOMAIN §8.8: the advance left at closing is refunded through the partner, not held
+    refunded = [m for m in r.movements if m[2] == "REFUND"]
+    assert [(m[3], m[4], m[6]) for m in refunded] == [("OVERPAYMENT", overpaid, 2)]
+    assert ln.overpaid == 0
 
 
 def test_scheduled_overpayment_goes_to_suspense_and_pays_the_next_instalment():

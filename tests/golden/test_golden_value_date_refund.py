@@ -1,0 +1,117 @@
+"""Golden days of DOMAIN §8.11 (value date) and §8.8 (refund of the advance at closing),
+found by the model-based oracle (issue 20). Figures worked by hand from DOMAIN.md.
+
+ALPHA's loans, bank 70 % / ALPHA 30 % (ALPHA the residual), program CASH (ACT/360, penalty
+multiplier 1.5, no grace). A payment made on a weekend or holiday arrives in the next business
+day's file with its own `paid_on`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from ledger.domain import chart
+from lending.models import Loan
+from tests.golden.helpers import (
+    gl,
+    installments,
+    loan_row,
+    movements,
+    pay_row,
+    positions,
+    settle,
+    statement,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _sum(loan_no: str, day: date, event: str, component: str) -> D:
+    return sum((v for (_f, e, c), v in movements(loan_no, day).items()
+                if e == event and c == component), D("0"))
+
+
+# --- §8.11: a payment counts from its paid_on ---------------------------------------------------
+
+
+def test_an_instalment_paid_on_its_sunday_due_date_is_not_overdue(golden):
+    # 10,000.00 at 18 %, 12 × 916.80 (766.80 principal + 150.00 interest), due 2026-02-15, a
+    # Sunday. The borrower pays 916.80 that day; the platform's file of Monday 02-16 has it.
+    settle(date(2026, 1, 15), loans=[loan_row("V1")])
+    monday = date(2026, 2, 16)
+    settle(monday, repayments=[pay_row("T1", "V1", "2026-02-15", "916.80")])
+    # Paid in full on its due date: no penalty (processed on the due date it would have been
+    # 766.80 × 27 % / 360 = 0.58 and 150.00 × 27 % / 360 = 0.11 for Monday, taken first).
+    assert _sum("V1", monday, "COLLECT", "PRINCIPAL") == D("766.80")
+    assert _sum("V1", monday, "COLLECT", "INTEREST") == D("150.00")
+    assert _sum("V1", monday, "COLLECT", "PENALTY") == 0
+    seq1 = installments("V1")[0]
+    assert seq1[-1] == "PAID"
+    loan = Loan.objects.get(loan_no="V1")
+    assert (loan.state, loan.dpd, loan.risk_class) == ("ACTIVE", 0, "NORMAL")
+    assert loan.installments.get(seq=1).paid_on == date(2026, 2, 15)
+
+
+def test_a_saturday_prepayment_pays_interest_to_its_paid_on_not_to_monday(golden):
+    # As golden A: 10,000.00 at 18 %, disbursed Monday 2026-01-05, period 1 to 02-05 (31 days,
+    # interest 150.00). PREPAYMENT 3,000.00 made on Saturday 01-17, in Monday 01-19's file.
+    settle(date(2026, 1, 5), loans=[loan_row("V2", disbursed="2026-01-05",
+                                             first_due="2026-02-05")])
+    monday = date(2026, 1, 19)
+    settle(monday, repayments=[pay_row("P1", "V2", "2026-01-17", "3000.00",
+                                       kind="PREPAYMENT")])
+    # Interest to the paid_on: 150.00 × 12/31 = 58.06 (to Monday it would be 14/31 = 67.74);
+    # principal 3,000.00 − 58.06 = 2,941.94; new balance 7,058.06.
+    assert _sum("V2", monday, "COLLECT", "INTEREST") == D("58.06")
+    assert _sum("V2", monday, "COLLECT", "PRINCIPAL") == D("2941.94")
+    assert Loan.objects.get(loan_no="V2").principal_outstanding == D("7058.06")
+    # From Saturday the rest of the period accrues a month's interest on 7,058.06 (105.87) for
+    # 19 of 31 days; Saturday → Monday is 2 days: 105.87 × 2/31 = 6.8303 → 6.83.
+    interest = sum((p[1] for p in positions("V2", monday).values()), D("0"))
+    assert interest == D("6.83")
+
+
+# --- §8.8: the advance left at closing is refunded through the partner ---------------------------
+
+
+def test_an_advance_left_at_payoff_is_a_refund_line_and_leaves_suspense(golden):
+    settle(date(2026, 1, 15), loans=[loan_row("R1")])
+    adv = date(2026, 1, 20)
+    # Nothing is due yet: a SCHEDULED 500.00 is the borrower's advance (suspense).
+    settle(adv, repayments=[pay_row("T1", "R1", adv, "500.00")])
+    assert Loan.objects.get(loan_no="R1").overpaid_amount == D("500.00")
+    net, lines = statement("ALPHA", adv)
+    assert lines == {"OVERPAYMENT": D("500.00")}
+    assert gl(chart.OVERPAYMENT_SUSPENSE, adv) == D("500.00")
+    off = date(2026, 1, 22)
+    # PAYOFF on 01-22: interest 01-15 → 01-22, 7 of 31 days of 150.00 = 33.87, and 10,000.00
+    # principal, brought by the payment itself and 150.00 more: 10,183.87.
+    settle(off, repayments=[pay_row("P1", "R1", off, "10183.87", kind="PAYOFF")])
+    loan = Loan.objects.get(loan_no="R1")
+    assert (loan.state, loan.overpaid_amount) == ("PAID_OFF", 0)
+    assert _sum("R1", off, "COLLECT", "INTEREST") == D("33.87")
+    assert _sum("R1", off, "OVERPAY", "OVERPAYMENT") == D("150.00")
+    # Everything the borrower has in advance, 500.00 + 150.00, goes back through ALPHA.
+    assert _sum("R1", off, "REFUND", "OVERPAYMENT") == D("650.00")
+    net, lines = statement("ALPHA", off)
+    assert lines["REFUND"] == D("-650.00") and lines["OVERPAYMENT"] == D("150.00")
+    assert net == sum(lines.values(), D("0"))
+    assert gl(chart.OVERPAYMENT_SUSPENSE, off) == 0
+
+
+def test_reversing_the_payoff_holds_the_refunded_advance_again(golden):
+    settle(date(2026, 1, 15), loans=[loan_row("R2")])
+    adv, off, rev = date(2026, 1, 20), date(2026, 1, 22), date(2026, 1, 23)
+    settle(adv, repayments=[pay_row("T1", "R2", adv, "500.00")])
+    settle(off, repayments=[pay_row("P1", "R2", off, "10033.87", kind="PAYOFF")])
+    assert _sum("R2", off, "REFUND", "OVERPAYMENT") == D("500.00")
+    settle(rev, reversals=[("V1", "P1", rev, "10033.87", "bounced")])
+    loan = Loan.objects.get(loan_no="R2")
+    assert (loan.state, loan.overpaid_amount) == ("ACTIVE", D("500.00"))
+    assert loan.principal_outstanding == D("10000.00")
+    net, lines = statement("ALPHA", rev)
+    assert lines["REVERSAL_REFUND"] == D("500.00")
+    assert gl(chart.OVERPAYMENT_SUSPENSE, rev) == D("500.00")
