@@ -11,6 +11,7 @@ SECRET_KEY, DEBUG, ALLOWED_HOSTS, BORROWER_HASH_KEY
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +42,12 @@ if not DEBUG:
         )
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET
+# A production key is long and random (Django's own check asks for 50 characters, 5 distinct):
+# a short one refuses to start rather than sign sessions and password resets weakly.
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "Production mode (DEBUG=0) needs a SECRET_KEY of at least 50 random characters "
+        f"(this one has {len(SECRET_KEY)})")
 # Key of the HMAC that turns a partner's borrower reference into the token we store: the raw
 # reference never reaches the database (no personal data, DESIGN §4).
 BORROWER_HASH_KEY = os.environ.get("BORROWER_HASH_KEY") or _DEV_BORROWER_KEY
@@ -68,6 +75,7 @@ INSTALLED_APPS = [
     "partners",
     "lending",
     "controls",  # roles, four eyes, the audit trail (issue 21)
+    "axes",  # login lockout after repeated failures (issue 21; settings below)
     "reports",  # staff report pages: dashboard, statements, breaks (issue 22)
 ]
 # The benchmarks (bench_settlement, bench_intake, bench_ledger): a development app, installed
@@ -84,6 +92,7 @@ MIDDLEWARE = [
     "controls.middleware.AuditContextMiddleware",  # who: the audit trail's context
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login with 429 (last, per axes)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,8 +140,18 @@ _db["TEST"].setdefault("NAME", f"test_{_db['NAME']}_{os.getpid()}")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's four password validators; the minimum length from the environment (12 by default).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": int(os.environ.get("PASSWORD_MIN_LENGTH") or 12)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -160,6 +179,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
     "ALLOWED_VERSIONS": ["v1"],
+    # Throttles (partners/throttles.py): per partner user, and failed API keys per address.
+    "DEFAULT_THROTTLE_CLASSES": ["partners.throttles.PartnerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": os.environ.get("API_RATE_PARTNER") or "600/minute",
+        "api_key_failure": os.environ.get("API_RATE_KEY_FAILURES") or "20/minute",
+    },
+    # Proxies in front of the app: the client address is taken from X-Forwarded-For that many
+    # hops back (unset: REMOTE_ADDR, the right value when nothing proxies).
+    "NUM_PROXIES": int(os.environ["API_NUM_PROXIES"]) if os.environ.get("API_NUM_PROXIES")
+    else None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Joint-lending partner API",
@@ -271,3 +300,54 @@ LOGGING = {
     "loggers": {} if os.environ.get("CELERY_BROKER_URL") else {
         "kombu.connection": {"level": "ERROR"}},
 }
+
+# --- Hardening (issue 21, finding 4): cookies, HTTPS, HSTS, login lockout ------------------
+# Production (DEBUG=0) is secure by default; each setting can be changed from the environment
+# (e.g. SECURE_SSL_REDIRECT=0 when the proxy redirects to HTTPS itself).
+_PROD = not DEBUG
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", _PROD)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", _PROD)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = _env_int("SESSION_COOKIE_AGE", 8 * 3600)  # a working day, not two weeks
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _PROD)
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31_536_000 if _PROD else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PROD)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", _PROD)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" (only
+# when the proxy sets that header itself and strips it from clients).
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    if not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is HEADER,value: "
+                                   "HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip())
+USE_X_FORWARDED_HOST = _env_bool("USE_X_FORWARDED_HOST", False)
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
+                        if o.strip()]
+
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name, or
+# from one client address (AXES_LOCKOUT_PARAMETERS, comma-separated; "a+b" is a combination),
+# the login is refused (429, even with the right password) for AXES_COOLOFF_MINUTES; an
+# administrator lifts it earlier with `manage.py axes_reset_username <name>` /
+# `axes_reset_ip <address>`. Attempts are kept in the database (AccessAttempt), so every web
+# process sees them.
+AXES_ENABLED = _env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = _env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [
+    [p.strip() for p in group.split("+")]
+    for group in (os.environ.get("AXES_LOCKOUT_PARAMETERS") or "username,ip_address").split(",")
+    if group.strip()
+]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # lockouts are lifted by command; the admin lists no axes pages
+AXES_VERBOSE = False
+# Throttle counters and other short-lived state: a shared cache in production (CACHE_URL,
+# redis://…), so that every process counts the same calls; per process otherwise.
+if os.environ.get("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["CACHE_URL"]}}

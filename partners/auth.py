@@ -12,6 +12,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from partners import selectors, services
 from partners.files.contract import FILE_NAME_RE
+from partners.throttles import ApiKeyFailureThrottle
 
 
 class PartnerRefused(exceptions.PermissionDenied):
@@ -38,8 +39,13 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header: Api-Key <key>")
+        failures = ApiKeyFailureThrottle()
+        if failures.blocked(request):  # key guessing from this address: 429 until it cools
+            raise exceptions.Throttled(wait=failures.wait(),
+                                       detail="too many failed API key attempts")
         key = services.api_key_authenticate(raw=header[1])
         if key is None:
+            failures.record_failure(request)
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         _refuse_if_barred(key.partner_user.partner)  # a TERMINATED partner's key: 403
         request.partner = key.partner_user.partner

@@ -43,6 +43,16 @@ def broker_url() -> str:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the API throttles count calls there
+    (partners/throttles.py), and one test's calls must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _celery_in_process_unless_worker_test(request):
     """Tests that do not start real workers run tasks in-process, even where CI configures a
     broker: their data is uncommitted (inside the test transaction) and no worker could see it.
