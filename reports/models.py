@@ -7,10 +7,11 @@ Design in brief (issue 22):
   table per request.
 - The one figure the settlement does not keep per day is the portfolio by program and DPD class.
   `PortfolioDay` holds it: one row per partner, business date, program and DPD class, built once
-  from the loans (one grouped scan of the partner's loans) for a partner's latest DONE day, the
-  day the loans' stored DPD belongs to (`selectors.portfolio_day_ensure`, called by the
-  dashboard when the day is missing and by `manage.py portfolio_snapshot`). Rows are never
-  rewritten: a later snapshot of the same day would see later ageing.
+  from the loans (one grouped scan for every partner missing its day) for a partner's latest
+  DONE day, the day the loans' stored DPD belongs to (`services.portfolio_days_build`: by
+  `manage.py portfolio_snapshot`, the task `reports.portfolio_snapshot`, which the dashboard
+  queues when a settled day has none, showing the previous snapshot, dated, meanwhile). Rows
+  are never rewritten: a later snapshot of the same day would see later ageing.
 """
 
 from __future__ import annotations

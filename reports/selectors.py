@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Max, Q, QuerySet, Sum
 
 from ledger.models import JournalEntry, JournalLine
@@ -53,6 +53,7 @@ class PartnerDay:
     breaks: dict[str, int] = field(default_factory=dict)  # age bucket → open breaks
     alerts: list[Alert] = field(default_factory=list)
     portfolio: list[dict] = field(default_factory=list)
+    portfolio_date: date | None = None
 
     @property
     def check_problems(self) -> list[str]:
@@ -78,6 +79,7 @@ class Dashboard:
     dpd_classes: list[tuple[str, str]]
     trends: dict[str, list[tuple[str, Decimal]]]
     alerts_open: int
+    portfolio_pending: list[str]  # partners whose latest DONE day has no snapshot yet
 
 
 def _money(value) -> Decimal:
@@ -106,44 +108,9 @@ def latest_runs() -> list[SettlementRun]:
                 .order_by("partner_id", "-business_date").distinct("partner_id"))
 
 
-def _dpd_class_sql() -> str:
-    return """CASE WHEN l.dpd = 0 THEN 'CURRENT' WHEN l.dpd <= 30 THEN 'DPD_1_30'
-                    WHEN l.dpd <= 60 THEN 'DPD_31_60' WHEN l.dpd <= 90 THEN 'DPD_61_90'
-                    ELSE 'DPD_90_PLUS' END"""
-
-
-def portfolio_day_ensure(*, partner_id: int, business_date: date) -> bool:
-    """Store the partner's open portfolio per program and DPD class for `business_date`, once.
-
-    Only for the partner's latest DONE day: the loans' stored DPD is that day's. Returns True
-    when it wrote the day (one grouped scan of the partner's loans), False when it was there or
-    the day is not the partner's latest DONE day."""
-    last = (SettlementRun.objects.filter(partner_id=partner_id, state=RunState.DONE)
-            .order_by("-business_date").values_list("business_date", flat=True).first())
-    if last != business_date:
-        return False
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('reports.portfolio_day'), %s)",
-                    [partner_id])
-        if PortfolioDay.objects.filter(partner_id=partner_id,
-                                       business_date=business_date).exists():
-            return False
-        cur.execute(
-            f"""INSERT INTO reports_portfolioday
-                       (partner_id, business_date, program_id, dpd_class, loans,
-                        principal_outstanding)
-                SELECT l.partner_id, %s, l.program_id, {_dpd_class_sql()}, count(*),
-                       SUM(l.principal_outstanding)
-                  FROM lending_loan l
-                 WHERE l.partner_id = %s AND l.state IN ('ACTIVE', 'OVERDUE', 'CLAIMED')
-                   AND l.booked_on <= %s
-                 GROUP BY 1, 2, 3, 4""", [business_date, partner_id, business_date])
-    return True
-
-
-def dashboard_get(*, build_missing_portfolio: bool = True) -> Dashboard:
-    """Everything on the morning dashboard, from per-day figures, in a fixed number of queries
-    (plus one grouped loan scan per partner the first time its latest DONE day is shown)."""
+def dashboard_get() -> Dashboard:
+    """Everything on the morning dashboard, from per-day figures, in a fixed number of queries;
+    never a scan of the loans (the portfolio is the stored snapshot)."""
     runs = latest_runs()
     days = {r.partner_id: PartnerDay(partner=r.partner, run=r) for r in runs}
     for day in days.values():
@@ -187,26 +154,28 @@ def dashboard_get(*, build_missing_portfolio: bool = True) -> Dashboard:
     for a in alerts:
         if a.partner_id in days:
             days[a.partner_id].alerts.append(a)
-    # the portfolio: each partner's latest DONE day snapshot
+    # the portfolio: each partner's latest snapshot (reports.services.portfolio_days_build
+    # stores it for the latest DONE day; until it has, the one before is shown, dated)
     last_done = dict(SettlementRun.objects.filter(state=RunState.DONE)
-                     .values_list("partner_id").annotate(d=Max("business_date"))
-                     .order_by())
-    if build_missing_portfolio and last_done:
-        have = set(PortfolioDay.objects.filter(_pairs(last_done))
-                   .values_list("partner_id", flat=True).distinct())
-        for pid, d in last_done.items():
-            if pid not in have:
-                portfolio_day_ensure(partner_id=pid, business_date=d)
+                     .values_list("partner_id").annotate(d=Max("business_date")).order_by())
+    snapshot_of = dict(PortfolioDay.objects.values_list("partner_id")
+                       .annotate(d=Max("business_date")).order_by())
+    pending = sorted(days[pid].partner.code for pid, d in last_done.items()
+                     if pid in days and snapshot_of.get(pid) != d)
+    for pid, d in snapshot_of.items():
+        if pid in days:
+            days[pid].portfolio_date = d
     portfolio: dict[tuple[str, str], dict] = {}
-    if last_done:
-        rows = (PortfolioDay.objects.filter(_pairs(last_done))
-                .values("partner_id", "partner__code", "program__code", "program__name",
+    if snapshot_of:
+        rows = (PortfolioDay.objects.filter(_pairs(snapshot_of))
+                .values("partner_id", "business_date", "partner__code", "program__code",
+                        "program__name",
                         "dpd_class", "loans", "principal_outstanding")
                 .order_by("partner__code", "program__code", "dpd_class"))
         for row in rows:
             key = (row["partner__code"], row["program__code"])
             line = portfolio.setdefault(key, {
-                "partner": row["partner__code"], "program": row["program__name"],
+                "partner": row["partner__code"], "as_of": snapshot_of[row["partner_id"]], "program": row["program__name"],
                 "program_code": row["program__code"], "loans": 0, "principal": ZERO,
                 "classes": {c: (0, ZERO) for c, _ in DpdClass.choices}})
             line["classes"][row["dpd_class"]] = (row["loans"], row["principal_outstanding"])
@@ -218,7 +187,8 @@ def dashboard_get(*, build_missing_portfolio: bool = True) -> Dashboard:
         line["cells"] = [line["classes"][c] for c, _ in DpdClass.choices]
     return Dashboard(partners=sorted(days.values(), key=lambda d: d.partner.code),
                      portfolio=list(portfolio.values()), dpd_classes=list(DpdClass.choices),
-                     trends=trends_get(runs), alerts_open=len(alerts))
+                     trends=trends_get(runs), alerts_open=len(alerts),
+                     portfolio_pending=pending)
 
 
 def _pairs(partner_dates: dict[int, date]) -> Q:

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 
@@ -13,7 +14,7 @@ from lending.models import Loan
 from lending.reconciliation.models import BreakKind, BreakStatus
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
-from reports import charts, exports, selectors
+from reports import charts, exports, selectors, tasks
 
 BREAKS_PAGE = 200
 
@@ -26,6 +27,8 @@ def _context(request, title: str, **extra) -> dict:
 @staff_member_required
 def dashboard(request):
     board = selectors.dashboard_get()
+    if board.portfolio_pending:  # a newly settled day: its snapshot is made by a worker
+        transaction.on_commit(tasks.portfolio_snapshot.delay)
     trends = board.trends
     charts_html = [
         charts.line_chart(trends["collections"], title="Collections", css_id="trend-collections"),

@@ -45,11 +45,17 @@ def _break(partner, loan_no, kind, first: date, last: date, status="OPEN", **ext
                                 **closed, **extra)
 
 
-def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(golden, staff_client):  # noqa: F811
+def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(
+        golden, staff_client, django_capture_on_commit_callbacks):  # noqa: F811
     settle(D0, loans=[loan_row("L1"), loan_row("L2", principal="5000.00")])
-    _render(staff_client)  # the first render stores D0's portfolio snapshot
-    first, queries_d0 = _render(staff_client)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        first, _ = _render(staff_client)  # D0 has no portfolio snapshot: it is queued
+    assert len(queued) == 1 and first.context["board"].portfolio_pending == ["ALPHA"]
+    assert 'id="portfolio-pending"' in first.content.decode()
     assert PortfolioDay.objects.filter(business_date=D0).count() == 1  # CASH, CURRENT
+    with django_capture_on_commit_callbacks() as queued:
+        _, queries_d0 = _render(staff_client)
+    assert queued == []
 
     settle(D1, loans=[loan_row(f"N{i}", disbursed="2026-02-15", first_due="2026-03-15")
                       for i in range(5)],
@@ -65,7 +71,7 @@ def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(golden, staff_
     Alert.objects.create(key=f"FILES_MISSING:ALPHA:{D1}", reason="FILES_MISSING",
                          partner=alpha, business_date=D1, message="files missing")
 
-    _render(staff_client)
+    call_command("portfolio_snapshot", stdout=io.StringIO())
     response, queries_d1 = _render(staff_client)
     assert queries_d1 == queries_d0, "the dashboard's queries grow with the data"
     board = response.context["board"]
@@ -93,6 +99,7 @@ def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(golden, staff_
     # the portfolio of D1 by program (named) and DPD class: 7 open loans, all current
     (line,) = board.portfolio
     assert line["program"] == "cash" and line["loans"] == Loan.objects.count() == 7
+    assert line["as_of"] == D1 and board.portfolio_pending == []
     assert line["principal"] == sum(ln.principal_outstanding for ln in Loan.objects.all())
     assert line["cells"][0] == (7, line["principal"])
     assert [label for label, _ in board.trends["collections"]] == [D1.isoformat()]
@@ -104,6 +111,7 @@ def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(golden, staff_
     call_command("dashboard_timing", "--repeat", "1", stdout=out)
     printed = out.getvalue()
     assert "loans in the database: 7" in printed
+    assert "portfolio snapshot (once per settled day, by a worker): " in printed
     timed = re.search(r"render 2: [0-9.]+ ms, ([0-9]+) queries", printed)
     assert timed and 0 < int(timed[1]) <= queries_d1, printed
 
