@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 
+from ledger.models import JournalEntry, JournalLine
 from lending.models import Loan
 from lending.reconciliation.models import BreakKind, BreakStatus
 from lending.settlement.models import Statement, StatementLine
@@ -138,6 +139,28 @@ def line_drilldown_csv(request, line_id: int):
     return exports.csv_response(
         f"statement-line-{line_id}.csv",
         ["loan_no", "txn_no", "event", "component", *drill.funders, "line_amount"], rows)
+
+
+@staff_member_required
+def journal_entry_detail(request, entry_id: int):
+    try:
+        view = selectors.journal_entry_detail(entry_id=entry_id)
+    except JournalEntry.DoesNotExist as exc:
+        raise Http404("no such journal entry") from exc
+    return render(request, "reports/journal_entry.html", _context(
+        request, f"Journal entry #{view.entry.pk} {view.entry.purpose}", view=view,
+        entry=view.entry))
+
+
+@staff_member_required
+def journal_line_movements(request, line_id: int):
+    try:
+        line, rows = selectors.journal_line_movements(line_id=line_id)
+    except JournalLine.DoesNotExist as exc:
+        raise Http404("no such journal line") from exc
+    return render(request, "reports/journal_line.html", _context(
+        request, f"Journal line #{line.pk}: its movements", line=line, rows=rows,
+        limit=selectors.DRILL_PAGE))
 
 
 @staff_member_required

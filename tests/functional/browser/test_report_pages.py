@@ -27,7 +27,7 @@ def test_staff_drill_from_the_dashboard_to_a_loan_and_its_journal_entry(browser,
     fb.staff_member("mei")
 
     browser.log_in("mei", fb.PASSWORD)
-    browser.visit("/reports/")
+    browser.click_link("Morning dashboard")  # from the admin's home
     card = browser.wait_for_text("#partner-ALPHA", "2026-02-15")
     assert card.find_element(By.CSS_SELECTOR, ".run-state").text == "Done"
     assert card.find_element(By.CSS_SELECTOR, ".checks-ok").text == "all hold"
@@ -51,9 +51,16 @@ def test_staff_drill_from_the_dashboard_to_a_loan_and_its_journal_entry(browser,
     browser.wait_for_text("#content h1", "Loan ALPHA L1")
     assert len(browser.find_all("#schedule tbody tr")) == 12
     assert "T1" in browser.find("#repayments").text
-    entry = browser.find("#loan-entries a")
+    entry = next(a for a in browser.find_all("#loan-entries tr")
+                 if "COLLECT" in a.text).find_element(By.CSS_SELECTOR, "a")
     entry_id = entry.text.lstrip("#")
     entry.click()
-    browser.wait(lambda d: f"/admin/ledger/journalentry/{entry_id}/" in d.current_url,
-                 "the journal entry's page did not open")
-    browser.find("#content")
+
+    browser.wait_for_text("#content h1", f"Journal entry #{entry_id} COLLECT")
+    lines = browser.find_all("#entry-lines tbody tr")
+    debits = sum(Decimal(r.find_element(By.CSS_SELECTOR, ".debit").text) for r in lines)
+    credits = sum(Decimal(r.find_element(By.CSS_SELECTOR, ".credit").text) for r in lines)
+    assert debits == credits > 0
+    lines[0].find_element(By.CSS_SELECTOR, "td a").click()  # a line back to its movements
+    browser.wait_for_text("#content h1", "its movements")
+    assert "L1" in browser.find("#line-movements tbody").text

@@ -106,6 +106,13 @@ def test_each_line_drills_down_to_movements_and_journal_lines(claim_day, staff_c
             if line.line_type == "CLAIM_PAYMENT":
                 assert txns == {"G1"}
             journal.update({ln.pk: ln for ln in drill.journal_lines})
+            for entry in drill.entries:  # and back: each journal line to its movements
+                page = staff_client.get(f"/reports/journal-entries/{entry.pk}/")
+                for r in page.context["view"].lines:
+                    if r["movements"]:
+                        assert abs(r["movement_total"]) == r["line"].debit + r["line"].credit
+                    else:
+                        assert r["line"].source == "accrual"
         # the journal lines the statement's lines drill to are what was posted for it
         posted = sum((ln.debit - ln.credit for ln in journal.values()
                       if ln.entry.book.code == "BANK_GL"
