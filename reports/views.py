@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 
 from ledger.models import JournalEntry, JournalLine
 from lending.models import Loan
@@ -20,12 +24,36 @@ from reports import charts, exports, selectors, tasks
 BREAKS_PAGE = 200
 
 
+def staff_page(permission: str):
+    """Staff holding `permission` only (docs/permissions.md): a visitor not logged in goes to
+    the login page; anyone else without it (a partner user, another role, an API client with
+    a partner's key) gets 403."""
+    def decorate(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                if request.META.get("HTTP_AUTHORIZATION"):  # an API key opens no staff page
+                    raise PermissionDenied
+                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            if not (user.is_active and user.is_staff and user.has_perm(permission)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        return guarded
+    return decorate
+
+
+RUNS, STATEMENTS, MOVEMENTS, LOANS, BREAKS, JOURNALS = (
+    "lending.view_settlementrun", "lending.view_statement", "lending.view_movement",
+    "lending.view_loan", "lending.view_break", "ledger.view_journalentry")
+
+
 def _context(request, title: str, **extra) -> dict:
     """The admin's context (site header, user tools) so the pages have the admin's look."""
     return {**admin.site.each_context(request), "title": title, **extra}
 
 
-@staff_member_required
+@staff_page(RUNS)
 def dashboard(request):
     board = selectors.dashboard_get()
     if board.portfolio_pending:  # a newly settled day: its snapshot is made by a worker
@@ -58,7 +86,7 @@ def _statement_filter(request) -> tuple[StatementFilter, dict]:
                   else None, "business_date": data.get("business_date")}
 
 
-@staff_member_required
+@staff_page(STATEMENTS)
 def statement_list(request):
     form, params = _statement_filter(request)
     page = Paginator(selectors.statement_list(**params), 100).get_page(request.GET.get("page"))
@@ -66,7 +94,7 @@ def statement_list(request):
         request, "Statements", form=form, page=page, query=request.GET.urlencode()))
 
 
-@staff_member_required
+@staff_page(STATEMENTS)
 def statement_list_csv(request):
     _, params = _statement_filter(request)
     rows = ((s.business_date, s.counterparty.code, s.counterparty.legal_name,
@@ -84,7 +112,7 @@ def _statement(statement_id: int):
         raise Http404("no such statement") from exc
 
 
-@staff_member_required
+@staff_page(STATEMENTS)
 def statement_detail(request, statement_id: int):
     view = _statement(statement_id)
     st = view.statement
@@ -92,7 +120,7 @@ def statement_detail(request, statement_id: int):
         request, f"Statement {st.counterparty.code} {st.business_date}", view=view, st=st))
 
 
-@staff_member_required
+@staff_page(STATEMENTS)
 def statement_csv(request, statement_id: int):
     view = _statement(statement_id)
     st = view.statement
@@ -115,7 +143,7 @@ def _drill(line_id: int, page: int = 1, page_size: int = selectors.DRILL_PAGE):
         raise Http404("no such statement line") from exc
 
 
-@staff_member_required
+@staff_page(MOVEMENTS)
 def line_drilldown(request, line_id: int):
     try:
         page = max(int(request.GET.get("page", "1")), 1)
@@ -131,7 +159,7 @@ def line_drilldown(request, line_id: int):
         next_page=page + 1 if page < pages else None))
 
 
-@staff_member_required
+@staff_page(MOVEMENTS)
 def line_drilldown_csv(request, line_id: int):
     drill = _drill(line_id, 1, page_size=10**9)
     rows = [(r["loan_no"], r["txn_no"], r["event"], r["component"], *r["funders"], r["amount"])
@@ -141,7 +169,7 @@ def line_drilldown_csv(request, line_id: int):
         ["loan_no", "txn_no", "event", "component", *drill.funders, "line_amount"], rows)
 
 
-@staff_member_required
+@staff_page(JOURNALS)
 def journal_entry_detail(request, entry_id: int):
     try:
         view = selectors.journal_entry_detail(entry_id=entry_id)
@@ -152,7 +180,7 @@ def journal_entry_detail(request, entry_id: int):
         entry=view.entry))
 
 
-@staff_member_required
+@staff_page(JOURNALS)
 def journal_line_movements(request, line_id: int):
     try:
         line, rows = selectors.journal_line_movements(line_id=line_id)
@@ -163,7 +191,7 @@ def journal_line_movements(request, line_id: int):
         limit=selectors.DRILL_PAGE))
 
 
-@staff_member_required
+@staff_page(LOANS)
 def loan_detail(request, loan_id: int):
     try:
         view = selectors.loan_detail(loan_id=loan_id)
@@ -197,7 +225,7 @@ def _break_filter(request) -> tuple[BreakFilter, dict]:
                   "kind": c["kind"] or None, "age": c["age"] or None}
 
 
-@staff_member_required
+@staff_page(BREAKS)
 def break_list(request):
     form, params = _break_filter(request)
     qs = selectors.break_list(**params)
@@ -208,7 +236,7 @@ def break_list(request):
         request, "Breaks", form=form, page=page, query=query.urlencode()))
 
 
-@staff_member_required
+@staff_page(BREAKS)
 def break_list_csv(request):
     _, params = _break_filter(request)
     rows = ((b.partner.code, b.loan_no, b.kind, b.field, b.business_date, b.last_seen_on,

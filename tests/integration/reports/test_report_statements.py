@@ -176,13 +176,19 @@ def test_loan_page_shows_schedule_shares_repayments_and_postings(claim_day, staf
     assert "/admin/ledger/journalentry/" in html and "B1" in html
 
 
-def test_pages_are_for_staff_only(client, django_user_model):
+def test_pages_are_for_staff_with_the_permission(client, django_user_model):
     urls = ["/reports/", "/reports/statements/1/", "/reports/breaks/", "/reports/loans/1/",
             "/reports/statement-lines/1/", "/reports/statements/1/export.csv",
-            "/reports/breaks/export.csv", "/reports/statements/export.csv"]
-    for url in urls:
-        assert client.get(url).status_code == 302, url  # to the login page
-    client.force_login(django_user_model.objects.create_user("clerk", password="x"))
-    for url in urls:
+            "/reports/breaks/export.csv", "/reports/statements/export.csv",
+            "/reports/journal-entries/1/"]
+    for url in urls:  # not logged in: to the login page
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+        assert client.get(url, HTTP_AUTHORIZATION="Api-Key x").status_code == 403, url
+    client.force_login(django_user_model.objects.create_user("clerk", password="x"))
+    for url in urls:  # logged in, not staff (a partner user): refused
+        assert client.get(url).status_code == 403, url
+    client.force_login(django_user_model.objects.create_user("users-admin", password="x",
+                                                             is_staff=True))
+    for url in urls:  # staff without the view permissions: refused
+        assert client.get(url).status_code == 403, url
