@@ -338,10 +338,17 @@ def period_close(*, book: str, period: date, closed_by: str = "") -> Period:
     After this nothing can be dated on or before the month's last day in that book."""
     start = month_start(period)
     with transaction.atomic():
-        try:
-            book_obj = Book.objects.select_for_update().get(code=book)
-        except Book.DoesNotExist as exc:
-            raise PeriodNotClosable(f"book {book!r} does not exist") from exc
+        book_id = Book.objects.filter(code=book).values_list("pk", flat=True).first()
+        if book_id is None:
+            raise PeriodNotClosable(f"book {book!r} does not exist")
+        # Wait for every open transaction that inserted an entry into the book (their entry
+        # trigger holds this lock shared until they end), and hold back new ones until this
+        # close commits: nothing commits into a period after its close. Taken before the
+        # book's row lock, which a posting's deferred foreign-key check needs at its commit.
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended("
+                        "'ledger.period:' || %s::bigint, 0))", [book_id])
+        book_obj = Book.objects.select_for_update().get(pk=book_id)
         still_open = list(
             Period.objects.filter(book=book_obj, start_date__lt=start, status=PeriodStatus.OPEN)
             .order_by("start_date")

@@ -3,11 +3,16 @@
 -- Errors use SQLSTATE class 23 (integrity) so that Django raises IntegrityError.
 
 -- 1. Entries: stamp the creating transaction; refuse a date in or before a closed period.
+--    The closed-period test and the close itself take one lock per book (a transaction-level
+--    advisory lock: shared here, exclusive in ledger.services.period_close), so a close waits
+--    for every open transaction that inserted an entry into the book, and an insert that comes
+--    during a close waits for it and then sees the period closed.
 CREATE OR REPLACE FUNCTION ledger_entry_before_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     closed_through date;
 BEGIN
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('ledger.period:' || NEW.book_id, 0));
     -- pg_current_xact_id() is the top-level transaction even inside a savepoint.
     NEW.created_txid := pg_current_xact_id()::text::bigint;
     SELECT max(p.start_date) INTO closed_through

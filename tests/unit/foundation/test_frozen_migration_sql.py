@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 LIVE_TO_LATEST_COPY = [
-    ("ledger/sql/ledger_integrity.sql", "ledger/migrations/sql/0002_ledger_integrity.sql"),
+    ("ledger/sql/ledger_integrity.sql", "ledger/migrations/sql/0005_ledger_integrity.sql"),
     ("partners/sql/quarantine_append_only.sql",
      "partners/migrations/sql/0004_quarantine_append_only.sql"),
     ("lending/sql/agreement_integrity.sql", "lending/migrations/sql/0002_agreement_integrity.sql"),
