@@ -10,7 +10,6 @@ from partners.models import (
     InboundFile,
     Partner,
     PartnerApiKey,
-    PartnerStatus,
     PartnerUser,
     QuarantinedRow,
 )
@@ -19,14 +18,14 @@ from partners.models import (
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     """A partner's status (ACTIVE / SUSPENDED / TERMINATED) is never edited on the form: the
-    *Request a status change* action drafts a four-eyes request (controls.requests,
-    PARTNER_STATUS) that takes effect when an approver approves it."""
+    *Request a status change* action (added by controls.admin, which registers this admin again
+    with it: partners imports no app above it) drafts a four-eyes request that takes effect
+    when an approver approves it."""
 
     list_display = ("code", "legal_name", "kind", "status", "file_encoding", "related_party_group")
     list_filter = ("kind", "status", "file_encoding")
     search_fields = ("code", "legal_name", "related_party_group")
     ordering = ("code",)
-    actions = ["request_status_change"]
 
     def get_readonly_fields(self, request, obj=None):
         return ("status",) if obj is not None else ()
@@ -34,43 +33,6 @@ class PartnerAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))  # a new partner starts ACTIVE
         return [f for f in fields if f != "status"] if obj is None else fields
-
-    def has_status_request_permission(self, request) -> bool:
-        user = request.user
-        return bool(user.is_active and user.is_staff
-                    and user.has_perm("controls.request_change")
-                    and user.has_perm("partners.change_partner"))
-
-    @admin.action(description="Request a status change (suspend, terminate, reactivate; an "
-                              "approver approves)", permissions=["status_request"])
-    def request_status_change(self, request, queryset):
-        from controls import requests as change_requests
-        from controls.models import RequestKind
-
-        status = request.POST.get("status", "")
-        if "apply" not in request.POST or status not in PartnerStatus.values:
-            return render(request, "admin/partners/partner/status_request.html", {
-                **self.admin_site.each_context(request),
-                "title": "Request a partner status change", "objects": queryset,
-                "statuses": PartnerStatus.choices, "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            })
-        note = request.POST.get("note", "").strip()
-        if not note:
-            self.message_user(request, "a status change request needs a reason",
-                              messages.ERROR)
-            return None
-        for partner in queryset.order_by("code"):
-            try:
-                req = change_requests.request_create(
-                    kind=RequestKind.PARTNER_STATUS, target_id=partner.pk,
-                    payload={"status": status}, note=note, by=request.user)
-            except change_requests.RequestError as exc:
-                self.message_user(request, f"{partner.code}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{req} submitted: {partner.code} becomes {status} "
-                                           "when an approver approves it.", messages.WARNING)
-        return None
 
 
 @admin.register(CalendarDay)
