@@ -382,9 +382,12 @@ class _Day:
                 unbilled_principal += i.principal_unpaid
                 if current is None:
                     current = i
+        # The running period's interest crystallised before its billing (a prepayment, a
+        # reversal day) is owed now only to a payment that may pay interest to date; a
+        # SCHEDULED payment pays what has fallen due (§8.2), the rest of it is an advance.
         extra = sum((s.interest for s in shares), ZERO) - billed_interest
         anchor = current or (loan.insts[-1] if loan.insts else None)
-        if extra > 0 and anchor is not None:
+        if extra > 0 and anchor is not None and (to_date or current is None):
             items.append(OwedItem(anchor.seq, anchor.due_on, Component.INTEREST, extra))
         return items, unbilled_principal
 

@@ -115,3 +115,28 @@ def test_reversing_the_payoff_holds_the_refunded_advance_again(golden):
     net, lines = statement("ALPHA", rev)
     assert lines["REVERSAL_REFUND"] == D("500.00")
     assert gl(chart.OVERPAYMENT_SUSPENSE, rev) == D("500.00")
+
+
+# --- §8.2 after §8.3: a SCHEDULED payment pays only what has fallen due ---------------------------
+
+
+def test_interest_crystallised_by_a_reversal_is_not_taken_by_a_scheduled_payment(golden):
+    # 1,000.80 at 12 %, 7 months, disbursed 2026-03-02: period 1 to 04-02 (31 days) accrues
+    # 1,000.80 × 1 % = 10.01. A PREPAYMENT on 03-06 is reversed on 03-11 (§8.3): the period is
+    # as if never prepaid and its interest to 03-11 is crystallised then, 10.01 × 9/31 = 2.91.
+    d0, pre, rev, nxt = (date(2026, 3, 2), date(2026, 3, 6), date(2026, 3, 11),
+                         date(2026, 3, 12))
+    settle(d0, loans=[loan_row("S1", principal="1000.80", rate="0.12", term=7,
+                               disbursed="2026-03-02", first_due="2026-04-02")])
+    settle(pre, repayments=[pay_row("P1", "S1", pre, "187.49", kind="PREPAYMENT")])
+    settle(rev, reversals=[("V1", "P1", rev, "187.49", "chargeback")])
+    loan = Loan.objects.get(loan_no="S1")
+    assert loan.principal_outstanding == D("1000.80")
+    assert loan.interest_outstanding == D("2.91")
+    # Nothing has fallen due on 03-12: a SCHEDULED 3.49 is the borrower's advance, all of it;
+    # the crystallised 2.91 waits for its billing on 04-02.
+    settle(nxt, repayments=[pay_row("T1", "S1", nxt, "3.49")])
+    assert _sum("S1", nxt, "COLLECT", "INTEREST") == 0
+    assert _sum("S1", nxt, "OVERPAY", "OVERPAYMENT") == D("3.49")
+    loan = Loan.objects.get(loan_no="S1")
+    assert (loan.overpaid_amount, loan.interest_outstanding) == (D("3.49"), D("2.91"))
