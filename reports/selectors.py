@@ -360,10 +360,15 @@ def line_drilldown(*, line_id: int, page: int = 1, page_size: int = DRILL_PAGE) 
                                                 "statement__counterparty").get(pk=line_id)
     where, params, specs = _line_where(line)
     sign, sign_params = _sign_sql(specs) if specs else ("0", [])
-    funders = list(Partner.objects.filter(pk__in=_line_funders(where, params))
-                   .order_by("kind", "code").values_list("id", "code"))
-    per_funder = ", ".join(f"SUM(m.amount) FILTER (WHERE m.funder_id = {int(fid)})"
-                           for fid, _ in funders) or "NULL"
+    st = line.statement
+    reversal = line.line_type.startswith("REVERSAL_")
+    # Every funder's movement of the same loan, transaction, event and component, whether the
+    # line counts it or not (a platform's collection line counts the bank's share; its own
+    # share is shown beside it).
+    same = ("a.run_id = %s AND a.business_date = %s AND a.loan_id = g.loan_id"
+            " AND a.txn_id IS NOT DISTINCT FROM g.txn_id AND a.event = g.event"
+            " AND a.component = g.component AND a.reversal = %s")
+    same_params = [st.run_id, st.business_date, reversal]
     with connection.cursor() as cur:
         cur.execute(
             f"""SELECT SUM(({sign}) * m.amount), count(DISTINCT (m.loan_id, m.txn_id,
@@ -371,17 +376,29 @@ def line_drilldown(*, line_id: int, page: int = 1, page_size: int = DRILL_PAGE) 
                   FROM lending_movement m JOIN partners_partner f ON f.id = m.funder_id
                  WHERE {where}""", sign_params + params)
         total, row_count = cur.fetchone()
+        groups = f"""SELECT m.loan_id, m.txn_id, m.event, m.component,
+                            SUM(({sign}) * m.amount) AS amount
+                       FROM lending_movement m JOIN partners_partner f ON f.id = m.funder_id
+                      WHERE {where} GROUP BY 1, 2, 3, 4"""
         cur.execute(
-            f"""SELECT m.loan_id, l.loan_no, m.txn_id, r.txn_no, m.event, m.component,
-                       SUM(({sign}) * m.amount), {per_funder}
-                  FROM lending_movement m JOIN partners_partner f ON f.id = m.funder_id
-                  JOIN lending_loan l ON l.id = m.loan_id
-                  LEFT JOIN lending_stagedrepayment r ON r.id = m.txn_id
-                 WHERE {where}
-                 GROUP BY m.loan_id, l.loan_no, m.txn_id, r.txn_no, m.event, m.component
-                 ORDER BY l.loan_no, m.txn_id NULLS FIRST, m.event, m.component
+            f"""SELECT DISTINCT a.funder_id, p.kind <> 'BANK', p.code
+                  FROM ({groups}) g JOIN lending_movement a ON {same}
+                  JOIN partners_partner p ON p.id = a.funder_id ORDER BY 2, 3""",
+            sign_params + params + same_params)
+        funders = [(fid, code) for fid, _, code in cur.fetchall()]
+        per_funder = ", ".join(f"SUM(a.amount) FILTER (WHERE a.funder_id = {int(fid)})"
+                               for fid, _ in funders) or "NULL"
+        cur.execute(
+            f"""SELECT g.loan_id, l.loan_no, g.txn_id, r.txn_no, g.event, g.component,
+                       g.amount, {per_funder}
+                  FROM ({groups}) g JOIN lending_loan l ON l.id = g.loan_id
+                  LEFT JOIN lending_stagedrepayment r ON r.id = g.txn_id
+                  JOIN lending_movement a ON {same}
+                 GROUP BY g.loan_id, l.loan_no, g.txn_id, r.txn_no, g.event, g.component,
+                          g.amount
+                 ORDER BY l.loan_no, g.txn_id NULLS FIRST, g.event, g.component
                  LIMIT %s OFFSET %s""",
-            sign_params + params + [page_size, (page - 1) * page_size])
+            sign_params + params + same_params + [page_size, (page - 1) * page_size])
         rows = [{"loan_id": lid, "loan_no": no, "txn_id": tid, "txn_no": txn or "",
                  "event": ev, "component": comp, "amount": amt, "funders": list(rest)}
                 for lid, no, tid, txn, ev, comp, amt, *rest in cur.fetchall()]
@@ -389,9 +406,7 @@ def line_drilldown(*, line_id: int, page: int = 1, page_size: int = DRILL_PAGE) 
             f"""SELECT DISTINCT m.program_id, m.funder_id, m.event, m.component
                   FROM lending_movement m JOIN partners_partner f ON f.id = m.funder_id
                  WHERE {where}""", params)
-        st = line.statement
-        rev = int(line.line_type.startswith("REVERSAL_"))
-        sources = [f"mv:{st.run_id}:{p}:{fu}:{ev}:{comp}:{rev}"
+        sources = [f"mv:{st.run_id}:{p}:{fu}:{ev}:{comp}:{int(reversal)}"
                    for p, fu, ev, comp in cur.fetchall()]
     jl = list(JournalLine.objects.filter(
         entry__source_run=posting.run_key(st.run), entry__business_date=st.business_date,
@@ -401,14 +416,6 @@ def line_drilldown(*, line_id: int, page: int = 1, page_size: int = DRILL_PAGE) 
     return LineDrill(line=line, program=program, funders=[c for _, c in funders], rows=rows,
                      total=total or ZERO, row_count=row_count or 0, journal_lines=jl,
                      entries=entries)
-
-
-def _line_funders(where: str, params: list) -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(f"""SELECT DISTINCT m.funder_id FROM lending_movement m
-                          JOIN partners_partner f ON f.id = m.funder_id WHERE {where}""",
-                    params)
-        return [r[0] for r in cur.fetchall()]
 
 
 # --- Journal entries back to their movements ---------------------------------------------------

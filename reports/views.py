@@ -50,7 +50,8 @@ RUNS, STATEMENTS, MOVEMENTS, LOANS, BREAKS, JOURNALS = (
 
 def _context(request, title: str, **extra) -> dict:
     """The admin's context (site header, user tools) so the pages have the admin's look."""
-    return {**admin.site.each_context(request), "title": title, **extra}
+    return {**admin.site.each_context(request), "title": title,
+            "is_nav_sidebar_enabled": False, **extra}  # the reports use the page's width
 
 
 @staff_page(RUNS)
