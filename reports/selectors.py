@@ -542,8 +542,10 @@ def loan_detail(*, loan_id: int) -> LoanView:
 # --- Breaks triage ------------------------------------------------------------------------------
 
 def break_list(*, status: str | None = BreakStatus.OPEN, partner_id: int | None = None,
-               kind: str | None = None, age: str | None = None) -> QuerySet[Break]:
-    """Breaks, open by default, filtered by partner, kind and age bucket, oldest first."""
+               kind: str | None = None, age: str | None = None, field: str | None = None,
+               owner_id: int | None = None, unowned: bool = False) -> QuerySet[Break]:
+    """Breaks, open by default, filtered by partner, kind, component (the field that differs),
+    owner and age bucket, oldest first."""
     qs = (Break.objects.select_related("partner", "owner")
           .annotate(age=Func(F("last_seen_on"), F("business_date"), arg_joiner=" - ",
                              template="(%(expressions)s)", output_field=IntegerField()))
@@ -554,6 +556,12 @@ def break_list(*, status: str | None = BreakStatus.OPEN, partner_id: int | None 
         qs = qs.filter(partner_id=partner_id)
     if kind:
         qs = qs.filter(kind=kind)
+    if field:
+        qs = qs.filter(field=field)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if unowned:
+        qs = qs.filter(owner__isnull=True)
     if age:
         lo, hi = AGE_BUCKETS[age]
         qs = qs.filter(age__gte=lo)

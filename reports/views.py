@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from ledger.models import JournalEntry, JournalLine
 from lending.models import Loan
-from lending.reconciliation.models import BreakKind, BreakStatus
+from lending.reconciliation.models import BreakField, BreakKind, BreakStatus
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
 from reports import charts, exports, selectors, tasks
@@ -208,6 +208,10 @@ class BreakFilter(forms.Form):
                                required=False, initial=BreakStatus.OPEN)
     partner = forms.ModelChoiceField(Partner.objects.order_by("code"), required=False)
     kind = forms.ChoiceField(choices=[("", "any kind"), *BreakKind.choices], required=False)
+    field = forms.ChoiceField(label="Component", required=False, choices=[
+        ("", "any component"), *[(v, label) for v, label in BreakField.choices if v]])
+    owner = forms.ChoiceField(required=False, choices=[("", "anyone's"), ("none", "no owner"),
+                                                       ("me", "mine")])
     age = forms.ChoiceField(choices=[("", "any age"), *[(a, f"{a} days")
                                                         for a in selectors.AGE_BUCKETS]],
                             required=False)
@@ -223,7 +227,9 @@ def _break_filter(request) -> tuple[BreakFilter, dict]:
     c = form.cleaned_data
     return form, {"status": c["status"] or None,
                   "partner_id": c["partner"].pk if c["partner"] else None,
-                  "kind": c["kind"] or None, "age": c["age"] or None}
+                  "kind": c["kind"] or None, "age": c["age"] or None,
+                  "field": c["field"] or None, "unowned": c["owner"] == "none",
+                  "owner_id": request.user.pk if c["owner"] == "me" else None}
 
 
 @staff_page(BREAKS)

@@ -40,9 +40,17 @@ def _render(client) -> tuple[object, int]:
 def _break(partner, loan_no, kind, first: date, last: date, status="OPEN", **extra):
     closed = {} if status == "OPEN" else {"resolution_note": "checked",
                                           "resolved_at": timezone.now()}
-    return Break.objects.create(partner=partner, loan_no=loan_no, kind=kind, field="",
+    extra.setdefault("field", "")
+    return Break.objects.create(partner=partner, loan_no=loan_no, kind=kind,
                                 business_date=first, last_seen_on=last, status=status,
                                 **closed, **extra)
+
+
+def response_user(client):
+    """The user the test client is logged in as."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(pk=client.session["_auth_user_id"])
 
 
 def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(
@@ -120,9 +128,11 @@ def test_breaks_list_is_open_by_default_with_filters_and_csv(db, staff_client):
     alpha = Partner.objects.create(code="ALPHA", legal_name="阿尔法 platform", kind="PLATFORM")
     beta = Partner.objects.create(code="BETA", legal_name="贝塔", kind="PLATFORM")
     day = date(2026, 3, 20)
-    _break(alpha, "A0", "AMOUNT_MISMATCH", day, day, difference=D("0.01"))
+    _break(alpha, "A0", "AMOUNT_MISMATCH", day, day, difference=D("0.01"),
+           owner=response_user(staff_client))
     _break(alpha, "A2", "DPD_MISMATCH", day - timedelta(days=2), day)
-    _break(alpha, "A7", "AMOUNT_MISMATCH", day - timedelta(days=7), day, difference=D("-5.00"))
+    _break(alpha, "A7", "AMOUNT_MISMATCH", day - timedelta(days=7), day, difference=D("-5.00"),
+           field="INTEREST")
     _break(beta, "B4", "MISSING_AT_PARTNER", day - timedelta(days=4), day)
     _break(beta, "B1", "AMOUNT_MISMATCH", day - timedelta(days=1), day - timedelta(days=1),
            status="AUTO_CLEARED")
@@ -142,6 +152,9 @@ def test_breaks_list_is_open_by_default_with_filters_and_csv(db, staff_client):
     assert listed(age="3-5") == ["B4"]
     assert listed(age="6+") == ["A7"]
     assert listed(partner=alpha.pk, age="6+", kind="DPD_MISMATCH") == []
+    assert listed(field="INTEREST") == ["A7"]
+    assert listed(owner="me") == ["A0"]
+    assert listed(owner="none") == ["A7", "B4", "A2"]
 
     response = staff_client.get("/reports/breaks/export.csv", {"partner": alpha.pk})
     body = b"".join(response.streaming_content)
