@@ -42,7 +42,7 @@ from psycopg import sql
 
 from lending import selectors as lending_selectors
 from lending.domain.loan_day import NO_PAYMENT_STATES
-from lending.intake.checks import Checks, after_settled_rule, err, msg, raw_csv
+from lending.intake.checks.dsl import Checks, after_settled_rule, err, msg, raw_csv
 from partners.files.contract import KINDS
 
 log = logging.getLogger(__name__)

@@ -10,20 +10,19 @@ is keyed, statements are rebuilt from the same movements.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import zlib
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from celery import Task, chord, current_app, group
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max
 from django.utils import timezone
 
 from lending.selectors import first_business_date
-from lending.settlement import positions, posting, references, steps
+from lending.settlement import dispatch, positions, posting, references, steps
+from lending.settlement.alongside import Alongside
+from lending.settlement.errors import RunLocked, SettlementError
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners import calendar
 from partners.models import InboundFile, Partner, PartnerKind
@@ -32,23 +31,6 @@ log = logging.getLogger(__name__)
 
 REQUIRED_KINDS = ("loans", "repayments", "reversals", "balances")
 LOCK_NAMESPACE = 0x5E771E  # advisory lock class for settlement orchestration
-
-
-class SettlementError(Exception):
-    """A run could not be started or did not finish; the message says why."""
-
-
-class RunLocked(SettlementError):
-    pass
-
-
-def _task(name: str) -> Task:
-    """A Celery task of lending/tasks.py, by its registered name. The tasks call into this
-    module, so it never imports them back: Celery's autodiscovery (config/celery.py) registers
-    them, and runs here if this process has not done so yet (a command, a test)."""
-    if name not in current_app.tasks:
-        current_app.loader.import_default_modules()
-    return current_app.tasks[name]
 
 
 def _lock_key(partner_id: int, day: date) -> int:
@@ -132,7 +114,8 @@ def settlement_run(
             pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
                            .order_by("seq").values_list("seq", flat=True))
             if pending:
-                _run_chunks(_task("lending.settlement_book"), run, "BOOK", pending, timeout, say)
+                dispatch.run_chunks(dispatch.task("lending.settlement_book"), run, "BOOK", pending,
+                                    timeout, say)
             timings["book"] = time.monotonic() - t0
             _set(run, step="APPLY")
             total = steps.plan_apply(run)
@@ -141,10 +124,10 @@ def settlement_run(
             say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
             t0 = time.monotonic()
             timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
-            callback = _task("lending.settlement_finalize").si(run_id=run.pk, timings=timings).set(
+            callback = dispatch.task("lending.settlement_finalize").si(run_id=run.pk, timings=timings).set(
                 queue=queue)
-            result = _dispatch_apply(run, pending, callback)
-            _wait(result, run, total, timeout, say, callback=callback)
+            result = dispatch.dispatch_apply(run, pending, callback)
+            dispatch.wait_apply(result, run, total, timeout, say, callback=callback)
         except Exception as exc:
             _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",
                  finished_at=timezone.now())
@@ -155,119 +138,6 @@ def settlement_run(
     finally:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
-
-
-# --- Dispatch, and re-dispatch of a chunk whose worker died ------------------------------------
-#
-# A chunk is sent to the workers with its `dispatched_at` and `dispatches` recorded. A worker
-# killed mid-chunk (-9, power cut) leaves the chunk without its done mark and its message
-# unacknowledged on the broker, which hands it out again only after the visibility timeout. The
-# orchestrator does not wait for that: a chunk with no done mark whose last dispatch is older
-# than SETTLEMENT_STALL_SECONDS, while no chunk of the step finished in that time either, and
-# whose row no chunk transaction holds locked (a live worker inside the chunk holds it until its
-# commit) is sent again. Running a chunk twice is harmless: the chunk's transaction takes the
-# chunk's row lock (and apply takes an advisory lock on the chunk) before it looks at its done
-# mark, so a second copy waits for the first to commit and then skips (steps._claim_chunk).
-
-
-def _dispatched(run: SettlementRun, step: str, seqs: list[int]) -> None:
-    RunChunk.objects.filter(run=run, step=step, seq__in=seqs, done_at__isnull=True).update(
-        dispatched_at=timezone.now(), dispatches=F("dispatches") + 1)
-
-
-def _stalled(run: SettlementRun, step: str) -> list[int]:
-    """The step's chunks to send again (and records the new dispatch); empty while it moves."""
-    now = timezone.now()
-    horizon = now - timedelta(seconds=settings.SETTLEMENT_STALL_SECONDS)
-    chunks = RunChunk.objects.filter(run=run, step=step)
-    last_done = chunks.aggregate(last=Max("done_at"))["last"]
-    if last_done is not None and last_done > horizon:
-        return []  # a chunk finished within the stall time: the workers are alive
-    with transaction.atomic():
-        seqs = list(chunks.select_for_update(skip_locked=True)
-                    .filter(done_at__isnull=True, dispatched_at__lt=horizon)
-                    .order_by("seq").values_list("seq", flat=True))
-        if seqs:
-            chunks.filter(seq__in=seqs).update(dispatched_at=now,
-                                               dispatches=F("dispatches") + 1)
-    return seqs
-
-
-def _redispatch(task, run: SettlementRun, step: str, say) -> dict[int, object]:
-    sent = {}
-    for seq in _stalled(run, step):
-        log.warning("settlement %s %s: %s chunk %s made no progress for %ss: re-dispatched",
-                    run.partner.code, run.business_date, step, seq,
-                    settings.SETTLEMENT_STALL_SECONDS)
-        say(f"  {step} chunk {seq} re-dispatched (no progress for "
-            f"{settings.SETTLEMENT_STALL_SECONDS}s)")
-        sent[seq] = task.si(run_id=run.pk, seq=seq).set(
-            queue=settings.SETTLEMENT_QUEUE).apply_async()
-    return sent
-
-
-def _run_chunks(task, run: SettlementRun, step: str, seqs: list[int], timeout: float,
-                say) -> None:
-    """Send the step's chunks and wait until every one has its done mark; a chunk task's
-    exception fails the run, a stalled chunk is sent again."""
-    _dispatched(run, step, seqs)
-    results = {s: task.si(run_id=run.pk, seq=s).set(queue=settings.SETTLEMENT_QUEUE)
-               .apply_async() for s in seqs}
-    deadline = time.monotonic() + timeout
-    while True:
-        left = set(RunChunk.objects.filter(run=run, step=step, done_at__isnull=True)
-                   .values_list("seq", flat=True))
-        if not left:
-            return
-        for seq in left:
-            if results[seq].ready() and results[seq].failed():
-                results[seq].get(propagate=True, disable_sync_subtasks=False)
-        if time.monotonic() > deadline:
-            raise SettlementError(f"timed out after {timeout}s waiting for the {step} chunks")
-        results.update(_redispatch(task, run, step, say))
-        time.sleep(0.2)
-
-
-def _dispatch_apply(run: SettlementRun, seqs: list[int], callback):
-    """The apply chunks as a chord whose callback (finalize) runs when the last one returns."""
-    chunk = _task("lending.settlement_apply_chunk")
-    _dispatched(run, "APPLY", seqs)
-    header = group(chunk.si(run_id=run.pk, seq=s).set(
-        queue=settings.SETTLEMENT_QUEUE) for s in seqs)
-    return chord(header)(callback)
-
-
-def _wait(result, run: SettlementRun, total: int, timeout: float, say, *,
-          callback=None) -> None:
-    """Wait for the chord of the apply chunks and its callback, re-dispatching stalled chunks.
-
-    A re-dispatched chunk is a task of its own: the chord still counts the lost one, so once
-    every chunk has its done mark the orchestrator sends the callback itself (when the lost
-    message comes back later its chunk is skipped and its callback finds the run finished —
-    lending.tasks.settlement_finalize runs a run's finalize once)."""
-    deadline = time.monotonic() + timeout
-    last = -1
-    redispatched = False
-    resent: dict[int, object] = {}
-    while not result.ready():
-        done = RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=False).count()
-        if done != last:
-            say(f"  chunks {done}/{total}")
-            last = done
-        if time.monotonic() > deadline:
-            raise SettlementError(f"timed out after {timeout}s waiting for the chunks")
-        for again in resent.values():
-            if again.ready() and again.failed():
-                again.get(propagate=True, disable_sync_subtasks=False)
-        if done < total:
-            sent = _redispatch(_task("lending.settlement_apply_chunk"), run, "APPLY", say)
-            resent.update(sent)
-            redispatched |= bool(sent)
-        elif redispatched and callback is not None:
-            say("  every chunk done: finalize sent (the chord waits for a lost chunk)")
-            result, callback = callback.apply_async(), None
-        time.sleep(0.2)
-    result.get(propagate=True, disable_sync_subtasks=False)
 
 
 def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
@@ -291,7 +161,7 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     # The chunks are done: loan state no longer changes in this run. The reconciliation reads
     # only loan positions and the partner's balances (not the postings), so it runs alongside
     # the positions, posting and statements, on a connection of its own.
-    reconciliation = _Alongside(_reconcile, run)
+    reconciliation = Alongside(_reconcile, run)
     # Every loan's position as of the date, evaluated once for posting and the sub-ledger = GL
     # check.
     with positions.positions_snapshot(partner_id=run.partner_id,
@@ -321,46 +191,6 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     _set(run, state=state, step="", totals=totals, fingerprint=fp, finished_at=timezone.now(),
          error="" if not problems else "checks failed: " + "; ".join(problems[:5]))
     return {"run": run_id, "state": state, "fingerprint": fp}
-
-
-class _Alongside:
-    """Run `fn(*args)` in a thread with its own database connection, so that PostgreSQL works
-    on it in a second backend (a second core) while this thread goes on; `result()` waits and
-    returns its value or raises its exception.
-
-    Inside an enclosing transaction (a test's, or a caller's `atomic`) another connection
-    would not see that transaction's rows, so there it simply runs first, inline."""
-
-    def __init__(self, fn: Callable, *args) -> None:
-        self._value = self._error = None
-        self.seconds = 0.0
-        self._thread = None
-        if connection.in_atomic_block:
-            self._call(fn, args, close=False)
-            if self._error is not None:
-                raise self._error
-        else:
-            self._thread = threading.Thread(target=self._call, args=(fn, args, True),
-                                            name=f"alongside-{fn.__name__}", daemon=True)
-            self._thread.start()
-
-    def _call(self, fn: Callable, args: tuple, close: bool) -> None:
-        started = time.monotonic()
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            self._error = exc
-        finally:
-            self.seconds = time.monotonic() - started
-            if close:
-                connection.close()  # this thread's own connection
-
-    def result(self):
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _reconcile(run: SettlementRun) -> dict:
@@ -407,5 +237,5 @@ def settlement_run_rerun(*, run: SettlementRun):
             raise RunLocked(f"a settlement of {run.partner.code} {run.business_date} is "
                             "already running: its progress is on the run page")
         cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
-    return _task("lending.settlement_rerun").si(run_id=run.pk).set(
+    return dispatch.task("lending.settlement_rerun").si(run_id=run.pk).set(
         queue=settings.SETTLEMENT_QUEUE).apply_async()

@@ -41,7 +41,7 @@ def _in_thread(fn, out: list):
 
 
 def test_the_same_chunk_at_once_twice_is_applied_once(purged_ledger_at_teardown, monkeypatch):
-    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
+    monkeypatch.setattr(steps.plan, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
     _setup_portfolio()
     alpha = Partner.objects.get(code="ALPHA")
     _deliver(D0)

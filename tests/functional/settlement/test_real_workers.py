@@ -147,7 +147,7 @@ def purged_ledger_at_teardown():
 def test_one_worker_two_workers_and_a_crash_give_the_same_fingerprint(
     broker_url, settings, monkeypatch, purged_ledger_at_teardown
 ):
-    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six chunks over 240 loans
+    monkeypatch.setattr(steps.plan, "APPLY_CHUNK_LOANS", 40)  # six chunks over 240 loans
     clean = _scenario(broker_url, settings, workers=1, crash_after_chunk=None)
     two = _scenario(broker_url, settings, workers=2, crash_after_chunk=None)
     crashed = _scenario(broker_url, settings, workers=1, crash_after_chunk=2)
@@ -237,8 +237,8 @@ def test_a_worker_killed_mid_chunk_is_replaced_within_the_stall_time(
     BOOK/APPLY for the broker's 1-hour redelivery. Now the stalled chunk is re-dispatched after
     SETTLEMENT_STALL_SECONDS, the run ends DONE within the stall time + a margin, and the books
     equal those of a clean run (the rolled-back chunk is applied once)."""
-    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
-    monkeypatch.setattr(steps, "BOOK_CHUNK_LOANS", 40)  # six book chunks on D0
+    monkeypatch.setattr(steps.plan, "APPLY_CHUNK_LOANS", 40)  # six apply chunks over 240 loans
+    monkeypatch.setattr(steps.plan, "BOOK_CHUNK_LOANS", 40)  # six book chunks on D0
     clean = _scenario(broker_url, settings, workers=1, crash_after_chunk=None)
     killed, figures = _killed_mid_chunk_scenario(broker_url, settings)
     print("kill to DONE:", figures)

@@ -1,5 +1,5 @@
-"""The fast path (one regex per line proves the format checks, see lending.intake.checks) must
-give exactly the result of the full checks: same staged rows, same quarantine records."""
+"""The fast path (one regex per line proves the format checks, lending.intake.checks.kinds)
+must give exactly the result of the full checks: same staged rows, same quarantine records."""
 
 from datetime import date
 
@@ -14,7 +14,8 @@ from intake_factories import (
     run_references,
 )
 
-from lending.intake import checks, services
+from lending.intake import streaming
+from lending.intake.checks import kinds
 from lending.models import StagedRepayment, StagedReversal
 from partners.models import QuarantinedRow
 
@@ -75,7 +76,7 @@ def outcome(result):
 
 def _import(rows, *, crlf=False, slow=False, monkeypatch=None, header=REP_HEADER):
     if slow:
-        monkeypatch.setattr(checks, "line_regex", lambda *a, **k: None)
+        monkeypatch.setattr(kinds, "line_regex", lambda *a, **k: None)
     name, data, control = build_file("repayments", rows, header=header, crlf=crlf)
     result = import_bytes(name, data, control)
     monkeypatch.undo()
@@ -94,7 +95,7 @@ def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
     every place a write or a line off the fast path can cut them."""
     with pytest.MonkeyPatch.context() as mp:
         if flush:
-            mp.setattr(services, "COPY_FLUSH_ROWS", flush)
+            mp.setattr(streaming, "COPY_FLUSH_ROWS", flush)
         try:  # the full checks alone, then rolled back (quarantine rows are append-only)
             with transaction.atomic():
                 slow = _import(TRICKY, crlf=crlf, slow=True, monkeypatch=monkeypatch)
@@ -122,7 +123,7 @@ def test_fast_path_equals_full_checks(world, monkeypatch, crlf, flush):
 
 def test_fast_path_regex_proves_the_format_checks():
     """Each column's fast pattern is at least as strict as its SQL format checks."""
-    fast = checks.line_regex("repayments", REP_HEADER)
+    fast = kinds.line_regex("repayments", REP_HEADER)
     good = "T1,L-1_a,20261130,0.5,GUARANTOR,PREPAYMENT,,12\n"
     assert fast.fullmatch(good)
     for bad in ("T1,L1,2026-11-30,1.234,BORROWER,SCHEDULED,,\n",
@@ -134,9 +135,9 @@ def test_fast_path_regex_proves_the_format_checks():
                 'T1,L1,2026-11-30,1,BORROWER,SCHEDULED,,"1"\n',
                 "T1,L1,2026-11-30,1,BORROWER,SCHEDULED,,1\x00\n"):
         assert not fast.fullmatch(bad), bad
-    assert checks.line_regex("repayments", REP_HEADER, "\r\n").fullmatch(
+    assert kinds.line_regex("repayments", REP_HEADER, "\r\n").fullmatch(
         good.replace("\n", "\r\n"))
-    assert checks.line_regex("loans", HEADERS["loans"]) is None  # loans: full checks
+    assert kinds.line_regex("loans", HEADERS["loans"]) is None  # loans: full checks
 
 
 def test_repayment_numbered_like_a_reversal_is_a_duplicate(world):

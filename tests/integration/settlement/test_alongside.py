@@ -1,11 +1,11 @@
-"""runner._Alongside: the reconciliation runs on a second connection beside the posting."""
+"""settlement.alongside.Alongside: the reconciliation runs on a second connection beside the posting."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
 
-from lending.settlement.runner import _Alongside
+from lending.settlement.alongside import Alongside
 
 
 def _backend_pid() -> int:
@@ -20,14 +20,14 @@ def _fails() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_it_runs_on_its_own_connection():
-    job = _Alongside(_backend_pid)
+    job = Alongside(_backend_pid)
     assert job.result() != _backend_pid()
     assert job.seconds > 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_its_error_reaches_the_waiting_thread():
-    job = _Alongside(_fails)
+    job = Alongside(_fails)
     with pytest.raises(ValueError, match="reconcile broke"):
         job.result()
 
@@ -40,7 +40,7 @@ def test_inside_a_transaction_it_runs_inline_and_sees_the_transaction():
 
     with transaction.atomic():
         f.partner("ZZTOP")
-        job = _Alongside(lambda: (_backend_pid(), Partner.objects.filter(code="ZZTOP").exists()))
+        job = Alongside(lambda: (_backend_pid(), Partner.objects.filter(code="ZZTOP").exists()))
         assert job.result() == (_backend_pid(), True)
         with pytest.raises(ValueError, match="reconcile broke"):
-            _Alongside(_fails)
+            Alongside(_fails)

@@ -1,5 +1,5 @@
-"""Apply chunks cut from a page sample (steps._plan_chunks): every row of the partner in exactly
-one chunk whatever the sample saw, chunks of about the asked size, the exact cut for small
+"""Apply chunks cut from a page sample (steps.plan._plan_chunks): every row of the partner in
+exactly one chunk whatever the sample saw, chunks of about the asked size, the exact cut for small
 partners."""
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ def ids_table():
 
 def _plan(table: str, **kw) -> list[tuple[int, int]]:
     run = SettlementRun.objects.create(partner=f.partner("PLAN"), business_date=date(2026, 1, 5))
-    n = steps._plan_chunks(run, "APPLY", table=table, key="id", where="partner_id = %s",
-                           params=[1], per_chunk=10_000, **kw)
+    n = steps.plan._plan_chunks(run, "APPLY", table=table, key="id", where="partner_id = %s",
+                                params=[1], per_chunk=10_000, **kw)
     ranges = list(RunChunk.objects.filter(run=run, step="APPLY").order_by("seq")
                   .values_list("lo_id", "hi_id"))
     assert len(ranges) == n
@@ -117,10 +117,10 @@ def _outcome() -> tuple:
 
 
 def _two_days(monkeypatch, *, per_chunk: int, sampled: bool) -> tuple:
-    monkeypatch.setattr(steps, "APPLY_CHUNK_LOANS", per_chunk)
+    monkeypatch.setattr(steps.plan, "APPLY_CHUNK_LOANS", per_chunk)
     if sampled:  # the sampled cut on a small portfolio: every page, no fallback
-        monkeypatch.setattr(steps, "SAMPLE_PERCENT", 100.0)
-        monkeypatch.setattr(steps, "SAMPLE_MIN_ROWS", 1)
+        monkeypatch.setattr(steps.plan, "SAMPLE_PERCENT", 100.0)
+        monkeypatch.setattr(steps.plan, "SAMPLE_MIN_ROWS", 1)
     with transaction.atomic():
         _setup_portfolio()
         cuts = []

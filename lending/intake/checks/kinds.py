@@ -1,214 +1,27 @@
-"""Set-based row checks of a partner file, one SQL statement per step.
-
-The raw rows sit in the temporary table `intake_raw` (every column text, NULL when empty). Per
-row, the FIRST failing check is one text `CODE<US>column<US>message` (NULL when the row is good):
-one `CASE`, which stops at the first true WHEN. Only the failing rows are written
-(`intake_err`); the good rows go straight from `intake_raw` into the kind's staging table.
-
-Fast path: while streaming the file, Python matches each line against one compiled regex built
-from the columns' formats (`Checks.line_regex`). A match proves every format check of the row
-(MISSING_FIELD and BAD_* that look at the value alone), so the row is marked `ok` and its CASE
-evaluates only the checks that need a join or a comparison (real calendar date, FUTURE_DATE,
-references, duplicates, limits, > 0). Every other row gets the full CASE, exactly as before.
-A check is marked `fmt=True` only where its column's fast pattern implies it is false.
-
-Columns, regexes and codes are constants of the contract, composed with `psycopg.sql`; values
-(partner, business date, file) are always parameters.
-"""
+"""The checks of each kind of partner file (loans, repayments, reversals, balances), and the
+helper tables of keys repeated within the file or received in an earlier one."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from psycopg import sql
 
 from lending.domain import rules
 from lending.domain.loan_day import LoanStatus
-from partners.files.contract import (
-    AMOUNT_MAX_INT_DIGITS,
-    AMOUNT_RE,
-    FIELD_MAX,
-    IDENTIFIER_MAX,
-    IDENTIFIER_RE,
-    KINDS,
-    RATE_MAX_DECIMALS,
-    RATE_RE,
+from lending.intake.checks.dsl import (
+    Checks,
+    Id,
+    L,
+    after_settled,
+    amount_ok,
+    err,
+    msg,
+    rate_ok,
+    raw_column,
 )
-
-US = "\x1f"  # separates code, column and message inside the error text
-
-L = sql.Literal
-Id = sql.Identifier
-
-# Fast-path patterns (Python `re`, matched against the decoded line). Each is a SUFFICIENT
-# condition for its column's format checks: a value it matches passes them. [0-9], never \d
-# (which matches any Unicode digit).
-FAST_ID = r"[A-Za-z0-9_-]{1,64}"
-FAST_AMOUNT = r"[0-9]{1,16}(?:\.[0-9]{1,2})?"  # no sign (so >= 0), fits numeric(18,2)
-FAST_RATE = r"0(?:\.[0-9]{1,8})?"  # 0 <= rate < 1, at most 8 decimals
-FAST_DATE = r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})"  # the syntax; the calendar is SQL's
-# any field the csv module would read unquoted, without control characters (the slow path
-# rejects them, see CONTROL_CHARS_RE) and at most FIELD_MAX characters (longer: rejected)
-FAST_TEXT_CHAR = r'[^,"\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]'
-FAST_TEXT = FAST_TEXT_CHAR + f"{{0,{FIELD_MAX}}}"
-
-
-def _r(col: str) -> sql.Composable:
-    return sql.SQL("r.{}").format(Id(col))
-
-
-def amount_ok(col: str, alias: str = "r") -> sql.Composable:
-    """The value parses as a contract amount (and fits numeric(18,2): at most 16 integer
-    digits; a longer one overflowed the staging insert)."""
-    c = sql.SQL("{}.{}").format(Id(alias), Id(col))
-    return sql.SQL("({c} ~ {re} AND length(ltrim(split_part({c}, '.', 1), '-')) <= {n})").format(
-        c=c, re=L(AMOUNT_RE), n=L(AMOUNT_MAX_INT_DIGITS))
-
-
-def rate_ok(col: str) -> sql.Composable:
-    c = _r(col)
-    return sql.SQL("({c} ~ {re} AND length(split_part({c}, '.', 2)) <= {n} AND {c}::numeric < 1)"
-                   ).format(c=c, re=L(RATE_RE), n=L(RATE_MAX_DECIMALS))
-
-
-def err(code: str, col: str, message: sql.Composable) -> sql.Composable:
-    return sql.SQL("{} || {}").format(L(f"{code}{US}{col}{US}"), message)
-
-
-def msg(text: str, col: str | None = None) -> sql.Composable:
-    """A message literal, followed by the quoted raw value of `col` when given."""
-    if col is None:
-        return L(text)
-    return sql.SQL("{} || quote_literal({})").format(L(text), _r(col))
-
-
-@dataclass
-class Checks:
-    """The checks of a kind in contract order, and each column's fast-path pattern."""
-
-    whens: list[tuple[sql.Composable, sql.Composable, bool]] = field(default_factory=list)
-    fast: dict[str, str] = field(default_factory=dict)
-
-    def add(self, cond: sql.Composable | str, error: sql.Composable, *,
-            fmt: bool = False) -> None:
-        """`fmt`: the condition is false for every value matching the column's fast pattern."""
-        self.whens.append((sql.SQL(cond) if isinstance(cond, str) else cond, error, fmt))
-
-    def pattern(self, col: str, regex: str, *, required: bool) -> None:
-        self.fast[col] = regex if required else f"(?:{regex})?"
-
-    def required(self, col: str) -> None:
-        self.pattern(col, FAST_TEXT_CHAR + f"{{1,{FIELD_MAX}}}", required=True)  # not empty
-        self.add(sql.SQL("{} IS NULL").format(_r(col)),
-                 err("MISSING_FIELD", col, msg(f"{col} is required")), fmt=True)
-
-    def text(self, col: str) -> None:
-        """An optional free-text column (no check of its own)."""
-        self.pattern(col, FAST_TEXT, required=True)
-
-    def identifier(self, col: str, *, required: bool = True) -> None:
-        if required:
-            self.required(col)
-        self.pattern(col, FAST_ID, required=required)
-        self.add(sql.SQL("{c} !~ {re} OR length({c}) > {n}").format(
-                     c=_r(col), re=L(IDENTIFIER_RE), n=L(IDENTIFIER_MAX)),
-                 err("BAD_VALUE", col, msg(f"{col} must be 1-64 of A-Z a-z 0-9 _ -: ", col)),
-                 fmt=True)
-
-    def amount(self, col: str, *, required: bool = True, positive: bool = False) -> None:
-        if required:
-            self.required(col)
-        self.pattern(col, FAST_AMOUNT, required=required)
-        self.add(sql.SQL("NOT {}").format(amount_ok(col)),
-                 err("BAD_AMOUNT", col,
-                     msg(f"{col} is not a plain decimal with at most 2 decimals: ", col)),
-                 fmt=True)
-        if positive:  # 0.00 matches the fast pattern: compared in SQL
-            self.add(sql.SQL("{}::numeric <= 0").format(_r(col)),
-                     err("BAD_AMOUNT", col, msg(f"{col} must be greater than 0: ", col)))
-        else:
-            self.add(sql.SQL("{}::numeric < 0").format(_r(col)),
-                     err("BAD_AMOUNT", col, msg(f"{col} must not be negative: ", col)),
-                     fmt=True)
-
-    def rate(self, col: str, *, required: bool = True) -> None:
-        if required:
-            self.required(col)
-        self.pattern(col, FAST_RATE, required=required)
-        self.add(sql.SQL("NOT {}").format(rate_ok(col)),
-                 err("BAD_RATE", col,
-                     msg(f"{col} must be a fraction below 1 with at most 8 decimals: ", col)),
-                 fmt=True)
-
-    def date(self, col: str, *, required: bool = True, future: bool = True) -> None:
-        if required:
-            self.required(col)
-        self.pattern(col, FAST_DATE, required=required)
-        d = sql.SQL("{}.d").format(Id(f"d_{col}"))
-        # 2026-02-30 matches the fast pattern: the calendar check is always evaluated
-        self.add(sql.SQL("{} IS NOT NULL AND {} IS NULL").format(_r(col), d),
-                 err("BAD_DATE", col, msg(f"{col} is not a date (YYYY-MM-DD or YYYYMMDD): ", col)))
-        if future:
-            self.add(sql.SQL("{} > %(bdate)s").format(d),
-                     err("FUTURE_DATE", col, msg(f"{col} is after the business date: ", col)))
-
-    def choice(self, col: str, values: tuple[str, ...]) -> None:
-        self.required(col)
-        self.pattern(col, "|".join(map(re.escape, values)), required=True)
-        self.add(sql.SQL("{} <> ALL({})").format(_r(col), L(list(values))),
-                 err("BAD_VALUE", col, msg(f"{col} must be one of {', '.join(values)}: ", col)),
-                 fmt=True)
-
-    def case(self) -> sql.Composable:
-        """The first failing check: all of them for a row off the fast path, only the non-format
-        ones for a row the fast path proved well-formed (`ok`)."""
-        def whens(items):
-            return sql.SQL(" ").join(sql.SQL("WHEN ({}) THEN {}").format(c, e)
-                                     for c, e, _ in items)
-        full = sql.SQL("CASE {} END").format(whens(self.whens))
-        rest = [w for w in self.whens if not w[2]]
-        fast = sql.SQL("CASE {} END").format(whens(rest)) if rest else sql.SQL("NULL::text")
-        return sql.SQL("CASE WHEN r.ok THEN {} ELSE {} END").format(fast, full)
-
-    def first_failing(self) -> sql.Composable:
-        """The first failing check of every check (no fast path): NULL when none fails."""
-        if not self.whens:
-            return sql.SQL("NULL::text")
-        return sql.SQL("CASE {} END").format(sql.SQL(" ").join(
-            sql.SQL("WHEN ({}) THEN {}").format(c, e) for c, e, _ in self.whens))
-
-    def line_regex(self, header: list[str], eol: str = "\n") -> re.Pattern | None:
-        """One regex for a whole line in the header's column order, ending with `eol`; None
-        when a column has no fast pattern."""
-        if any(c not in self.fast for c in header):
-            return None
-        return re.compile(",".join(f"(?:{self.fast[c]})" for c in header) + re.escape(eol))
-
-
-def after_settled_rule(col: str, day: sql.Composable, text: sql.Composable
-                       ) -> tuple[sql.Composable, sql.Composable]:
-    """FILE_FORMATS 1.1: a payment or reversal dated on or before the partner's last settled
-    business date (%(settled)s, NULL before the first run) would rewrite a settled day.
-    `day`: the row's date, `text`: its text for the message. (condition, error) — checked at
-    intake against the days settled then, and again by the run (lending.settlement.references)
-    against the days settled before it, which may be more."""
-    return (sql.SQL("{} <= %(settled)s::date").format(day),
-            err("BAD_DATE", col,
-                sql.SQL("{} || {} || ' is on or before the last settled business date ' || "
-                        "%(settled)s::date").format(L(f"{col} "), text)))
-
-
-def _after_settled(c: Checks, col: str) -> None:
-    c.add(*after_settled_rule(col, sql.SQL("{}.d").format(Id(f"d_{col}")), _r(col)))
-
-
-def _date_joins(cols: tuple[str, ...]) -> sql.Composable:
-    return sql.SQL(" ").join(
-        sql.SQL("LEFT JOIN intake_dates {a} ON {a}.s = {c}").format(a=Id(f"d_{c}"), c=_r(c))
-        for c in cols
-    )
-
+from partners.files.contract import KINDS
 
 DATE_COLUMNS = {
     "loans": ("disbursed_on", "first_due_on"),
@@ -226,6 +39,8 @@ STAGE_TABLE = {
     "reversals": "lending_stagedreversal",
     "balances": "lending_stagedbalance",
 }
+# Loans keep one materialised check pass (staging.check_sql); the other kinds a fast path.
+MATERIALISED = frozenset({"loans"})
 # The business key whose repeat makes a row a DUPLICATE.
 KEY_COLUMN = {"loans": "loan_no", "repayments": "txn_no", "reversals": "txn_no",
               "balances": "loan_no"}
@@ -362,7 +177,7 @@ def _repayments(found: Found) -> KindSQL:
     c.identifier("txn_no")
     c.identifier("loan_no")
     c.date("paid_on")
-    _after_settled(c, "paid_on")
+    after_settled(c, "paid_on")
     c.amount("amount", positive=True)
     c.choice("payer", ("BORROWER", "GUARANTOR"))
     c.choice("kind", ("SCHEDULED", "PREPAYMENT", "PAYOFF"))
@@ -384,7 +199,7 @@ def _reversals(found: Found) -> KindSQL:
     c.identifier("txn_no")
     c.identifier("reverses_txn_no")
     c.date("reversed_on")
-    _after_settled(c, "reversed_on")
+    after_settled(c, "reversed_on")
     c.amount("amount", positive=True)
     c.text("reason")
     _duplicates(c, "txn_no", found)
@@ -439,9 +254,9 @@ def _balances(found: Found) -> KindSQL:
     return KindSQL(c, sql.SQL(joins), select)
 
 
-def _num(col: str, rate: bool = False) -> sql.Composable:
+def numeric(col: str, rate: bool = False) -> sql.Composable:
     ok = rate_ok(col) if rate else amount_ok(col)
-    return sql.SQL("CASE WHEN {ok} THEN {c}::numeric END").format(c=_r(col), ok=ok)
+    return sql.SQL("CASE WHEN {ok} THEN {c}::numeric END").format(c=raw_column(col), ok=ok)
 
 
 def _loans(found: Found) -> KindSQL:
@@ -515,8 +330,8 @@ def _loans(found: Found) -> KindSQL:
         "AS term_months, r.repayment_method, d_disbursed_on.d AS disbursed_on, "
         "d_first_due_on.d AS first_due_on, r.bank_approval_ref, v.bank_ratio, "
         "{br} AS reported_bank_ratio"
-    ).format(pr=_num("principal"), ar=_num("annual_rate", rate=True),
-             br=_num("bank_ratio", rate=True))
+    ).format(pr=numeric("principal"), ar=numeric("annual_rate", rate=True),
+             br=numeric("bank_ratio", rate=True))
     joins = sql.SQL(_dup_joins("loans", found) + """
 LEFT JOIN lending_program p ON p.partner_id = %(partner)s AND p.code = r.program_code
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
@@ -533,100 +348,3 @@ LEFT JOIN LATERAL (
 ) v ON true
 """)
     return KindSQL(c, joins, select)
-
-
-# --- Check and stage --------------------------------------------------------------------
-#
-# Loans keep one materialised pass (`intake_checked`: typed columns + error of every row), as
-# their staged columns come from the program and agreement-version joins. The other kinds
-# write only the failing rows (`intake_err`, with their raw columns for the quarantine) and
-# stage the good rows straight from intake_raw: one pass over the joins, none over the
-# million good rows' typed copy.
-
-MATERIALISED = frozenset({"loans"})
-
-STAGE_COLUMNS = {
-    "loans": ("loan_no", "program_id", "agreement_version_id", "borrower_token", "principal",
-              "annual_rate", "term_months", "repayment_method", "disbursed_on", "first_due_on",
-              "bank_approval_ref", "bank_ratio", "reported_bank_ratio"),
-    "repayments": ("txn_no", "loan_no", "paid_on", "amount", "payer", "kind",
-                   "reported_principal", "reported_interest", "reported_penalty",
-                   "reported_fee"),
-    "reversals": ("txn_no", "reverses_txn_no", "reversed_on", "amount", "reason"),
-    "balances": ("loan_no", "as_of", "principal_outstanding", "interest_outstanding",
-                 "penalty_outstanding", "dpd", "loan_status"),
-}
-
-
-def check_sql(kind: str, header: list[str], found: Found = Found()) -> sql.Composable:
-    """The check pass: intake_checked (loans) or intake_err (the failing rows)."""
-    k = kind_sql(kind, found)
-    dates = _date_joins(DATE_COLUMNS[kind])
-    if kind in MATERIALISED:
-        return sql.SQL(
-            "CREATE TEMP TABLE intake_checked ON COMMIT DROP AS "
-            "SELECT r.row_no, {select}, {case} AS err FROM intake_raw r {dates} {joins}"
-        ).format(select=k.select, case=k.checks.case(), dates=dates, joins=k.joins)
-    cols = sql.SQL(", ").join(_r(c) for c in header)
-    return sql.SQL(
-        "CREATE TEMP TABLE intake_err ON COMMIT DROP AS SELECT * FROM ("
-        "SELECT r.row_no, {cols}, {case} AS err FROM intake_raw r {dates} {joins}"
-        ") c WHERE err IS NOT NULL"
-    ).format(cols=cols, case=k.checks.case(), dates=dates, joins=k.joins)
-
-
-def stage_sql(kind: str, failing: bool = True) -> sql.Composable:
-    """The good rows into the kind's staging table, in row order. `failing`: whether the check
-    pass wrote any failing row; when it wrote none (a clean file, the usual case) there is no
-    anti-join to make: with an empty intake_err the planner probes it once per row in a nested
-    loop (1.1 s for a 1,083,387-row balances file)."""
-    cols = sql.SQL(", ").join(map(Id, STAGE_COLUMNS[kind]))
-    head = sql.SQL(
-        "INSERT INTO {t} (file_id, row_no, partner_id, business_date, status, {cols}) "
-    ).format(t=Id(STAGE_TABLE[kind]), cols=cols)
-    if kind in MATERIALISED:
-        return head + sql.SQL(
-            "SELECT %(file)s, row_no, %(partner)s, %(bdate)s, 'STAGED', {cols} "
-            "FROM intake_checked WHERE err IS NULL").format(cols=cols)
-    return head + sql.SQL(
-        "SELECT %(file)s, r.row_no, %(partner)s, %(bdate)s, 'STAGED', {select} "
-        "FROM intake_raw r {dates} {where}"
-    ).format(select=kind_sql(kind).select, dates=_date_joins(DATE_COLUMNS[kind]),
-             where=sql.SQL("WHERE NOT EXISTS (SELECT FROM intake_err e WHERE e.row_no = r.row_no)"
-                           if failing else ""))
-
-
-def csv_field(value: sql.Composable) -> sql.Composable:
-    """A text value as one CSV field (minimal quoting; NULL is empty)."""
-    return sql.SQL(
-        "CASE WHEN {v} ~ '[\",\\r\\n]' THEN '\"' || replace({v}, '\"', '\"\"') || '\"' "
-        "ELSE coalesce({v}, '') END"
-    ).format(v=value)
-
-
-def raw_csv(values) -> sql.Composable:
-    """The raw text of a quarantined row: its text values as one CSV line."""
-    fields = [csv_field(v) for v in values]
-    return sql.SQL(" || ',' || ").join(fields) if fields else L("")
-
-
-def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
-    """Quarantine the failing rows with their raw text, rebuilt as CSV in the file's order."""
-    main = KINDS[kind].main_amount
-    raw = raw_csv(_r(c) for c in header)
-    if kind in MATERIALISED:
-        e, amount = "c", sql.SQL("c.{}").format(Id(main))
-        source = sql.SQL("intake_checked c JOIN intake_raw r ON r.row_no = c.row_no "
-                         "WHERE c.err IS NOT NULL")
-    else:  # intake_err holds the raw columns of its rows
-        e, amount, source = "r", _num(main), sql.SQL("intake_err r")
-    return sql.SQL(
-        "INSERT INTO partners_quarantinedrow (file_id, partner_id, business_date, row_no, "
-        "\"column\", reason, message, raw, amount, stage, created_at, resolved, "
-        "resolution_note) "
-        "SELECT %(file)s, %(partner)s, %(bdate)s, {e}.row_no, split_part({e}.err, {us}, 2), "
-        "split_part({e}.err, {us}, 1), substr({e}.err, length(split_part({e}.err, {us}, 1)) + "
-        "length(split_part({e}.err, {us}, 2)) + 3), {raw}, {amount}, "
-        "'INTAKE', now(), false, '' "
-        "FROM {source} ORDER BY {e}.row_no"
-    ).format(e=sql.Identifier(e), us=L(US), raw=raw, amount=amount, source=source)

@@ -1,0 +1,4 @@
+"""Back-office admin of the lending app: programs and agreements, loans, what the settlement
+run wrote, reconciliation breaks (one module each, registered on import)."""
+
+from lending.admin import agreements, loans, reconciliation, settlement  # noqa: F401

@@ -1,0 +1,260 @@
+"""Steps 3-5, apply, accrue, age: one loan-id range of a run — the day's events and the
+per-loan day (`lending.domain.loan_day`, pure) for every touched loan, written back set-based,
+then the ageing of the range."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from lending.domain.aging import RiskClass
+from lending.domain.loan_day import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Event,
+    Inst,
+    LoanState,
+    Share,
+    Terms,
+    loan_day,
+)
+from lending.domain.loan_day import LoanStatus as S
+from lending.settlement.models import SettlementRun
+from lending.settlement.steps.common import (
+    _advisory_xact_lock,
+    _claim_chunk,
+    _exec,
+    _fetch,
+    _finish_chunk,
+    _in,
+    _lit,
+    _raw,
+    accruing_sql,
+    dpd_sql,
+    risk_class_sql,
+)
+from lending.settlement.steps.write_back import _mark_staged, _write_back
+
+log = logging.getLogger(__name__)
+
+
+_TOUCHED = """
+SELECT l.id FROM lending_loan l
+  JOIN lending_program g ON g.id = l.program_id
+  JOIN lending_agreement a ON a.id = g.agreement_id
+ WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s AND (
+       l.id IN (SELECT e.loan_id FROM lending_runevent e
+                 WHERE e.run_id = %(run)s AND e.loan_id BETWEEN %(lo)s AND %(hi)s)
+    OR (l.state IN {open} AND (
+           l.accrual_to <= %(d)s OR l.next_penalty_on < %(d)s
+        OR (l.oldest_unpaid_due_on IS NOT NULL AND (
+               l.overpaid_amount > 0
+            OR (g.write_off_dpd IS NOT NULL AND l.oldest_unpaid_due_on + g.write_off_dpd <= %(d)s)
+            OR (g.claim_trigger_dpd IS NOT NULL AND a.guarantor_id IS NOT NULL
+                AND l.claim_raised_on IS NULL AND l.state <> 'CLAIMED'
+                AND l.oldest_unpaid_due_on + g.claim_trigger_dpd <= %(d)s))))))
+ ORDER BY l.id
+""".replace("{open}", _in(OPEN_STATES))
+
+_LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
+              " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
+              " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
+              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal")
+
+
+class _TermsCache:
+    """Program and agreement-version terms, loaded once per chunk (a handful of rows)."""
+
+    def __init__(self) -> None:
+        self.programs = {
+            r[0]: r for r in _fetch(
+                """SELECT g.id, g.day_count, g.penalty_multiplier, g.grace_days,
+                          g.waterfall_order, g.claim_trigger_dpd, g.claim_scope,
+                          g.write_off_dpd, a.guarantor_id
+                     FROM lending_program g JOIN lending_agreement a ON a.id = g.agreement_id""",
+                [])
+        }
+        self.bank_id = _fetch("SELECT id FROM partners_partner WHERE kind = 'BANK'", [])[0][0]
+        self.versions = {
+            r[0]: r for r in _fetch(
+                """SELECT v.id, v.interest_split_rule,
+                          (SELECT f.interest_rate FROM lending_agreementfunder f
+                            WHERE f.version_id = v.id AND f.funder_id = %s)
+                     FROM lending_agreementversion v""", [self.bank_id])
+        }
+
+    def terms(self, program_id: int, version_id: int, rate: Decimal, method: str) -> Terms:
+        g = self.programs[program_id]
+        v = self.versions[version_id]
+        return Terms(
+            annual_rate=rate, method=method, day_count=g[1], penalty_multiplier=g[2],
+            grace_days=g[3], order=tuple(g[4]), claim_trigger_dpd=g[5], claim_scope=g[6],
+            write_off_dpd=g[7], interest_rule=v[1], bank_id=self.bank_id, guarantor_id=g[8],
+            bank_yield=v[2],
+        )
+
+
+def _load_state(ids: list[int]) -> tuple[dict[int, LoanState], dict[int, tuple]]:
+    loans: dict[int, LoanState] = {}
+    meta: dict[int, tuple] = {}
+    for r in _fetch(f"SELECT {_LOAN_COLS} FROM lending_loan WHERE id = ANY(%s)", [ids]):
+        loans[r[0]] = LoanState(
+            r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+            r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
+        )
+        meta[r[0]] = (r[2], r[20], r[21])
+    for r in _fetch(
+        """SELECT loan_id, funder_id, principal_outstanding, interest_outstanding,
+                  penalty_outstanding, compound_outstanding, accrual_weight, penalty_weight,
+                  is_residual, funded_principal, claimed_amount, written_off_amount,
+                  recovered_amount
+             FROM lending_loanshare WHERE loan_id = ANY(%s)""", [ids]):
+        loans[r[0]].shares[r[1]] = Share(*r[1:])
+    for r in _fetch(
+        """SELECT loan_id, seq, due_on, principal_due, interest_due, principal_paid,
+                  interest_paid, status, paid_on
+             FROM lending_installment WHERE loan_id = ANY(%s) ORDER BY loan_id, seq""", [ids]):
+        loans[r[0]].insts.append(Inst(*r[1:]))
+    return loans, meta
+
+
+def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[Event]], dict]:
+    """The day's staged repayments then reversals per loan, in file order."""
+    params = {"run": run.pk, "lo": lo, "hi": hi}
+    events: dict[int, list[Event]] = defaultdict(list)
+    rows: dict[int, tuple] = {}  # txn id → (kind, file_id, row_no, raw, amount)
+    for (rid, lid, kind, amount, payer, file_id, row_no, txn_no, loan_no, paid_on) in _fetch(
+        """SELECT r.id, e.loan_id, r.kind, r.amount, r.payer, r.file_id, r.row_no, r.txn_no,
+                  r.loan_no, r.paid_on
+             FROM lending_runevent e
+             JOIN lending_stagedrepayment r ON r.id = e.staged_id
+            WHERE e.run_id = %(run)s AND e.kind = 'R' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
+              AND r.status = 'STAGED'
+            ORDER BY r.row_no""", params):
+        events[lid].append(Event(rid, kind, amount, payer, value_on=paid_on))
+        rows[rid] = ("R", file_id, row_no, _raw((txn_no, loan_no, paid_on, amount, payer, kind)),
+                     amount)
+    reversals = _fetch(
+        """SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
+                  v.reverses_txn_no, v.reversed_on, r.paid_on
+             FROM lending_runevent e
+             JOIN lending_stagedreversal v ON v.id = e.staged_id
+             JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
+                                           AND r.txn_no = v.reverses_txn_no
+            WHERE e.run_id = %(run)s AND e.kind = 'V' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
+              AND v.status = 'STAGED'
+            ORDER BY v.row_no""", params)
+    originals: dict[int, list[tuple]] = defaultdict(list)
+    original_on: dict[int, date] = {}
+    earlier = [r[3] for r in reversals if r[4] == "APPLIED"]
+    if earlier:
+        for m in _fetch(
+            """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,
+                      reversal, accruing, business_date
+                 FROM lending_movement WHERE txn_id = ANY(%s) AND NOT reversal
+                ORDER BY id""", [earlier]):
+            originals[m[6]].append(m[:9])
+            original_on[m[6]] = m[9]
+    for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on,
+         orig_paid_on) in reversals:
+        # the original counted from its value date (DOMAIN §8.11), never after its run's day
+        applied_on = original_on.get(orig_id, run.business_date)
+        events[lid].append(Event(vid, "REVERSAL", amount, original=tuple(originals[orig_id]),
+                                 original_txn_id=orig_id,
+                                 original_on=min(orig_paid_on or applied_on, applied_on)))
+        rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
+                     orig_status)
+    return events, rows
+
+
+_AGING = """
+WITH x AS (
+    SELECT l.id,
+           {dpd} AS dpd,
+           g.special_mention_dpd, g.substandard_dpd, g.doubtful_dpd, g.loss_dpd,
+           g.non_accrual_dpd
+      FROM lending_loan l JOIN lending_program g ON g.id = l.program_id
+     WHERE l.partner_id = %(p)s AND l.id BETWEEN %(lo)s AND %(hi)s
+       AND (l.state IN {open}
+            AND (l.oldest_unpaid_due_on IS NOT NULL OR l.dpd <> 0 OR NOT l.accruing
+                 OR l.state = {overdue} OR l.risk_class <> {normal})
+            -- DOMAIN §8.9: a loan closed today takes the day's DPD and class (0 and normal
+            -- when paid off), which then stay frozen.
+            OR (l.state = {paid_off} AND l.closed_on <= %(d)s
+                AND (l.dpd <> 0 OR l.risk_class <> {normal}))
+            OR (l.state = {written_off} AND l.written_off_on = %(d)s))
+)
+UPDATE lending_loan l SET
+    dpd = x.dpd,
+    risk_class = {risk_class},
+    -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared
+    -- (a closed loan keeps its flag: its reversals post where its payments posted).
+    accruing = CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
+    state = CASE WHEN l.state IN {kept} THEN l.state
+                 WHEN x.dpd > 0 THEN {overdue} ELSE {active} END
+  FROM x
+ WHERE l.id = x.id
+   AND (l.dpd, l.risk_class, l.accruing, l.state) IS DISTINCT FROM (
+        x.dpd,
+        {risk_class},
+        CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
+        CASE WHEN l.state IN {kept} THEN l.state
+             WHEN x.dpd > 0 THEN {overdue} ELSE {active} END)
+""".format(
+    dpd=dpd_sql("l.oldest_unpaid_due_on", "%(d)s"), risk_class=risk_class_sql("x"),
+    accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
+    open=_in(OPEN_STATES), closed=_in(CLOSED_STATES), kept=_in((S.CLAIMED, *CLOSED_STATES)),
+    paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
+    active=_lit(S.ACTIVE), normal=_lit(RiskClass.NORMAL))
+
+
+@transaction.atomic
+def apply_chunk(*, run_id: int, seq: int) -> dict:
+    """Apply one loan-id range of a run: events, billing, accruals crystallised, aging."""
+    started = time.monotonic()
+    run = SettlementRun.objects.get(pk=run_id)
+    _advisory_xact_lock(run_id, seq)
+    chunk = _claim_chunk(run, "APPLY", seq)
+    if chunk is None:
+        return {"skipped": True}
+    day, lo, hi = run.business_date, chunk.lo_id, chunk.hi_id
+    params = {"p": run.partner_id, "d": day, "lo": lo, "hi": hi, "run": run.pk}
+    ids = [r[0] for r in _fetch(_TOUCHED, params)]
+    stats = {"touched": len(ids), "movements": 0, "applied": 0, "quarantined": 0}
+    if ids:
+        loans, meta = _load_state(ids)
+        events, rows = _load_events(run, lo, hi)
+        cache = _TermsCache()
+        movements: list[tuple] = []
+        raised: list[tuple] = []
+        paid_claims: list[tuple] = []
+        applied_r, applied_v, rejects = [], [], []
+        for lid in ids:
+            loan = loans[lid]
+            version_id, rate, method = meta[lid]
+            terms = cache.terms(loan.program_id, version_id, rate, method)
+            evs = events.get(lid, [])
+            result = loan_day(loan, terms, day, evs)
+            for m in result.movements:
+                movements.append(m)
+            if result.claim_raised and terms.guarantor_id is not None:
+                raised.append((lid, terms.guarantor_id, *result.claim_raised))
+            if result.claim_paid:
+                paid_claims.append((lid, terms.guarantor_id, result.claim_paid))
+            for txn in result.applied_txns:
+                (applied_v if rows[txn][0] == "V" else applied_r).append(txn)
+            for txn, code, col, msg in result.rejects:
+                rejects.append((txn, code, col, msg))
+        _write_back(run, loans, movements, raised, paid_claims)
+        _mark_staged(run, rows, applied_r, applied_v, rejects)
+        stats.update(movements=len(movements), applied=len(applied_r) + len(applied_v),
+                     quarantined=len(rejects))
+    stats["aged"] = _exec(_AGING, params)
+    _finish_chunk(chunk, stats["touched"], started)
+    log.info("apply run=%s chunk=%s %s ms=%d", run_id, seq, stats, chunk.ms)
+    return stats
