@@ -31,7 +31,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.utils import timezone
 
-from benchmarks.settlement import maxrss_mb
+from benchmarks.settlement.portfolio import maxrss_mb
 from lending.intake.services import partner_file_import
 from lending.models import Agreement, AgreementFunder, AgreementVersion, Program
 from partners.models import Channel, InboundFile, Partner

@@ -34,17 +34,17 @@ class Command(BaseCommand):
                                  "CELERY_BROKER_URL); 0: whatever the settings give")
 
     def handle(self, *args, **opts):
-        from benchmarks import settlement as bench
+        from benchmarks.settlement import portfolio
 
         n = opts["loans"]
         say = self.stdout.write
         if opts["build_only"]:
-            bench.portfolio_wipe(say=say) if opts["fresh"] else None
-            out = bench.portfolio_build(n, seed=opts["seed"], say=say)
+            portfolio.portfolio_wipe(say=say) if opts["fresh"] else None
+            out = portfolio.portfolio_build(n, seed=opts["seed"], say=say)
             say(f"portfolio built: {out['loans']:,} loans, booking {out['book_s']:.1f}s, "
                 f"with warm-up days {out['total_s']:.1f}s")
             return
-        marker = bench.portfolio_marker()
+        marker = portfolio.portfolio_marker()
         if opts["fresh"] or marker != n:
             if marker is not None:
                 say(f"portfolio exists for N={marker}; rebuilding for N={n}")
@@ -56,24 +56,25 @@ class Command(BaseCommand):
                 raise CommandError("portfolio build failed")
             say(f"portfolio build: {time.monotonic() - t0:.1f}s (not part of the timed day)")
         else:
-            say(f"reusing the portfolio for N={n:,} ({bench.portfolio_size():,} loans now)")
+            say(f"reusing the portfolio for N={n:,} ({portfolio.portfolio_size():,} loans now)")
         self._day(n, opts)
 
     def _day(self, n: int, opts) -> None:
-        from benchmarks import settlement as bench
-        from benchmarks import yardstick as baseline
+        from benchmarks import yardstick
+        from benchmarks.settlement import day as standard_day
+        from benchmarks.settlement import portfolio
         from lending.settlement import runner
         from partners.models import Partner, PartnerKind
 
         say = self.stdout.write
-        day = bench.next_day()
+        day = standard_day.next_day()
         t0 = time.monotonic()
-        files = bench.day_files(n, day, sample=opts["sample"])
+        files = standard_day.day_files(n, day, sample=opts["sample"])
         say(f"standard day {day}: files written in {time.monotonic() - t0:.1f}s "
             f"(not timed): {files.rows}; repayment mix {files.mix}")
-        platform = Partner.objects.get(code=bench.platform_code())
+        platform = Partner.objects.get(code=portfolio.platform_code())
         bank = Partner.objects.get(kind=PartnerKind.BANK)
-        rss_before = bench.maxrss_mb()
+        rss_before = portfolio.maxrss_mb()
 
         eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
         mode = ("Celery workers via " + settings.CELERY_BROKER_URL.split("://")[0]
@@ -103,7 +104,7 @@ class Command(BaseCommand):
             checkpointed = _checkpoint()
             wal0 = _wal_lsn()
             t = time.monotonic()
-            delivered = bench.deliver(files)
+            delivered = standard_day.deliver(files)
             intake_s = time.monotonic() - t
             wal_intake = _wal_lsn()
             # The yardstick between intake and the run, not timed as part of the day: on the
@@ -112,15 +113,15 @@ class Command(BaseCommand):
             # A yardstick that fails still lets the day run (its files are delivered now).
             t, yardstick_error = time.monotonic(), None
             try:
-                samples = bench.baseline_samples(day, sample=opts["sample"])
-                base = baseline.baseline_run(
+                samples = standard_day.baseline_samples(day, sample=opts["sample"])
+                base = yardstick.baseline_run(
                     partner_code=platform.code, partner_id=platform.pk, bank_id=bank.pk,
                     day=day, repayments=files.sample, loans=samples.loans,
                     accruals=samples.accruals, balances=samples.balances)
             except Exception as exc:  # reported after the day, the command then fails
                 yardstick_error = f"{type(exc).__name__}: {exc}"
             yardstick_s = time.monotonic() - t
-            rss_yardstick = bench.maxrss_mb()
+            rss_yardstick = portfolio.maxrss_mb()
             wal_run = _wal_lsn()
             t = time.monotonic()
             run = runner.settlement_run(partner=platform, business_date=day)
@@ -149,7 +150,7 @@ class Command(BaseCommand):
         events = files.rows["repayments"] + files.rows["reversals"]
         batch_eps = events / total_s
         say("")
-        say(f"== bench_settlement: {bench.portfolio_size():,} loans, day {day}, {mode}")
+        say(f"== bench_settlement: {portfolio.portfolio_size():,} loans, day {day}, {mode}")
         for step, secs in steps_s.items():
             note = ""
             if step == "reconcile" and "reconcile_alongside" in tm:
@@ -171,7 +172,7 @@ class Command(BaseCommand):
         if workers is not None:
             say("  peak memory of the worker processes: "
                 + ", ".join(f"{mb:,.0f} MB" for mb in workers.peaks))
-        say(f"  peak memory (maxrss of this process): {bench.maxrss_mb():,.0f} MB "
+        say(f"  peak memory (maxrss of this process): {portfolio.maxrss_mb():,.0f} MB "
             f"(before the day: {rss_before:,.0f} MB; embedded PostgreSQL's backend not included;"
             f" with real Celery workers the figure is per process; the yardstick, run between"
             f" intake and the run, had brought it to {rss_yardstick:,.0f} MB)")
@@ -196,7 +197,7 @@ class Command(BaseCommand):
             ("balances rows", files.rows["balances"], base["balances"]),
         )
         say("")
-        say("== per-event yardstick (benchmarks/yardstick.py): each event one ORM"
+        say("== per-event yardstick (benchmarks/yardstick/): each event one ORM"
             " transaction, one journal entry (balances: its breaks); a sample of each kind on"
             f" the books before the day, rolled back ({yardstick_s:.1f}s, not timed)")
         say(f"  {'kind':<24} {'count':>9} {'sample':>7} {'events/s':>9} {'projected s':>12}")

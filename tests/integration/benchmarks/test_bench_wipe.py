@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from benchmarks import settlement as bench
+from benchmarks.settlement import portfolio as bench
 from ledger.testing import ledger_purge
 from lending.models import Loan
 from tests.factories import lending as f
