@@ -183,7 +183,7 @@ class Statement(models.Model):
     """Net settlement with one counterparty for one platform's run of a business date (may be
     negative). A counterparty that serves several platforms (a guarantor) gets one statement
     per platform and day (DOMAIN.md §8.10): each run writes only its own statements, and
-    `lending.reconciliation.selectors.statement_day_totals` adds them up per day.
+    `lending.settlement.selectors.statement_day_totals` adds them up per day.
 
     Provisional until its run is DONE: partners see only statements of DONE runs."""
 
