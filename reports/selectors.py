@@ -305,6 +305,25 @@ def statement_detail(*, statement_id: int) -> StatementView:
                          programs=programs)
 
 
+@dataclass
+class CounterpartyDay:
+    counterparty: Partner
+    business_date: date
+    statements: list[StatementView]
+    total: Decimal  # Σ of every line of every statement
+
+
+def counterparty_day(*, counterparty_code: str, business_date: date) -> CounterpartyDay:
+    """A counterparty's statements of one day, one per platform run (a guarantor serving
+    several platforms has several), with the day's total over all their lines."""
+    counterparty = Partner.objects.get(code=counterparty_code)
+    ids = list(Statement.objects.filter(counterparty=counterparty, business_date=business_date)
+               .order_by("run__partner__code").values_list("pk", flat=True))
+    views = [statement_detail(statement_id=pk) for pk in ids]
+    return CounterpartyDay(counterparty=counterparty, business_date=business_date,
+                           statements=views, total=sum((v.total for v in views), ZERO))
+
+
 def _for_guarantor(st: Statement) -> bool:
     return st.counterparty_id != st.run.partner_id
 

@@ -9,6 +9,8 @@ urlpatterns = [
     path("statements/", views.statement_list, name="statement-list"),
     path("statements/export.csv", views.statement_list_csv, name="statement-list-csv"),
     path("statements/<int:statement_id>/", views.statement_detail, name="statement-detail"),
+    path("counterparties/<str:code>/<str:business_date>/", views.counterparty_day,
+         name="counterparty-day"),
     path("statements/<int:statement_id>/export.csv", views.statement_csv,
          name="statement-csv"),
     path("statement-lines/<int:line_id>/", views.line_drilldown, name="line-drilldown"),

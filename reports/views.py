@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
 from django import forms
@@ -119,6 +120,18 @@ def statement_detail(request, statement_id: int):
     st = view.statement
     return render(request, "reports/statement_detail.html", _context(
         request, f"Statement {st.counterparty.code} {st.business_date}", view=view, st=st))
+
+
+@staff_page(STATEMENTS)
+def counterparty_day(request, code: str, business_date: str):
+    try:
+        day = selectors.counterparty_day(counterparty_code=code,
+                                         business_date=date.fromisoformat(business_date))
+    except (Partner.DoesNotExist, ValueError) as exc:
+        raise Http404("no such counterparty or date") from exc
+    return render(request, "reports/counterparty_day.html", _context(
+        request, f"Statements of {day.counterparty.code} on {day.business_date:%Y-%m-%d}",
+        day=day))
 
 
 @staff_page(STATEMENTS)

@@ -75,6 +75,16 @@ def test_statement_total_is_the_sum_of_its_lines_and_of_the_postings(claim_day, 
         html = response.content.decode()
         assert f'id="statement-total">{view.total}<' in html
         assert PROGRAM_NAME in html  # lines by program name, never a bare program_id
+    for code in ("ALPHA", "GUARD"):  # a counterparty's day: every platform's statement
+        page = staff_client.get(f"/reports/counterparties/{code}/{PAID:%Y-%m-%d}/")
+        assert page.status_code == 200
+        day = page.context["day"]
+        nets = [s.net_amount for s in Statement.objects.filter(counterparty__code=code,
+                                                                business_date=PAID)]
+        assert len(day.statements) == len(nets) == 1
+        assert day.total == sum(nets) == sum(r["line"].amount for v in day.statements
+                                             for r in v.lines)
+        assert f'id="day-total">{day.total}<' in page.content.decode()
     guard = next(s for s in statements if s.counterparty.code == "GUARD")
     lines = {r["line"].line_type: r["line"].amount
              for r in staff_client.get(f"/reports/statements/{guard.pk}/").context["view"].lines}
@@ -185,7 +195,7 @@ def test_pages_are_for_staff_with_the_permission(client, django_user_model):
     urls = ["/reports/", "/reports/statements/1/", "/reports/breaks/", "/reports/loans/1/",
             "/reports/statement-lines/1/", "/reports/statements/1/export.csv",
             "/reports/breaks/export.csv", "/reports/statements/export.csv",
-            "/reports/journal-entries/1/"]
+            "/reports/journal-entries/1/", "/reports/counterparties/GUARD/2026-07-06/"]
     for url in urls:  # not logged in: to the login page
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
