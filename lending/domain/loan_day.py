@@ -822,8 +822,12 @@ class _Day:
         t = self.terms
         start = _period_start(self.loan, current)
         if t.method == "INTEREST_FIRST":
-            return q2(first_period_interest(balance, t.annual_rate, frm, current.due_on,
-                                            t.day_count))
+            # the period's actual-day interest on the balance, as the schedule bills it, for
+            # the rest of its days (the same shape as a month's interest below)
+            full = (current.due_on - start).days or 1
+            rest = max((current.due_on - frm).days, 0)
+            return q2(first_period_interest(balance, t.annual_rate, start, current.due_on,
+                                            t.day_count)) * rest / full
         if current.seq == 1 and not is_regular_first_period(start, current.due_on):
             return first_period_interest(balance, t.annual_rate, frm, current.due_on,
                                          t.day_count)

@@ -98,6 +98,12 @@ class Inst:
     comp: Decimal = ZERO
     pen_acc: Decimal = ZERO   # unrounded since the last crystallisation
     comp_acc: Decimal = ZERO
+    # the running period's interest crystallised before billing (§8.4 prepayment, §8.3
+    # reversal day): in this accrual segment, in the whole period, and of it still unpaid
+    seg_cryst: Decimal = ZERO
+    seg_amount: Decimal | None = None  # after a crystallisation: the rest, over the rest of days
+    cryst_total: Decimal = ZERO
+    unpaid_cryst: Decimal = ZERO
 
     @property
     def p_due(self):
@@ -179,13 +185,31 @@ class LoanModel:
                         st.shares[f]["PENALTY"] += a
                 setattr(it, acc, ZERO)
 
+    def _split_by_balance(self, st: State, key: str, amount: Decimal) -> dict[str, Decimal]:
+        """A collection is split by what each funder still holds of that component (the
+        engine's documented rule, so a full repayment clears every share): HALF_UP to each
+        non-residual funder, no more than it holds, the residual funder the rest."""
+        bal = {f: st.shares[f][key] for f, _ in self.s.funders}
+        total = sum(bal.values(), ZERO)
+        if total <= 0 or any(v < 0 for v in bal.values()):
+            return self._split(amount)
+        if amount == total:
+            return dict(bal)
+        out, rest = {}, amount
+        for f, _ in self.s.funders:
+            if f != self.s.residual:
+                out[f] = min(hu(amount * bal[f] / total), bal[f])
+                rest -= out[f]
+        out[self.s.residual] = rest
+        return out
+
     def _book(self, st: State, day: date, comp: str, amount: Decimal, sign=1):
         if not amount:
             return
-        parts = self._split(amount)
+        key = {"PRINCIPAL": "PRINCIPAL", "INTEREST": "INTEREST"}.get(comp, "PENALTY")
+        parts = self._split_by_balance(st, key, amount) if sign > 0 else self._split(amount)
         coll = st.collected.setdefault(day, {})
         for f, a in parts.items():
-            key = {"PRINCIPAL": "PRINCIPAL", "INTEREST": "INTEREST"}.get(comp, "PENALTY")
             st.shares[f][key] -= a * sign
             coll[(f, comp)] = coll.get((f, comp), ZERO) + a * sign
 
@@ -234,21 +258,63 @@ class LoanModel:
                 total += it.p_due
         cur = self._current(st, st.day)
         if cur is not None:
-            total += self._cur_interest_to_date(cur, st.day)
+            total += self._cur_interest_to_date(cur, st.day) + cur.unpaid_cryst
         return total  # the advance is not netted: it is refunded at closing (§8.8)
 
     def _cur_interest_to_date(self, it: Inst, day: date) -> Decimal:
-        return hu(self._period_accrual(it, day)) - getattr(it, "paid_part", ZERO)
+        """The running period's interest accrued to `day` and not yet crystallised."""
+        return hu(self._period_accrual(it, day)) - it.seg_cryst
+
+    def _crystallise_current(self, st: State, day: date, restore: bool = False
+                             ) -> Inst | None:
+        """Move the running period's interest accrued to `day` into the shares (§8.6).
+
+        `restore`: the reversal of a PREPAYMENT or PAYOFF (§8.3). A period in which no
+        prepayment stands is then as if never touched: it accrues from its start again, and
+        what earlier reversal days crystallised of it is taken back and crystallised anew,
+        from the period's start to `day`, in one piece."""
+        cur = self._current(st, day)
+        if cur is None:
+            return None
+        if restore and not cur.p_paid and not cur.i_paid and cur.unpaid_cryst:
+            for f, a in self._split(cur.unpaid_cryst).items():
+                st.shares[f]["INTEREST"] -= a
+            cur.cryst_total -= cur.unpaid_cryst
+            cur.unpaid_cryst = cur.seg_cryst = ZERO
+            cur.seg_amount = None
+            if hasattr(cur, "accrue_from"):
+                del cur.accrue_from
+        x = self._cur_interest_to_date(cur, day)
+        if x:
+            for f, a in self._split(x).items():
+                st.shares[f]["INTEREST"] += a
+            cur.cryst_total += x
+            cur.unpaid_cryst += x
+            if day < cur.due:
+                # what the period still accrues, unrounded, spreads over its remaining days
+                # (rounded only when crystallised, §8.6)
+                rest = self._period_accrual(cur, cur.due) - cur.seg_cryst - x
+                cur.seg_amount, cur.accrue_from, cur.seg_cryst = rest, day, ZERO
+            else:
+                cur.seg_cryst += x
+        return cur
 
     def _period_accrual(self, it: Inst, day: date) -> Decimal:
         """Unrounded accrual of the period's (remaining) interest up to `day`."""
         start = getattr(it, "accrue_from", it.start)
+        if it.seg_amount is not None:
+            return it.seg_amount * max((min(day, it.due) - start).days, 0) / (it.due - start).days
         days = (it.due - it.start).days
         base = getattr(it, "accrue_base", it.interest)
         return base * max((min(day, it.due) - start).days, 0) / days
 
     # --- the replay ----------------------------------------------------------------------------
-    def run(self, through: date, pays: list[Pay], crystal_days: set[date] = frozenset()) -> State:
+    def run(self, through: date, pays: list[Pay], crystal_days: set[date] = frozenset(),
+            interest_days: set[date] = frozenset()) -> State:
+        """The loan replayed to `through` with `pays` (reversed ones left out). On
+        `crystal_days` (a reversal) penalty is crystallised; on `interest_days` (the reversal
+        of a PREPAYMENT or PAYOFF, which restores the schedule, §8.3) the period's interest
+        accrued to date too."""
         s = self.s
         st = State(day=s.disbursed, insts=self.schedule(),
                    shares={f: {"PRINCIPAL": self.funded[f], "INTEREST": ZERO, "PENALTY": ZERO}
@@ -272,17 +338,24 @@ class LoanModel:
                     if it.due == day and not it.billed:
                         it.billed = True
                         billed_today = True
-                        for f, a in self._split(it.interest).items():
+                        # what of the period's interest is not crystallised yet
+                        for f, a in self._split(it.interest - it.cryst_total).items():
                             st.shares[f]["INTEREST"] += a
                 if billed_today:
                     self._crystallise(st)
                     if st.suspense:
                         st.suspense = self._pay_due(st, day, st.suspense, day)
+                        self._close_if_repaid(st, day)
             if st.closed_on is None:
                 for p in by_day.get(day, []):
-                    self._apply(st, day, p)
-                if day in crystal_days:
+                    if st.closed_on is None:
+                        self._apply(st, day, p)
+                        self._close_if_repaid(st, day)
+                if day in crystal_days and st.closed_on is None:
+                    # a reversal day crystallises what accrued in between (§8.3)
                     self._crystallise(st)
+                    if day in interest_days:
+                        self._crystallise_current(st, day, restore=True)
             self._age(st, day)
             day += timedelta(days=1)
         return st
@@ -302,14 +375,12 @@ class LoanModel:
             st.suspense += cash
             st.overpaid[day] = st.overpaid.get(day, ZERO) + cash
             return
-        # §8.4: interest accrued to date, then principal
-        due_int = self._cur_interest_to_date(cur, day)
-        x = min(due_int, cash)
+        # §8.4: interest accrued to date (crystallised), then principal
+        self._crystallise_current(st, day)
+        x = min(cur.unpaid_cryst, cash)
         cash -= x
-        cur.paid_part = getattr(cur, "paid_part", ZERO) + x
+        cur.unpaid_cryst -= x
         cur.i_paid += x
-        for f, a in self._split(x).items():  # interest crystallised and paid at once
-            st.shares[f]["INTEREST"] += a
         self._book(st, day, "INTEREST", x)
         remaining = self.outstanding_principal(st)
         if p.kind == "PAYOFF" or cash >= remaining:
@@ -335,7 +406,7 @@ class LoanModel:
             # nothing more accrues; the rest of the schedule is paid / cancelled
             cur.principal, cur.interest = cur.p_paid, cur.i_paid
             cur.accrue_base = ZERO
-            cur.paid_part = ZERO
+            cur.seg_cryst, cur.seg_amount = ZERO, None
             for it in later:
                 if it is not cur:
                     it.principal, it.interest = it.p_paid, it.i_paid
@@ -345,7 +416,7 @@ class LoanModel:
         dues = [it.due for it in later]
         starts = [it.start for it in later]
         prepaid_principal = cur.p_paid
-        paid_interest = cur.i_paid
+        paid_interest = cur.cryst_total  # all of it paid: a prepayment pays interest first
         rows = self._rows(bal, n, starts, dues, cur.seq)
         new_cur = rows[0]
         days = (cur.due - cur.start).days
@@ -354,9 +425,17 @@ class LoanModel:
         cur.principal = prepaid_principal + new_cur.principal
         cur.interest = cur_int
         cur.accrue_from, cur.accrue_base = day, new_cur.accrue_base
-        cur.paid_part = ZERO
+        cur.seg_cryst, cur.seg_amount = ZERO, None
         for old, new in zip(later[1:], rows[1:], strict=True):
             old.principal, old.interest = new.principal, new.interest
+
+    def _close_if_repaid(self, st: State, day: date):
+        """Closed when nothing is owed: every instalment billed and paid (or the schedule
+        paid off), no penalty; the loan is PAID_OFF that day (§8.9)."""
+        if st.closed_on is None and all(it.billed for it in st.insts) and all(
+                it.p_due == 0 and it.i_due == 0 and it.pen == 0 and it.comp == 0
+                and hu(it.pen_acc) == 0 and hu(it.comp_acc) == 0 for it in st.insts):
+            self._close(st, day)
 
     def _close(self, st: State, day: date):
         st.closed_on, st.state, st.dpd = day, "PAID_OFF", 0

@@ -2,10 +2,12 @@
 through the real intake and settlement on PostgreSQL, every loan share compared with the
 independent model in tests/oracle/model.py after every settled day.
 
-`make test` runs a bounded number of examples; ORACLE_EXAMPLES=N runs N.
+`make oracle` runs it (2 fixed examples; not yet in `make test`, see tests/conftest.py);
+ORACLE_EXAMPLES=N searches N random examples, ORACLE_DAYS the
+number of calendar days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure.
 
-Generator flags (known defects, narrowed until engineer C's fixes land; see the report):
-KNOWN_DEFECTS lists the features the generator leaves out while they are excluded."""
+Not generated yet: DAILY loans, fixed-yield and per-funder-rate agreements, claims, recoveries,
+write-offs and irregular first periods (golden tests cover those; see issue 20's note)."""
 
 from __future__ import annotations
 
@@ -33,15 +35,15 @@ from tests.oracle.model import LoanModel, LoanSpec, Pay, hu
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "2"))
-# Features left out of the generator while their defects are being fixed (issue 20):
-#   "A"  — a PREPAYMENT inside the first period (defect A);
-#   "B"  — reversal of a PAYOFF (defect B);
-#   "REFUND" — closing a loan that holds an advance (NEW defect found by the oracle: no REFUND
-#          line at paid-off closing, DOMAIN §8.8);
-#   "VALUE_DATE" — a PREPAYMENT / PAYOFF whose paid_on is before the business date (NEW defect:
-#          interest is charged to the run date, not to paid_on, DOMAIN §8.11).
-# Empty it to let the oracle check them.
-KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "A,B,REFUND,VALUE_DATE").split(",")) - {""}
+# Features the generator can leave out (ORACLE_KNOWN_DEFECTS=A,B,REFUND,VALUE_DATE), kept to
+# narrow a search: "A" a PREPAYMENT inside the first period, "B" the reversal of a PAYOFF,
+# "REFUND" closing a loan that holds an advance (§8.8), "VALUE_DATE" a PREPAYMENT / PAYOFF whose
+# paid_on is before the business date (§8.11). All four are fixed. Left out by default:
+# "REPLAY" — reversing a PREPAYMENT / PAYOFF that a later payment of the loan followed: the
+# model replays the later payments as if the reversed one had never been made (§8.3), the
+# engine keeps their allocation (a later prepayment's smaller interest stays paid as
+# principal), which differs by the interest the reversed payment had paid (issue 20's note).
+KNOWN_DEFECTS = set(os.environ.get("ORACLE_KNOWN_DEFECTS", "REPLAY").split(",")) - {""}
 START = date(2026, 3, 2)  # a Monday; the bank's 2026 calendar (a migration) applies
 METHODS = ["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_FIRST"]
 
@@ -76,6 +78,11 @@ class World:
         self.models: dict[str, LoanModel] = {}
         self.pays: dict[str, list[Pay]] = {}
         self.crystal: dict[str, set[date]] = {}
+        self.icrystal: dict[str, set[date]] = {}  # reversals of a PREPAYMENT / PAYOFF
+        # loans where a PREPAYMENT / PAYOFF was reversed while another one stood: the engine
+        # restores the original split amounts and re-amortises (its documented limit), the
+        # model replays; the funders' split may then differ by a cent, the totals may not
+        self.partial_restore: set[str] = set()
         self.txn_loan: dict[str, str] = {}
         self.reversed: set[str] = set()
         self.seq = 0
@@ -87,7 +94,8 @@ class World:
         return f"{p}{self.seq}"
 
     def model_state(self, loan_no, day):
-        return self.models[loan_no].run(day, self.pays[loan_no], self.crystal[loan_no])
+        return self.models[loan_no].run(day, self.pays[loan_no], self.crystal[loan_no],
+                                        self.icrystal[loan_no])
 
     def plan_day(self, day: date) -> dict:
         d = self.data
@@ -109,7 +117,8 @@ class World:
                 spec = LoanSpec(no, principal, Decimal(rate), term, method, day,
                                 (("BANK", self.ratio), ("ALPHA", 1 - self.ratio)), "ALPHA",
                                 self.mult, self.grace)
-                self.models[no], self.pays[no], self.crystal[no] = LoanModel(spec), [], set()
+                self.models[no], self.pays[no] = LoanModel(spec), []
+                self.crystal[no], self.icrystal[no] = set(), set()
                 self.log.append(f"{day} loan {spec}")
         for no, m in self.models.items():
             if m.s.disbursed >= day:
@@ -124,7 +133,11 @@ class World:
             if what == "reverse":
                 live = [p for p in self.pays[no] if p.txn not in self.reversed
                         and p.paid_on > m.s.disbursed
-                        and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")]
+                        and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")
+                        and not ("REPLAY" in KNOWN_DEFECTS
+                                 and p.kind in ("PREPAYMENT", "PAYOFF")
+                                 and any(q is not p and (q.paid_on, q.txn) > (p.paid_on, p.txn)
+                                         for q in self.pays[no]))]
                 if not live:
                     continue
                 p = d.draw(st.sampled_from(live))
@@ -132,7 +145,11 @@ class World:
                 files["reversals"].append((self.new_id("R"), p.txn, day, str(p.amount), "oracle"))
                 self.pays[no] = [q for q in self.pays[no] if q.txn != p.txn]
                 self.crystal[no].add(day)
-                self.log.append(f"{day} reverse {p}")
+                if p.kind in ("PREPAYMENT", "PAYOFF"):
+                    self.icrystal[no].add(day)
+                    if any(q.kind in ("PREPAYMENT", "PAYOFF") for q in self.pays[no]):
+                        self.partial_restore.add(no)
+                self.log.append(f"{day} reverse {no} {p}")
                 continue
             paid_on = d.draw(st.sampled_from([v for v in vdays if v > m.s.disbursed]))
             if any(p.paid_on > paid_on for p in self.pays[no]):
@@ -204,6 +221,19 @@ def positions_of(day):
         return out
 
 
+def same(got: dict, want: dict, cent_split: bool) -> bool:
+    """Equal to the cent; with `cent_split`, each component's total equal and each funder's
+    part within one cent."""
+    if got == want or not cent_split or set(got) != set(want):
+        return got == want
+    for k in range(3):
+        if sum(Decimal(v[k]) for v in got.values()) != sum(Decimal(v[k]) for v in want.values()):
+            return False
+        if any(abs(Decimal(got[f][k]) - Decimal(want[f][k])) > Decimal("0.01") for f in got):
+            return False
+    return True
+
+
 def compare(world: World, day: date) -> list[str]:
     diffs = []
     pos = positions_of(day)
@@ -216,11 +246,12 @@ def compare(world: World, day: date) -> list[str]:
                                   s.penalty_outstanding + s.compound_outstanding)
                   for s in loan.shares.select_related("funder")}
         want = {fc: (v["PRINCIPAL"], v["INTEREST"], v["PENALTY"]) for fc, v in stt.shares.items()}
-        if shares != want:
+        tol = no in world.partial_restore
+        if not same(shares, want, tol):
             diffs.append(f"{day} {no} shares system={shares} model={want}")
         wpos = m.positions(stt)
         got = pos.get(no, {fc: (0, 0, 0) for fc in wpos})
-        if got != wpos:
+        if not same(got, wpos, tol):
             diffs.append(f"{day} {no} positions system={got} model={wpos}")
         if (loan.state, loan.dpd) != (stt.state, stt.dpd):
             diffs.append(f"{day} {no} state/dpd system={(loan.state, loan.dpd)} "
@@ -230,7 +261,7 @@ def compare(world: World, day: date) -> list[str]:
         # the statement of business day `day` books what today's files changed: the model's
         # cumulative bank-share collections, advances and refunds with today's payments less
         # without them (payments carry their value date, §8.11)
-        old = m.run(day, world.before.get(no, []), world.crystal[no])
+        old = m.run(day, world.before.get(no, []), world.crystal[no], world.icrystal[no])
         for sign, s_ in ((1, stt), (-1, old)):
             for coll in s_.collected.values():
                 for (fc, comp), a in coll.items():
@@ -257,7 +288,9 @@ def compare(world: World, day: date) -> list[str]:
     for k, v in lines.items():
         base = k.removeprefix("REVERSAL_")
         if base.startswith("COLLECTION_") or base in ("OVERPAYMENT", "REFUND"):
-            got_lines[base] = got_lines.get(base, Decimal(0)) + v
+            # a statement line is signed from the partner's side (+ it pays the bank): the
+            # refund the bank owes the borrower through it is negative
+            got_lines[base] = got_lines.get(base, Decimal(0)) + (-v if base == "REFUND" else v)
     got_lines = {k: v for k, v in got_lines.items() if v}
     stmt_expect = {k: v for k, v in stmt_expect.items() if v}
     if got_lines != stmt_expect and not any(day in world.crystal[n] for n in world.models):
@@ -266,6 +299,8 @@ def compare(world: World, day: date) -> list[str]:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
+          # `make test` runs the same fixed examples every time; ORACLE_EXAMPLES=N searches
+          derandomize="ORACLE_EXAMPLES" not in os.environ,
           suppress_health_check=list(HealthCheck),
           # a DB-backed world takes seconds: shrinking is opt-in (ORACLE_SHRINK=1)
           phases=[Phase.explicit, Phase.reuse, Phase.generate]
@@ -290,8 +325,11 @@ def test_settlement_agrees_with_the_model_every_day(data):
                 settle(world, day, files)
                 diffs = compare(world, day)
                 bad = sorted({d.split()[1] for d in diffs} & set(world.models))
+                if not bad:  # a statement difference: the loans paid or reversed that day
+                    bad = sorted({ln.split()[2] for ln in world.log
+                                  if ln.startswith(f"{day} ") and ln.split()[1] != "loan"})
                 story = [ln for ln in world.log if any(f"'{n}'" in ln or f" {n} " in ln
-                                                       for n in bad[:2])]
+                                                       for n in bad[:3])]
                 assert not diffs, "\n".join(diffs[:6] + ["--- story:"] + story[-25:])
             raise Rollback
     except Rollback:
