@@ -23,7 +23,7 @@ from lending.models import (
     Program,
     VersionStatus,
 )
-from partners.models import Partner, PartnerKind
+from partners.models import Partner, PartnerKind, PartnerStatus
 
 
 def borrower_token(*, partner_code: str, borrower_ref: str) -> str:
@@ -160,6 +160,22 @@ def _check_loan(row: LoanToBook, program: Program | None, partner_id: int) -> tu
     return "", "", ""
 
 
+PARTNER_STATUS_REASON = "LIMIT_EXCEEDED"  # a contract code (FILE_FORMATS.md); the message says why
+
+
+def _partner_refusals(partner_ids: Iterable[int]) -> dict[int, str]:
+    """Why booking refuses every new loan of these partners: partner id → message, for each
+    partner that is not ACTIVE (SUSPENDED: no new lending; TERMINATED: run-off only). Its
+    loans files can still arrive through staff (`import_partner_file`) — the API refuses them
+    (partners.services.partner_api_refusal) — so the run checks again here (issue 21)."""
+    return {
+        pk: (f"partner {code} is {status}: booking refuses new loans of a partner that is not "
+             f"{PartnerStatus.ACTIVE} (its existing loans are still serviced)")
+        for pk, code, status in Partner.objects.filter(pk__in=set(partner_ids))
+        .exclude(status=PartnerStatus.ACTIVE).values_list("pk", "code", "status")
+    }
+
+
 def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult:
     """Book many loans set-based: loans, funder shares and schedules go in with COPY.
 
@@ -190,11 +206,15 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
             )
             existing.update((partner_id, n) for (n,) in cur.fetchall())
 
+    refused = _partner_refusals(by_partner)
     good: list[tuple[LoanToBook, Program, _VersionTerms]] = []
     seen: set[tuple[int, str]] = set()
     for r in rows:
         program = programs.get(r.program_id)
-        reason, column, message = _check_loan(r, program, r.partner_id)
+        if r.partner_id in refused:
+            reason, column, message = PARTNER_STATUS_REASON, "partner", refused[r.partner_id]
+        else:
+            reason, column, message = _check_loan(r, program, r.partner_id)
         key = (r.partner_id, r.loan_no)
         if not reason and (key in existing or key in seen):
             reason, column, message = "DUPLICATE", "loan_no", f"loan {r.loan_no} already booked"
