@@ -96,15 +96,20 @@ def statement_list(request):
         request, "Statements", form=form, page=page, query=request.GET.urlencode()))
 
 
-@staff_page(STATEMENTS)
-def statement_list_csv(request):
-    _, params = _statement_filter(request)
+def statement_list_table(params: dict) -> exports.Table:
     rows = ((s.business_date, s.counterparty.code, s.counterparty.legal_name,
              s.run.partner.code, s.run.state, s.line_count, s.lines_total, s.net_amount,
              s.currency) for s in selectors.statement_list(**params).iterator())
-    return exports.csv_response(
-        "statements.csv", ["business_date", "counterparty", "counterparty_name", "platform",
-                           "run_state", "lines", "lines_total", "net_amount", "currency"], rows)
+    return exports.Table(
+        "statements", ["business_date", "counterparty", "counterparty_name", "platform",
+                       "run_state", "lines", "lines_total", "net_amount", "currency"], rows,
+        money=frozenset({"lines_total", "net_amount"}), sheet="Statements")
+
+
+@staff_page(STATEMENTS)
+def statement_list_export(request, fmt: str):
+    _, params = _statement_filter(request)
+    return exports.download(statement_list_table(params), fmt)
 
 
 def _statement(statement_id: int):
@@ -134,9 +139,8 @@ def counterparty_day(request, code: str, business_date: str):
         day=day))
 
 
-@staff_page(STATEMENTS)
-def statement_csv(request, statement_id: int):
-    view = _statement(statement_id)
+def statement_table(view: selectors.StatementView) -> exports.Table:
+    """A statement's lines by program and component, then its total (Σ lines)."""
     st = view.statement
     rows = [(st.business_date, st.counterparty.code, st.run.partner.code,
              r["program"].code if r["program"] else "", r["program"].name if r["program"] else "",
@@ -144,10 +148,16 @@ def statement_csv(request, statement_id: int):
             for r in view.lines]
     rows.append((st.business_date, st.counterparty.code, st.run.partner.code, "", "", "TOTAL",
                  "", "", view.total))
-    return exports.csv_response(
-        f"statement-{st.counterparty.code}-{st.business_date}.csv",
+    return exports.Table(
+        f"statement-{st.counterparty.code}-{st.business_date}",
         ["business_date", "counterparty", "platform", "program_code", "program", "line_type",
-         "component", "description", "amount"], rows)
+         "component", "description", "amount"], rows, money=frozenset({"amount"}),
+        sheet="Statement")
+
+
+@staff_page(STATEMENTS)
+def statement_export(request, statement_id: int, fmt: str):
+    return exports.download(statement_table(_statement(statement_id)), fmt)
 
 
 def _drill(line_id: int, page: int = 1, page_size: int = selectors.DRILL_PAGE):
@@ -173,14 +183,20 @@ def line_drilldown(request, line_id: int):
         next_page=page + 1 if page < pages else None))
 
 
-@staff_page(MOVEMENTS)
-def line_drilldown_csv(request, line_id: int):
-    drill = _drill(line_id, 1, page_size=10**9)
+def line_drilldown_table(line_id: int, drill: selectors.LineDrill) -> exports.Table:
+    """Every movement row behind a statement line (not paged) with each funder's share."""
     rows = [(r["loan_no"], r["txn_no"], r["event"], r["component"], *r["funders"], r["amount"])
             for r in drill.rows]
-    return exports.csv_response(
-        f"statement-line-{line_id}.csv",
-        ["loan_no", "txn_no", "event", "component", *drill.funders, "line_amount"], rows)
+    return exports.Table(
+        f"statement-line-{line_id}",
+        ["loan_no", "txn_no", "event", "component", *drill.funders, "line_amount"], rows,
+        money=frozenset({*drill.funders, "line_amount"}), sheet="Statement line")
+
+
+@staff_page(MOVEMENTS)
+def line_drilldown_export(request, line_id: int, fmt: str):
+    return exports.download(line_drilldown_table(line_id, _drill(line_id, 1, page_size=10**9)),
+                            fmt)
 
 
 @staff_page(JOURNALS)
@@ -256,14 +272,23 @@ def break_list(request):
         request, "Breaks", form=form, page=page, query=query.urlencode()))
 
 
-@staff_page(BREAKS)
-def break_list_csv(request):
-    _, params = _break_filter(request)
+BREAK_HEADER = ["partner", "loan_no", "kind", "field", "first_seen", "last_seen", "age_days",
+                "ours", "theirs", "difference", "status", "owner", "resolution_note",
+                "resolved_by", "resolved_at"]
+
+
+def break_table(qs, name: str = "breaks") -> exports.Table:
+    """Breaks as rows (the staff list and a partner's own list)."""
     rows = ((b.partner.code, b.loan_no, b.kind, b.field, b.business_date, b.last_seen_on,
              b.age, b.ours, b.theirs, b.difference if b.difference is not None else "",
-             b.status, b.owner.get_username() if b.owner else "", b.resolution_note)
-            for b in selectors.break_list(**params).iterator(chunk_size=2000))
-    return exports.csv_response(
-        "breaks.csv", ["partner", "loan_no", "kind", "field", "first_seen", "last_seen",
-                       "age_days", "ours", "theirs", "difference", "status", "owner",
-                       "resolution_note"], rows)
+             b.status, b.owner.get_username() if b.owner else "", b.resolution_note,
+             b.resolved_by.get_username() if b.resolved_by else "", b.resolved_at or "")
+            for b in qs.iterator(chunk_size=2000))
+    return exports.Table(name, BREAK_HEADER, rows, money=frozenset({"difference"}),
+                         sheet="Breaks")
+
+
+@staff_page(BREAKS)
+def break_list_export(request, fmt: str):
+    _, params = _break_filter(request)
+    return exports.download(break_table(selectors.break_list(**params)), fmt)

@@ -13,7 +13,7 @@ def break_list(*, status: str | None = BreakStatus.OPEN, partner_id: int | None 
                owner_id: int | None = None, unowned: bool = False) -> QuerySet[Break]:
     """Breaks, open by default, filtered by partner, kind, component (the field that differs),
     owner and age bucket, oldest first."""
-    qs = (Break.objects.select_related("partner", "owner")
+    qs = (Break.objects.select_related("partner", "owner", "resolved_by")
           .annotate(age=Func(F("last_seen_on"), F("business_date"), arg_joiner=" - ",
                              template="(%(expressions)s)", output_field=IntegerField()))
           .order_by("business_date", "partner__code", "loan_no", "kind", "field", "pk"))
