@@ -760,6 +760,8 @@ class _Day:
         reamortised = not (
             original is not None
             and all(i.principal_paid <= original[i.seq - 1].principal for i in rows)
+            # a prepayment that still stands has paid principal of a row not yet billed
+            and not any(i.principal_paid for i in rows if i.seq > loan.billed_seq)
             and sum((original[i.seq - 1].principal for i in rows), ZERO) == target)
         if not reamortised:
             # Nothing else moved these rows' principal: they are the original schedule's.

@@ -140,3 +140,35 @@ def test_interest_crystallised_by_a_reversal_is_not_taken_by_a_scheduled_payment
     assert _sum("S1", nxt, "OVERPAY", "OVERPAYMENT") == D("3.49")
     loan = Loan.objects.get(loan_no="S1")
     assert (loan.overpaid_amount, loan.interest_outstanding) == (D("3.49"), D("2.91"))
+
+
+# --- §8.3: a reversed prepayment while another stands ------------------------------------------
+
+
+def test_reversing_one_prepayment_keeps_the_other_in_the_schedule(golden):
+    # 17,560.29 at 18 %, EQUAL_PRINCIPAL over 5 months, disbursed 2026-03-04 (period 1 to 04-04,
+    # 31 days, a month's interest 263.40).
+    settle(date(2026, 3, 4), loans=[loan_row("Q1", principal="17560.29", term=5,
+                                             method="EQUAL_PRINCIPAL", disbursed="2026-03-04",
+                                             first_due="2026-04-04")])
+    # PREPAYMENT 231.83 on 03-11: interest 263.40 × 7/31 = 59.48, principal 172.35; balance
+    # 17,387.94, whose month's interest is 260.82.
+    settle(date(2026, 3, 11), repayments=[pay_row("P1", "Q1", "2026-03-11", "231.83",
+                                                  kind="PREPAYMENT")])
+    # PREPAYMENT 588.23 on 03-17 (interest 260.82 × 6/31 = 50.48), reversed on 03-18.
+    settle(date(2026, 3, 17), repayments=[pay_row("P2", "Q1", "2026-03-17", "588.23",
+                                                  kind="PREPAYMENT")])
+    rev = date(2026, 3, 18)
+    settle(rev, reversals=[("V2", "P2", rev, "588.23", "chargeback")])
+    # As if P2 had never been made, P1 still standing: the balance is 17,387.94 again and
+    # period 1 accrued on it from 03-11: 50.48 (owed again) + one day of the rest of the
+    # period (18 days, 260.82 × 18/31 = 151.44; 151.44 / 18 = 8.41) = 58.89 (260.82 × 7/31).
+    loan = Loan.objects.get(loan_no="Q1")
+    assert loan.principal_outstanding == D("17387.94")
+    assert loan.interest_outstanding == D("58.89")
+    # Instalment 1: P1's 172.35 + 17,387.94 / 5 = 3,477.59 → 3,649.94 principal; interest
+    # 59.48 paid + 50.48 + 151.44 = 261.40 (not the original schedule's 3,512.06 and 263.40,
+    # which ignored the standing prepayment).
+    seq1 = installments("Q1")[0]
+    assert (seq1[2], seq1[3]) == (D("3649.94"), D("261.40"))
+    assert installments("Q1")[1][2] == D("3477.59")

@@ -428,6 +428,7 @@ class LoanModel:
         cur.seg_cryst, cur.seg_amount = ZERO, None
         for old, new in zip(later[1:], rows[1:], strict=True):
             old.principal, old.interest = new.principal, new.interest
+            old.accrue_base = new.accrue_base  # the re-amortised period accrues its new interest
 
     def _close_if_repaid(self, st: State, day: date):
         """Closed when nothing is owed: every instalment billed and paid (or the schedule
