@@ -6,6 +6,8 @@ Python, both run on the same random loans and days and must agree to the cent.
   shares by weight — against the domain's loan day (lending.domain.loan_day), which crystallises
   exactly these amounts into the share balances at the next event (the derived position must
   be continuous with it, or the GL accrual delta would jump).
+- lending_position_totals (positions.sql): Σ of the same positions per funder, program and
+  accrual flag, in one pass (the accrual posting reads it), against the same crystallisation.
 - the class of the day's aging (the CASE rendered from lending.domain.aging into the apply
   step's SQL) against lending.domain.aging.risk_class / days_past_due.
 """
@@ -146,6 +148,15 @@ def _compare(dx_loan, state, rate, multiplier, day_count, has_accrual, from_off,
               for fid, s in loan.shares.items()}
     assert len(sql) == len(shares) == 3
     assert sql == python
+    # lending_position_totals (the accrual posting and the sub-ledger = GL check) sums the same
+    # positions per (funder, program, accrual flag) in one pass: with this loan alone on its
+    # partner, its totals are the loan's positions.
+    ((partner_id,),) = _fetch("SELECT partner_id FROM lending_loan WHERE id = %s", [loan_id])
+    totals = {r[0]: r[1:] for r in _fetch(
+        """SELECT funder_id, principal, interest, penalty, compound
+             FROM lending_position_totals(%s, %s) WHERE program_id = %s""",
+        [day, partner_id, program_id])}
+    assert totals == python
 
 
 @EXAMPLES
