@@ -17,13 +17,14 @@ from django.db import transaction
 
 from lending import services
 from lending.models import Agreement, Program
-from partners.models import FileEncoding, Partner, PartnerKind
+from partners.models import FileEncoding, Partner, PartnerKind, PartnerUser
 
 DEMO_START = date(2026, 8, 1)
 DEMO_END = date(2026, 11, 27)
 LOANS_PER_DAY = 24
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "demo-admin-pass"  # noqa: S105 - printed by `make demo`; development only
+PARTNER_PASSWORD = "demo-partner-pass"  # noqa: S105 - the platforms' users; development only
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,22 @@ def _agreement(code: str, *, platform: Partner, guarantor: Partner | None, bank_
     services.agreement_version_approve(version=version, approved_by=_user("demo-checker"))
 
 
+def partner_logins() -> list[tuple[str, str]]:
+    """(partner code, username) of the demo's partner users: one per platform."""
+    return [(p.code, f"{p.code.lower()}-partner")
+            for p in Partner.objects.filter(kind=PartnerKind.PLATFORM).order_by("code")]
+
+
+def _partner_users() -> None:
+    """One partner user per platform (the partner pages' login), idempotent."""
+    User = get_user_model()
+    for code, username in partner_logins():
+        if not User.objects.filter(username=username).exists():
+            user = User.objects.create_user(username, f"{username}@partner.test",
+                                            PARTNER_PASSWORD)
+            PartnerUser.objects.create(user=user, partner=Partner.objects.get(code=code))
+
+
 @transaction.atomic
 def demo_setup() -> None:
     """Partners, agreements (maker-checker approved) and programs; idempotent."""
@@ -112,6 +129,7 @@ def demo_setup() -> None:
             max_principal=Decimal("50000"), max_term_months=24,
             claim_trigger_dpd=80, write_off_dpd=180,
         )
+    _partner_users()
 
 
 def _loan_rows(day: date, partner: str, rng: random.Random, per_day: int) -> list[tuple]:

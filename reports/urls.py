@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import partner_views, views
 
 app_name = "reports"
 
@@ -29,4 +29,27 @@ urlpatterns = [
     path("loans/<int:loan_id>/", views.loan_detail, name="loan-detail"),
     path("breaks/", views.break_list, name="break-list"),
     *_exports("breaks/", views.break_list_export, "break-list"),
+    # partner reconciliation pages: a partner user's own data only (reports.partner_views)
+    path("partner/login/", partner_views.partner_login, name="partner-login"),
+    path("partner/", partner_views.home, name="partner-home"),
+    path("partner/statements/", partner_views.statement_list, name="partner-statement-list"),
+    *_exports("partner/statements/", partner_views.statement_list_export,
+              "partner-statement-list"),
+    path("partner/statements/<int:statement_id>/", partner_views.statement_detail,
+         name="partner-statement-detail"),
+    *_exports("partner/statements/<int:statement_id>/", partner_views.statement_export,
+              "partner-statement"),
+    path("partner/statement-lines/<int:line_id>/", partner_views.line_detail,
+         name="partner-line-detail"),
+    *_exports("partner/statement-lines/<int:line_id>/", partner_views.line_export,
+              "partner-line"),
+    path("partner/breaks/", partner_views.break_list, name="partner-break-list"),
+    *_exports("partner/breaks/", partner_views.break_list_export, "partner-break-list"),
+    path("partner/files/", partner_views.file_list, name="partner-file-list"),
+    *_exports("partner/files/", partner_views.file_list_export, "partner-file-list"),
+    path("partner/files/<int:file_id>/", partner_views.file_detail,
+         name="partner-file-detail"),
+    *_exports("partner/files/<int:file_id>/", partner_views.file_export, "partner-file"),
+    path("partner/snapshot/", partner_views.snapshot, name="partner-snapshot"),
+    *_exports("partner/snapshot/", partner_views.snapshot_export, "partner-snapshot"),
 ]

@@ -69,3 +69,6 @@ class Command(BaseCommand):
                 out.write("    no alert")
         out.write(f"\nStaff login: http://127.0.0.1:8000/admin/  user {demo.STAFF_USERNAME}"
                   f"  password {demo.STAFF_PASSWORD}")
+        for code, username in demo.partner_logins():
+            out.write(f"Partner login ({code}): http://127.0.0.1:8000/reports/partner/login/"
+                      f"  user {username}  password {demo.PARTNER_PASSWORD}")
