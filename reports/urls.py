@@ -29,6 +29,7 @@ urlpatterns = [
     path("loans/<int:loan_id>/", views.loan_detail, name="loan-detail"),
     path("breaks/", views.break_list, name="break-list"),
     *_exports("breaks/", views.break_list_export, "break-list"),
+    path("breaks/triage/", views.break_triage, name="break-triage"),
     # partner reconciliation pages: a partner user's own data only (reports.partner_views)
     path("partner/login/", partner_views.partner_login, name="partner-login"),
     path("partner/", partner_views.home, name="partner-home"),

@@ -6,18 +6,22 @@ from datetime import date
 from functools import wraps
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.db.models import Q
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from ledger.models import JournalEntry, JournalLine
 from lending.models import Loan
-from lending.reconciliation.models import BreakField, BreakKind, BreakStatus
+from lending.reconciliation import services as recon_services
+from lending.reconciliation.models import Break, BreakField, BreakKind, BreakStatus
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
 from reports import charts, exports, selectors, tasks
@@ -268,8 +272,10 @@ def break_list(request):
     page = Paginator(qs, BREAKS_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    can_triage = request.user.has_perm(WORK_BREAKS)
     return render(request, "reports/break_list.html", _context(
-        request, "Breaks", form=form, page=page, query=query.urlencode()))
+        request, "Breaks", form=form, page=page, query=query.urlencode(),
+        triage=BreakTriage() if can_triage else None, next_url=request.get_full_path()))
 
 
 BREAK_HEADER = ["partner", "loan_no", "kind", "field", "first_seen", "last_seen", "age_days",
@@ -292,3 +298,61 @@ def break_table(qs, name: str = "breaks") -> exports.Table:
 def break_list_export(request, fmt: str):
     _, params = _break_filter(request)
     return exports.download(break_table(selectors.break_list(**params)), fmt)
+
+
+WORK_BREAKS = "controls.work_breaks"
+
+
+def break_owners():
+    """Who may own a break: active staff who may work breaks (the operator role)."""
+    return (get_user_model().objects.filter(is_active=True, is_staff=True).filter(
+        Q(is_superuser=True) | Q(groups__permissions__codename="work_breaks")
+        | Q(user_permissions__codename="work_breaks")).distinct().order_by("username"))
+
+
+class BreakTriage(forms.Form):
+    """Bulk triage of the breaks ticked on the list: assign them to an owner, or resolve them
+    with a note (stored with who and when)."""
+
+    action = forms.ChoiceField(choices=[("assign", "Assign to"), ("resolve", "Resolve")])
+    breaks = forms.ModelMultipleChoiceField(
+        queryset=Break.objects.all())  # a break closed meanwhile is left as it is
+    owner = forms.ModelChoiceField(queryset=None, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = break_owners()
+
+    def clean(self):
+        c = super().clean()
+        if c.get("action") == "assign" and not c.get("owner"):
+            self.add_error("owner", "choose the owner to assign the breaks to")
+        if c.get("action") == "resolve" and not (c.get("note") or "").strip():
+            self.add_error("note", "a resolution needs a note")
+        return c
+
+
+@staff_page(WORK_BREAKS)
+def break_triage(request):
+    """POST only: assign or resolve the ticked open breaks, then back to the list (filters
+    kept). A write-off needs an approver: it is requested from the admin's break list."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    back = request.POST.get("next") or reverse("reports:break-list")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = reverse("reports:break-list")
+    form = BreakTriage(request.POST)
+    if not form.is_valid():
+        for field_name, errors in form.errors.items():
+            messages.error(request, f"{field_name}: {' '.join(errors)}")
+        return HttpResponseRedirect(back)
+    c = form.cleaned_data
+    if c["action"] == "assign":
+        done = recon_services.breaks_assign(breaks=c["breaks"], owner=c["owner"])
+        messages.success(request, f"{done} open break(s) assigned to {c['owner'].get_username()}.")
+    else:
+        done = recon_services.breaks_resolve(breaks=c["breaks"], note=c["note"],
+                                             by=request.user)
+        messages.success(request, f"{done} break(s) resolved.")
+    return HttpResponseRedirect(back)
