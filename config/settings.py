@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from the project, not a CDN
     "django_celery_beat",  # the beat schedule lives in the database, editable in the admin
     "pgtrigger",
     "pghistory",
@@ -171,7 +172,8 @@ PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
 PGHISTORY_ADMIN_CLASS = "controls.admin.AuditEventsAdmin"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # every operation lists its error answers too (401/403/404/400/429): config/openapi.py
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.PartnerApiSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "partners.auth.PartnerApiKeyAuthentication",  # Authorization: Api-Key <key>
@@ -194,6 +196,19 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Joint-lending partner API",
     "DESCRIPTION": "Partner file upload, file registry, quarantined rows and statements.",
     "VERSION": "1.0.0",
+    # The docs pages load Swagger UI / ReDoc from the project's static files (the sidecar
+    # package), never from a CDN: they work offline and under a strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The schema and the docs need a logged-in user or a partner key (issue 21).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema does not describe its own endpoint
+    "ENUM_NAME_OVERRIDES": {
+        "InboundFileStatusEnum": "partners.models.InboundFileStatus",
+        "BreakStatusEnum": "lending.reconciliation.models.BreakStatus",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------

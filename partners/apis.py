@@ -8,14 +8,14 @@ lending).
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import LimitOffsetPagination
 
 from partners import selectors
 from partners.auth import IsPartnerUser
-from partners.models import InboundFile, QuarantinedRow
+from partners.models import FileKind, InboundFile, QuarantinedRow
 
 
 class InboundFileSerializer(serializers.ModelSerializer):
@@ -37,31 +37,67 @@ class QuarantinedRowSerializer(serializers.ModelSerializer):
 
 
 class Pagination(LimitOffsetPagination):
+    """`limit` (1.., at most 1000: a larger one is capped) and `offset` (0..); anything else is
+    a 400 naming the parameter, not silently the default."""
+
     default_limit = 100
     max_limit = 1000
+
+    def get_limit(self, request):
+        raw = request.query_params.get(self.limit_query_param, "")
+        if raw == "":
+            return self.default_limit
+        return min(self._whole_number(raw, self.limit_query_param, minimum=1), self.max_limit)
+
+    def get_offset(self, request):
+        raw = request.query_params.get(self.offset_query_param, "")
+        return 0 if raw == "" else self._whole_number(raw, self.offset_query_param, minimum=0)
+
+    @staticmethod
+    def _whole_number(raw: str, name: str, *, minimum: int) -> int:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or int(raw) < minimum:
+            raise serializers.ValidationError(
+                {name: [f"a whole number of at least {minimum} (at most 18 digits)"]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            minimum = 1 if param["name"] == self.limit_query_param else 0
+            param["schema"].update(minimum=minimum, maximum=10**18 - 1)
+        return params
 
 
 class PartnerApiMixin:
     permission_classes = [IsPartnerUser]
     pagination_class = Pagination
 
+    def query_filters(self, filters: type[serializers.Serializer]) -> dict:
+        """The query parameters validated by `filters` (400 naming each invalid one, an empty
+        value too)."""
+        form = filters(data=self.request.query_params.dict())  # a plain dict: "" is a value
+        form.is_valid(raise_exception=True)
+        return form.validated_data
 
-@extend_schema(parameters=[
-    OpenApiParameter("kind", str, description="loans, repayments, reversals or balances"),
-    OpenApiParameter("business_date", str, description="YYYY-MM-DD"),
-])
+
+class InboundFileFilters(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FileKind.choices, required=False)
+    business_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+
+
+@extend_schema(parameters=[InboundFileFilters])
 class InboundFileListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's files, newest first."""
 
     serializer_class = InboundFileSerializer
 
     def get_queryset(self):
-        day = self.request.query_params.get("business_date") or None
-        if day:
-            day = serializers.DateField().to_internal_value(day)
+        if getattr(self, "swagger_fake_view", False):
+            return InboundFile.objects.none()
+        filters = self.query_filters(InboundFileFilters)
         return selectors.inbound_file_list(
-            partner=self.request.partner, kind=self.request.query_params.get("kind") or None,
-            business_date=day,
+            partner=self.request.partner, kind=filters.get("kind"),
+            business_date=filters.get("business_date"),
         )
 
 

@@ -8,11 +8,25 @@ uploads are refused with 403 (`PartnerMayUpload`), everything else it still does
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, serializers
 
 from partners import selectors, services
 from partners.files.contract import FILE_NAME_RE
 from partners.throttles import ApiKeyFailureThrottle
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
+
+
+class PartnerRefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why the call is refused.")
+    code = serializers.ChoiceField(
+        choices=["partner_suspended", "partner_terminated"], required=False,
+        help_text="Present when the partner's status refuses the call.")
+    partner = serializers.CharField(required=False, help_text="The partner's code.")
+    partner_status = serializers.ChoiceField(choices=["ACTIVE", "SUSPENDED", "TERMINATED"],
+                                             required=False)
 
 
 class PartnerRefused(exceptions.PermissionDenied):

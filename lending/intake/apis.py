@@ -2,7 +2,9 @@
 
 Answers with the same JSON object as `import_partner_file`: 201 when accepted, 200 for a
 resend of the accepted file, 422 when the whole file is rejected (it is recorded all the same),
-403 when the file or its control file names another partner (nothing recorded).
+403 when the file or its control file names another partner (nothing recorded) or the
+partner's status refuses it (`partners.auth`); 400, 401, 429 as every endpoint
+(`config.openapi`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lending.intake.services import NotYourFile, partner_file_import
-from partners.auth import PartnerMayUpload
+from partners.auth import ErrorSerializer, PartnerMayUpload, PartnerRefusalSerializer
 from partners.models import Channel, InboundFileStatus, PartnerApiKey
 
 
@@ -51,8 +53,21 @@ class PartnerFileUploadApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ImportSummarySerializer, 200: ImportSummarySerializer,
-                   422: ImportSummarySerializer, 403: OpenApiResponse(description="not yours")},
+        responses={
+            201: OpenApiResponse(ImportSummarySerializer, description="Accepted: its rows are "
+                                 "staged for the day's run (some may be quarantined)."),
+            200: OpenApiResponse(ImportSummarySerializer,
+                                 description="A resend of a file already accepted: nothing new."),
+            422: OpenApiResponse(ImportSummarySerializer, description="The whole file is "
+                                 "rejected (recorded all the same); `error` says why."),
+            403: OpenApiResponse(PartnerRefusalSerializer, description=(
+                "The file or its control file names another partner (nothing recorded); or "
+                "the partner's status refuses it: `partner_suspended` for a SUSPENDED "
+                "partner's loans file, `partner_terminated` for any call of a TERMINATED "
+                "partner.")),
+            415: OpenApiResponse(ErrorSerializer,
+                                 description="The body is not multipart/form-data."),
+        },
     )
     def post(self, request, *args, **kwargs):
         form = UploadSerializer(data=request.data)

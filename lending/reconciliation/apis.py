@@ -6,7 +6,7 @@ filtered by `request.partner`. The statements are the run's output: `lending.set
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
@@ -25,15 +25,12 @@ class BreakSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _date_param(request, name: str):
-    value = request.query_params.get(name) or None
-    return serializers.DateField().to_internal_value(value) if value else None
+class BreakFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=BreakStatus.choices, required=False)
+    business_date = serializers.DateField(required=False, help_text="First seen on, YYYY-MM-DD")
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("status", str, description="OPEN, AUTO_CLEARED, RESOLVED or WRITTEN_OFF"),
-    OpenApiParameter("business_date", str, description="first seen on, YYYY-MM-DD"),
-])
+@extend_schema(parameters=[BreakFilters])
 class BreakListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's reconciliation breaks, newest first."""
 
@@ -42,8 +39,6 @@ class BreakListApi(PartnerApiMixin, ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Break.objects.none()
-        status = self.request.query_params.get("status") or None
-        if status is not None and status not in BreakStatus.values:
-            raise serializers.ValidationError({"status": f"one of {', '.join(BreakStatus.values)}"})
-        return selectors.break_list(partner=self.request.partner, status=status,
-                                    business_date=_date_param(self.request, "business_date"))
+        filters = self.query_filters(BreakFilters)
+        return selectors.break_list(partner=self.request.partner, status=filters.get("status"),
+                                    business_date=filters.get("business_date"))

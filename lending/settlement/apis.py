@@ -7,7 +7,7 @@ filtered by `request.partner`; another partner's statement answers 404.
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
@@ -34,12 +34,11 @@ class StatementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _date_param(request, name: str):
-    value = request.query_params.get(name) or None
-    return serializers.DateField().to_internal_value(value) if value else None
+class StatementFilters(serializers.Serializer):
+    business_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
 
 
-@extend_schema(parameters=[OpenApiParameter("business_date", str, description="YYYY-MM-DD")])
+@extend_schema(parameters=[StatementFilters])
 class StatementListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's net settlement statements with their lines, newest first."""
 
@@ -48,8 +47,9 @@ class StatementListApi(PartnerApiMixin, ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Statement.objects.none()
+        filters = self.query_filters(StatementFilters)
         return selectors.statement_list(partner=self.request.partner,
-                                        business_date=_date_param(self.request, "business_date"))
+                                        business_date=filters.get("business_date"))
 
 
 class StatementDetailApi(PartnerApiMixin, RetrieveAPIView):
