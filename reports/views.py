@@ -275,7 +275,8 @@ def break_list(request):
     can_triage = request.user.has_perm(WORK_BREAKS)
     return render(request, "reports/break_list.html", _context(
         request, "Breaks", form=form, page=page, query=query.urlencode(),
-        triage=BreakTriage() if can_triage else None, next_url=request.get_full_path()))
+        triage=BreakTriage(auto_id="triage_%s") if can_triage else None,
+        next_url=request.get_full_path()))
 
 
 BREAK_HEADER = ["partner", "loan_no", "kind", "field", "first_seen", "last_seen", "age_days",
