@@ -234,3 +234,46 @@ def test_the_demo_makes_one_partner_user_per_platform(db):
                           {"username": username, "password": demo.PARTNER_PASSWORD})
         assert response.status_code == 302, username
         assert c.get("/reports/partner/").context["partner"].code == code
+
+
+def _object_id(route: str, objs: dict) -> int:
+    """ALPHA's object of the kind a route takes (a new kind of route must be added here)."""
+    for part, key in (("statement-lines/", "statement_line"), ("journal-lines/", "journal_line"),
+                      ("journal-entries/", "entry"), ("loans/", "loan"),
+                      ("statements/", "statement"), ("files/", "file")):
+        if part in route:
+            return objs[key]
+    raise KeyError(f"no object for {route}: add it to _object_id")
+
+
+def test_another_partner_gets_403_or_404_on_every_page_and_endpoint_of_an_object(world):
+    """Acceptance 5, listed from the URL conf: every page and API endpoint (outside the admin,
+    whose pages are staff-only) that takes an object, given ALPHA's, answers GUARD's user —
+    logged in, or with its API key — 403 or 404."""
+    from ledger.models import JournalLine
+    from lending.models import Loan
+
+    st = Statement.objects.get(counterparty__code="ALPHA", business_date=D1)
+    line = JournalLine.objects.filter(counterparty="ALPHA").first()
+    objs = {"statement": st.pk, "statement_line": st.lines.first().pk,
+            "journal_line": line.pk, "entry": line.entry_id,
+            "loan": Loan.objects.get(loan_no="L1").pk,
+            "file": InboundFile.objects.filter(partner__code="ALPHA").first().pk}
+    link = PartnerUser.objects.get(user__username="guard-user")
+    _, raw = partner_services.api_key_issue(partner_user=link, label="t")
+    routes = [r for r in _walk(get_resolver().url_patterns)
+              if not r.startswith("admin/") and "<" in r.replace("<str:version>", "")]
+    assert len(routes) >= 20, routes
+    wrong = []
+    for route in routes:
+        path = "/" + route.replace("<str:version>", "v1").replace("<str:code>", "ALPHA") \
+            .replace("<str:business_date>", D1.isoformat())
+        if "<int:" in path:
+            param = path.split("<int:")[1].split(">")[0]
+            path = path.replace(f"<int:{param}>", str(_object_id(route, objs)))
+        for how, response in (("session", world["guard"].get(path)),
+                              ("api key", Client().get(path,
+                                                       HTTP_AUTHORIZATION=f"Api-Key {raw}"))):
+            if response.status_code not in (403, 404):
+                wrong.append(f"{path} ({how}): {response.status_code}")
+    assert wrong == []
