@@ -229,6 +229,7 @@ class StatementLine(models.Model):
 class AlertReason(models.TextChoices):
     FILES_MISSING = "FILES_MISSING", "Files still missing after the cut-off"
     RUN_FAILED = "RUN_FAILED", "Settlement run failed"
+    LIMIT_BREACH = "LIMIT_BREACH", "Regulatory limit breached"
 
 
 class Alert(models.Model):

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lending.selectors import first_business_date
-from lending.settlement import dispatch, positions, posting, references, steps
+from lending.settlement import dispatch, limits, positions, posting, references, steps
 from lending.settlement.alongside import Alongside
 from lending.settlement.errors import RunLocked, SettlementError
 from lending.settlement.models import RunChunk, RunState, SettlementRun
@@ -181,6 +181,7 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
         problems = checks.run_checks(as_of=run.business_date, partner_id=run.partner_id)
         clock("check")
     totals = _control_totals(run)
+    totals["limits"] = limits.limit_breaches_alert(run)  # R1 breaches of the day: an alert
     fp = posting.fingerprint(run.business_date, run.partner.code)
     clock("fingerprint")
     timings["finalize"] = time.monotonic() - t0
