@@ -107,14 +107,14 @@ class Snapshot:
     rows: Iterator[list[str]]  # consumed once
 
 
-def partner_snapshot(*, partner: Partner, business_date: date) -> Snapshot:
-    """The bank's end-of-day view of the partner's loans on the date (the `balances` layout
-    plus class, accrual flag and each funder's components): the same COPY as
-    `manage.py export_loan_snapshot --partner`, spooled (to disk past
-    `SNAPSHOT_SPOOL_BYTES`) and read back as rows."""
+def loan_snapshot(*, business_date: date, partner_id: int | None = None) -> Snapshot:
+    """The bank's end-of-day view of the loans on the date (one partner's, or all): the
+    `balances` layout plus class, accrual flag and each funder's components — the same COPY as
+    `manage.py export_loan_snapshot`, spooled (to disk past `SNAPSHOT_SPOOL_BYTES`) and read
+    back as rows, so memory does not grow with the loans."""
     spool = tempfile.SpooledTemporaryFile(max_size=SNAPSHOT_SPOOL_BYTES, mode="w+",  # noqa: SIM115
                                           encoding="utf-8", newline="")
-    recon_selectors.loan_snapshot_text(business_date=business_date, partner_id=partner.pk,
+    recon_selectors.loan_snapshot_text(business_date=business_date, partner_id=partner_id,
                                        write=spool.write)
     spool.seek(0)
     reader = csv.reader(spool)
@@ -127,11 +127,16 @@ def partner_snapshot(*, partner: Partner, business_date: date) -> Snapshot:
     return Snapshot(business_date=business_date, header=header, rows=rows())
 
 
+def partner_snapshot(*, partner: Partner, business_date: date) -> Snapshot:
+    """The bank's loan snapshot of the partner's own loans on the date."""
+    return loan_snapshot(business_date=business_date, partner_id=partner.pk)
+
+
 def snapshot_money_columns(header: list[str]) -> frozenset[str]:
     return frozenset(h for h in header if h.endswith(("_outstanding", "_principal",
                                                       "_interest", "_penalty")))
 
 
-__all__ = ["FileView", "Snapshot", "partner_break_list", "partner_file_detail",
+__all__ = ["FileView", "Snapshot", "loan_snapshot", "partner_break_list", "partner_file_detail",
            "partner_file_list", "partner_line_drilldown", "partner_snapshot",
            "partner_statement_detail", "partner_statement_list", "snapshot_money_columns"]

@@ -92,3 +92,35 @@ def test_line_drilldown_xlsx_sums_to_the_line(claim_day, staff_client):  # noqa:
 def test_an_unknown_format_is_404(claim_day, staff_client):  # noqa: F811
     st = Statement.objects.filter(business_date=PAID).first()
     assert staff_client.get(f"/reports/statements/{st.pk}/export.pdf").status_code == 404
+
+
+def test_trial_balance_and_loan_snapshot_export_from_the_command_line(claim_day, tmp_path):  # noqa: F811
+    """`manage.py report_export`: the trial balance as XLSX balances (Σ debit = Σ credit, the
+    TOTAL row); the loan snapshot's XLSX and CSV hold the same loans and principal."""
+    from django.core.management import call_command
+
+    from ledger.selectors import trial_balance_list
+
+    call_command("report_export", "trial_balance", "--date", PAID.isoformat(),
+                 "--output", str(tmp_path / "tb.xlsx"))
+    ws = load_workbook(tmp_path / "tb.xlsx").worksheets[0]
+    assert ws.freeze_panes == "A2"
+    header, *rows = [[c.value for c in r] for r in ws.iter_rows()]
+    *accounts, total = rows
+    debit, credit = header.index("debit_balance"), header.index("credit_balance")
+    tb = trial_balance_list(book="BANK_GL", as_of=PAID, include_zero=True)
+    ((cur, (d, c)),) = tb.totals().items()
+    assert total[0] == "TOTAL" and _num(total[debit]) == d == c == _num(total[credit]) > 0
+    assert sum(_num(r[debit] or 0) for r in accounts) == d
+    for fmt in ("xlsx", "csv"):
+        call_command("report_export", "loan_snapshot", "--date", PAID.isoformat(),
+                     "--partner", "ALPHA", "--output", str(tmp_path / f"snap.{fmt}"))
+    ws = load_workbook(tmp_path / "snap.xlsx").worksheets[0]
+    header, *rows = [[c.value for c in r] for r in ws.iter_rows()]
+    col = header.index("principal_outstanding")
+    from_xlsx = {r[0]: _num(r[col]) for r in rows}
+    body = (tmp_path / "snap.csv").read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf")
+    from_csv = {r["loan_no"]: D(r["principal_outstanding"])
+                for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    assert from_xlsx == from_csv and set(from_csv) == {"L1", "L2"}
