@@ -9,6 +9,8 @@ the run's positions snapshot) by
 posting the delta against the GL balance, so a rerun posts nothing.
 
 The bank's share posts to BANK_GL; every other funder's share to its memo book MEMO_<CODE>.
+Which accounts a movement group posts to, and which statement line it makes, is the table in
+`lending.settlement.posting_rules` (printed by `manage.py posting_rules`).
 """
 
 from __future__ import annotations
@@ -23,67 +25,15 @@ from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
 from lending.settlement import positions
+from lending.settlement import posting_rules as rules
 from lending.settlement.models import SettlementRun, Statement, StatementLine
 
 ZERO = Decimal("0.00")
-P = "PRINCIPAL"
-RECEIVABLE = {P: chart.LOANS_RECEIVABLE, "INTEREST": chart.INTEREST_RECEIVABLE,
-              "PENALTY": chart.PENALTY_RECEIVABLE, "COMPOUND": chart.PENALTY_RECEIVABLE}
 
-# (event, component) → (debit account, debit counterparty role, credit account, credit role) for
-# the bank's own movements in BANK_GL. None: the sub-ledger change reaches the GL through the
-# derived accrual delta (receivables), not as an event line.
-PLATFORM, GUARANTOR = "platform", "guarantor"
-
-
-def _bank_accounts(event: str, component: str, funder_is_bank: bool):
-    rec = RECEIVABLE.get(component)
-    if not funder_is_bank:
-        if event == "SUSPENSE_APPLY":  # the bank holds the cash; the partner's part is owed
-            return chart.OVERPAYMENT_SUSPENSE, "", chart.DUE_TO_PLATFORM, PLATFORM
-        if event == "RECOVERY":  # collected on the guarantor's share: routed to the guarantor
-            return (chart.DUE_FROM_PLATFORM, PLATFORM, chart.CLAIM_PAYABLE_TO_GUARANTOR,
-                    GUARANTOR)
-        if event == "SUSP_RECOVERY":  # suspense paying the guarantor's share
-            return chart.OVERPAYMENT_SUSPENSE, "", chart.CLAIM_PAYABLE_TO_GUARANTOR, GUARANTOR
-        return None
-    if event == "DISBURSE":
-        return chart.LOANS_RECEIVABLE, "", chart.DUE_TO_PLATFORM, PLATFORM
-    if event == "COLLECT":
-        return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
-    if event == "SUSPENSE_APPLY":
-        return chart.OVERPAYMENT_SUSPENSE, "", rec, ""
-    if event == "OVERPAY":
-        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.OVERPAYMENT_SUSPENSE, ""
-    if event == "REFUND":  # the advance left at closing, paid back through the platform (§8.8)
-        return chart.OVERPAYMENT_SUSPENSE, "", chart.DUE_TO_PLATFORM, PLATFORM
-    if event == "CLAIM":
-        return chart.DUE_FROM_GUARANTOR, GUARANTOR, rec, ""
-    if event == "CLAIM_EXCESS":  # paid by the guarantor beyond the bank's share: owed back
-        return (chart.DUE_FROM_GUARANTOR, GUARANTOR, chart.CLAIM_PAYABLE_TO_GUARANTOR,
-                GUARANTOR)
-    if event == "FEE":
-        return chart.FEE_EXPENSE, "", chart.FEE_PAYABLE, PLATFORM
-    if event == "WRITE_OFF" and component == P:
-        return chart.LOSS_ALLOWANCE, "", chart.LOANS_RECEIVABLE, ""
-    if event == "WO_RECOVERY":
-        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.WRITE_OFF_RECOVERIES, ""
-    return None
-
-
-def _memo_accounts(event: str, component: str):
-    rec = RECEIVABLE.get(component)
-    if event == "DISBURSE":
-        return chart.LOANS_RECEIVABLE, "", chart.PARTNER_FUNDING, ""
-    if event in ("COLLECT", "SUSPENSE_APPLY", "RECOVERY", "SUSP_RECOVERY"):
-        return chart.DUE_FROM_PLATFORM, PLATFORM, rec, ""
-    if event == "CLAIM_IN":  # the guarantor bought the bank's share with its claim payment
-        return rec, "", chart.PARTNER_FUNDING, ""
-    if event == "WRITE_OFF" and component == P:
-        return chart.PARTNER_FUNDING, "", chart.LOANS_RECEIVABLE, ""
-    if event == "WO_RECOVERY":
-        return chart.DUE_FROM_PLATFORM, PLATFORM, chart.PARTNER_FUNDING, ""
-    return None
+# The statement lines per (funder is bank, event), derived from the posting table in the shape
+# reports.selectors reads them (the drill-down from a line to its movements).
+_PLATFORM_LINES = rules.legacy_line_table(rules.PLATFORM)
+_GUARANTOR_LINES = rules.legacy_line_table(rules.GUARANTOR)
 
 
 def program_dimension(partner_code: str, program_code: str) -> str:
@@ -135,19 +85,19 @@ def post_run(run: SettlementRun) -> dict:
             continue
         program_code, guarantor_id = programs[program_id]
         dim = program_dimension(partner_code, program_code)
-        is_bank = partners[funder_id][1] == "BANK"
-        roles = {PLATFORM: partner_code, GUARANTOR: partners[guarantor_id][0]
-                 if guarantor_id else "", "": ""}
+        rule = rules.rule_for(event, component,
+                              rules.funder_kind(funder_id, partners[funder_id][1], guarantor_id))
+        roles = {rules.PLATFORM: partner_code, rules.GUARANTOR: partners[guarantor_id][0]
+                 if guarantor_id else "", rules.NONE: ""}
         source = f"mv:{run.pk}:{program_id}:{funder_id}:{event}:{component}:{int(reversal)}"
         targets = []
-        bank_map = _bank_accounts(event, component, is_bank)
-        if bank_map:
-            targets.append((chart.BANK_GL, bank_map))
-        if not is_bank:
-            memo_map = _memo_accounts(event, component)
-            if memo_map:
-                targets.append((_book_of(funder_id, ctx), memo_map))
-        for book, (dr, dr_role, cr, cr_role) in targets:
+        if rule.gl is not None:
+            targets.append((chart.BANK_GL, rule.gl))
+        if rule.memo is not None:
+            targets.append((_book_of(funder_id, ctx), rule.memo))
+        for book, posting in targets:
+            dr, dr_role, cr, cr_role = (posting.debit, posting.debit_role, posting.credit,
+                                        posting.credit_role)
             if amount < 0:  # a reversal group: the mirror lines
                 dr, dr_role, cr, cr_role = cr, cr_role, dr, dr_role
             amt = abs(amount)
@@ -207,7 +157,7 @@ def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
     day = run.business_date
     targets = subledger_targets(run.partner_id, day)
     dims = [program_dimension(partner_code, code) for code, _ in programs.values()]
-    accounts = [chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE, chart.OFF_BALANCE_INTEREST]
+    accounts = [account for account, _income, _what in rules.ACCRUALS]
     gl = _gl_balances(accounts, dims, day)
     drafts = []
     for (funder_id, program_id), (interest, penalty, off, _principal) in sorted(targets.items()):
@@ -215,11 +165,8 @@ def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
         code = programs[program_id][0]
         dim = program_dimension(partner_code, code)
         lines: list[LineDraft] = []
-        for account, target, income in (
-            (chart.INTEREST_RECEIVABLE, interest, chart.INTEREST_INCOME),
-            (chart.PENALTY_RECEIVABLE, penalty, chart.PENALTY_INCOME),
-            (chart.OFF_BALANCE_INTEREST, off, chart.OFF_BALANCE_CONTRA),
-        ):
+        for (account, income, _what), target in zip(rules.ACCRUALS, (interest, penalty, off),
+                                                     strict=True):
             delta = target - gl.get((book, account, dim), ZERO)
             if delta > 0:
                 lines += [LineDraft.dr(account, delta, program=dim, source="accrual"),
@@ -237,21 +184,6 @@ def accrual_drafts(run: SettlementRun, ctx: dict) -> list[EntryDraft]:
 
 # --- Step 7: the net settlement statements ------------------------------------------------------
 
-# (funder is bank, event) → statement line type and sign, from the counterparty's side (+ it
-# pays the bank). RECOVERY appears twice: the platform pays it in, the bank owes the guarantor.
-_PLATFORM_LINES = {
-    (True, "COLLECT"): ("COLLECTION_", 1), (True, "OVERPAY"): ("OVERPAYMENT", 1),
-    (True, "WO_RECOVERY"): ("WRITE_OFF_RECOVERY", 1), (False, "RECOVERY"): ("CLAIM_RECOVERY", 1),
-    (True, "DISBURSE"): ("DISBURSEMENT", -1), (True, "FEE"): ("SERVICE_FEE", -1),
-    (False, "SUSPENSE_APPLY"): ("SUSPENSE_TO_PARTNER", -1), (True, "REFUND"): ("REFUND", -1),
-}
-_GUARANTOR_LINES = {
-    (True, "CLAIM"): ("CLAIM_PAYMENT", 1), (False, "RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
-    (False, "SUSP_RECOVERY"): ("RECOVERY_TO_GUARANTOR", -1),
-    (True, "CLAIM_EXCESS"): (("CLAIM_EXCESS_RECEIVED", 1), ("CLAIM_EXCESS_REFUND", -1)),
-}
-
-
 def statements_build(run: SettlementRun) -> list[Statement]:
     """Net settlement per counterparty for the run's partner and day, from the run's movements.
     Each statement is the run's own (one per run and counterparty): a guarantor that serves
@@ -267,15 +199,14 @@ def statements_build(run: SettlementRun) -> list[Statement]:
         groups = cur.fetchall()
     lines: dict[int, dict[tuple, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for program_id, funder_id, event, component, reversal, amount in groups:
-        is_bank = partners[funder_id][1] == "BANK"
         guarantor_id = programs[program_id][1]
-        for cp_id, table in ((run.partner_id, _PLATFORM_LINES), (guarantor_id, _GUARANTOR_LINES)):
-            spec = table.get((is_bank, event))
-            if spec is None or cp_id is None:
+        rule = rules.rule_for(event, component,
+                              rules.funder_kind(funder_id, partners[funder_id][1], guarantor_id))
+        for cp_id, specs in ((run.partner_id, rule.platform_lines),
+                             (guarantor_id, rule.guarantor_lines)):
+            if cp_id is None:
                 continue
-            for kind, sign in (spec if isinstance(spec[0], tuple) else (spec,)):
-                if kind == "COLLECTION_":
-                    kind += "PENALTY" if component == "COMPOUND" else component
+            for kind, sign in specs:
                 if reversal:
                     kind = "REVERSAL_" + kind
                 lines[cp_id][(kind, program_id)] += sign * amount
