@@ -31,8 +31,8 @@ round it:
    with lines cannot be deleted.
 4. Entries and lines are append-only: UPDATE and DELETE raise; TRUNCATE raises while the table
    holds rows unless the transaction deliberately ``SET LOCAL ledger.allow_truncate = 'on'``
-   (``ledger.testing.ledger_purge``: a ``transaction=True`` test that commits ledger rows must
-   call it before Django's flush). A correction is a reversing entry.
+   (``tests.support.ledger.ledger_purge``: a ``transaction=True`` test that commits ledger
+   rows must call it before Django's flush). A correction is a reversing entry.
 5. Nothing posts into a closed period: a BEFORE INSERT trigger on entries refuses a business
    date on or before the end of the book's latest CLOSED period. A closed period cannot be
    reopened or deleted.

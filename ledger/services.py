@@ -40,7 +40,6 @@ __all__ = [
     "journal_entry_reverse",
     "memo_book_ensure",
     "period_close",
-    "scratch_book_ensure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,14 +97,6 @@ def memo_book_ensure(*, partner_code: str) -> Book:
     code = chart.memo_book_code(partner_code)
     book, _ = _book_with_accounts(code=code, name=f"Memo book of partner {partner_code.upper()}",
                                   kind=BookKind.MEMO, specs=chart.MEMO_ACCOUNTS)
-    return book
-
-
-@transaction.atomic
-def scratch_book_ensure(*, code: str) -> Book:
-    """A scratch book (benchmarks, experiments) holding the whole chart."""
-    book, _ = _book_with_accounts(code=code, name=f"Scratch book {code}", kind=BookKind.SCRATCH,
-                                  specs=chart.CHART)
     return book
 
 

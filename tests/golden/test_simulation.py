@@ -33,12 +33,12 @@ from django.db import connection
 
 from ledger import checks
 from ledger.services import chart_of_accounts_load
-from ledger.testing import ledger_purge
 from lending.intake.writer import partner_files_import
 from lending.settlement import runner
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.factories.calendar import only_business_day
+from tests.support.ledger import ledger_purge
 
 # Committed days, as in production: inside one test transaction every chunk's temp tables (ON
 # COMMIT DROP) hold their locks to the end and exhaust max_locks_per_transaction after ~100 days.

@@ -21,9 +21,10 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from benchmarks.ledger_book import scratch_book_ensure
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
-from ledger.services import journal_entries_post, scratch_book_ensure
+from ledger.services import journal_entries_post
 
 SCRATCH_BOOK = "BENCH_SCRATCH"
 ACCOUNTS = [a.code for a in chart.CHART]

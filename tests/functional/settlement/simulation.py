@@ -18,13 +18,13 @@ from django.db import connection
 
 from benchmarks.workers import WorkerProcesses
 from ledger import checks
-from ledger.testing import ledger_purge
 from lending import tasks
 from lending.settlement import posting, runner
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners.calendar import business_days
 from partners.models import InboundFile, Partner, QuarantinedRow
 from tests.factories import operations as ops
+from tests.support.ledger import ledger_purge
 
 SEED = 20260914
 FIRST, LAST = date(2026, 9, 14), date(2026, 10, 30)

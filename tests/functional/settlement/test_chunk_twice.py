@@ -11,11 +11,11 @@ import time
 import pytest
 from django.db import connection, connections
 
-from ledger.testing import ledger_purge
 from lending.settlement import runner, steps
 from lending.settlement.models import Movement, RunChunk, RunState, SettlementRun
 from partners.models import Partner
 from tests.functional.settlement.test_real_workers import D0, D1, _deliver, _setup_portfolio
+from tests.support.ledger import ledger_purge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -29,11 +29,11 @@ from datetime import date
 import pytest
 
 from ledger import checks
-from ledger.testing import ledger_purge
 from lending.settlement.models import Alert, AlertReason, RunChunk, RunState, SettlementRun
 from partners.models import InboundFile
 from tests.factories import operations as ops
 from tests.functional.settlement.simulation import KILLS, MISSING, chaotic_pass, clean_pass
+from tests.support.ledger import ledger_purge
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

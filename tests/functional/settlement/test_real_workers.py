@@ -20,7 +20,6 @@ from django.db import connection
 
 from benchmarks.workers import WorkerProcesses
 from ledger.services import chart_of_accounts_load
-from ledger.testing import ledger_purge
 from lending import services
 from lending.intake.writer import partner_files_import
 from lending.models import Agreement, Loan
@@ -29,6 +28,7 @@ from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners.models import Partner
 from tests.factories import lending as f
 from tests.factories.calendar import only_business_day
+from tests.support.ledger import ledger_purge
 
 D0, D1 = date(2026, 3, 2), date(2026, 4, 2)
 FAULTS = "tests.functional.settlement.faults"

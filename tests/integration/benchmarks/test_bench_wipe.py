@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from benchmarks.settlement import portfolio as bench
-from ledger.testing import ledger_purge
 from lending.models import Loan
 from tests.factories import lending as f
+from tests.support.ledger import ledger_purge
 
 pytestmark = pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction
 

@@ -10,7 +10,7 @@ import pytest
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
 from ledger.services import chart_of_accounts_load
-from ledger.testing import ledger_purge
+from tests.support.ledger import ledger_purge
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 
 from ledger.models import Account, JournalEntry, Period
 from ledger.services import chart_of_accounts_load, period_close
-from ledger.testing import ledger_purge
+from tests.support.ledger import ledger_purge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""Helpers for test suites and scratch databases (never called by the application)."""
+"""Ledger helpers for test suites (never called by the application: it lives under tests/)."""
 
 from __future__ import annotations
 
