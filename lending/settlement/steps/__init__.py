@@ -11,9 +11,9 @@ what no chunk reached; `common`: what they share (the domain's rules rendered in
 
 from lending.settlement.steps.apply import apply_chunk
 from lending.settlement.steps.book import book_chunk, disburse_movements
-from lending.settlement.steps.common import accruing_sql, dpd_sql, risk_class_sql
+from lending.settlement.steps.common import accruing_sql, dpd_sql, risk_class_sql, status_sql
 from lending.settlement.steps.leftovers import quarantine_leftovers
 from lending.settlement.steps.plan import plan_apply, plan_book
 
 __all__ = ["accruing_sql", "apply_chunk", "book_chunk", "disburse_movements", "dpd_sql",
-           "plan_apply", "plan_book", "quarantine_leftovers", "risk_class_sql"]
+           "plan_apply", "plan_book", "quarantine_leftovers", "risk_class_sql", "status_sql"]

@@ -37,6 +37,7 @@ from lending.settlement.steps.common import (
     accruing_sql,
     dpd_sql,
     risk_class_sql,
+    status_sql,
 )
 from lending.settlement.steps.write_back import _mark_staged, _write_back
 
@@ -195,22 +196,20 @@ UPDATE lending_loan l SET
     -- R16: non-accrual once DPD passes the threshold; back only when arrears are cleared
     -- (a closed loan keeps its flag: its reversals post where its payments posted).
     accruing = CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
-    state = CASE WHEN l.state IN {kept} THEN l.state
-                 WHEN x.dpd > 0 THEN {overdue} ELSE {active} END
+    state = {status}
   FROM x
  WHERE l.id = x.id
    AND (l.dpd, l.risk_class, l.accruing, l.state) IS DISTINCT FROM (
         x.dpd,
         {risk_class},
         CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
-        CASE WHEN l.state IN {kept} THEN l.state
-             WHEN x.dpd > 0 THEN {overdue} ELSE {active} END)
+        {status})
 """.format(
     dpd=dpd_sql("l.oldest_unpaid_due_on", "%(d)s"), risk_class=risk_class_sql("x"),
     accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
-    open=_in(OPEN_STATES), closed=_in(CLOSED_STATES), kept=_in((S.CLAIMED, *CLOSED_STATES)),
+    open=_in(OPEN_STATES), closed=_in(CLOSED_STATES),
     paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
-    active=_lit(S.ACTIVE), normal=_lit(RiskClass.NORMAL))
+    normal=_lit(RiskClass.NORMAL), status=status_sql("l.state", "x.dpd"))
 
 
 @transaction.atomic

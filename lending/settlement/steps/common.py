@@ -13,6 +13,7 @@ from django.utils import timezone
 from psycopg import sql as pgsql
 
 from lending.domain.aging import RISK_CLASS_ORDER, RiskClass
+from lending.domain.loan_day import KEPT_BY_AGING, LoanStatus
 from lending.settlement.copyio import copy_rows
 from lending.settlement.models import RunChunk, SettlementRun
 
@@ -44,6 +45,12 @@ def accruing_sql(dpd: str, after_dpd: str, accruing: str) -> str:
     loan accrues at the day-end: not beyond `after_dpd`; back only when the DPD is 0."""
     return (f"CASE WHEN {dpd} > {after_dpd} THEN false WHEN {accruing} THEN true"
             f" ELSE {dpd} <= 0 END")
+
+
+def status_sql(state: str, dpd: str) -> str:
+    """lending.domain.loan_day.status_after_aging as SQL over a state and a DPD."""
+    return (f"CASE WHEN {state} IN {_in(KEPT_BY_AGING)} THEN {state}"
+            f" WHEN {dpd} > 0 THEN {_lit(LoanStatus.OVERDUE)} ELSE {_lit(LoanStatus.ACTIVE)} END")
 
 
 def dpd_sql(oldest: str, day: str) -> str:

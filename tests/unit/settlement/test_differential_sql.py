@@ -8,6 +8,7 @@ Python, both run on the same random loans and days and must agree to the cent.
   be continuous with it, or the GL accrual delta would jump).
 - lending_position_totals (positions.sql): Σ of the same positions per funder, program and
   accrual flag, in one pass (the accrual posting reads it), against the same crystallisation.
+- the state the day's aging sets (lending.domain.loan_day.status_after_aging, rendered).
 - the class of the day's aging (the CASE rendered from lending.domain.aging into the apply
   step's SQL) against lending.domain.aging.risk_class / days_past_due.
 """
@@ -23,8 +24,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lending.domain.aging import ClassThresholds, days_past_due, is_non_accrual, risk_class
-from lending.domain.loan_day import OPEN_STATES, DayResult, LoanState, Share, Terms, _Day
-from lending.settlement.steps import accruing_sql, dpd_sql, risk_class_sql
+from lending.domain.loan_day import (
+    OPEN_STATES,
+    DayResult,
+    LoanState,
+    LoanStatus,
+    Share,
+    Terms,
+    _Day,
+    status_after_aging,
+)
+from lending.settlement.steps import accruing_sql, dpd_sql, risk_class_sql, status_sql
 from tests.golden.conftest import golden  # noqa: F401  (the golden partner, agreement, program)
 from tests.golden.helpers import loan_row, settle
 
@@ -183,3 +193,11 @@ def test_accrual_switch_in_sql_equals_the_domain(dpd, after, accruing):
         {"dpd": dpd, "after": after, "acc": accruing})
     assert sql_accruing == (not is_non_accrual(dpd, currently_non_accrual=not accruing,
                                                after_dpd=after))
+
+
+@EXAMPLES
+@given(state=st.sampled_from(list(LoanStatus)), dpd=st.integers(0, 400))
+def test_aging_state_in_sql_equals_the_domain(state, dpd):
+    ((sql_state,),) = _fetch(f"SELECT {status_sql('%(s)s::varchar', '%(dpd)s::int')}",
+                             {"s": str(state), "dpd": dpd})
+    assert sql_state == status_after_aging(state, dpd)

@@ -1,0 +1,173 @@
+"""The loan day's accrual: interest and penalty crystallised, fixed-yield fee, billing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from .daycount import DayCount
+from .loan_state import (
+    OPEN_STATES,
+    TEN_PLACES,
+    DayResult,
+    Inst,
+    LoanState,
+    Terms,
+    _period_start,
+    _plus_days,
+)
+from .money import ZERO, q2
+from .penalty import penalty_for_days
+from .schedule import first_period_interest, is_regular_first_period
+from .split import weighted_parts
+
+
+class AccrualDay:
+    """One loan's day: movements, accrual and billing (the base of lending.domain.loan_day._Day)."""
+
+    def __init__(self, loan: LoanState, terms: Terms, day: date, out: DayResult):
+        self.loan, self.terms, self.day, self.out = loan, terms, day, out
+
+    # -- movements -------------------------------------------------------------------------
+    def move(self, funder: int, event: str, component: str, amount: Decimal,
+             seq: int | None = None, txn: int | None = None, reversal: bool = False) -> None:
+        if amount:
+            self.out.movements.append((self.loan.id, funder, event, component, amount, seq, txn,
+                                       reversal, self.loan.accruing))
+
+    # -- accrual -----------------------------------------------------------------------------
+    def crystallise_interest(self, until: date) -> None:
+        """Move the interest accrued from the anchor to `until` into the share balances."""
+        loan = self.loan
+        if loan.accrual_from is None or loan.accrual_to is None or until <= loan.accrual_from:
+            return
+        period = (loan.accrual_to - loan.accrual_from).days
+        if period <= 0:
+            return
+        elapsed = min((until - loan.accrual_from).days, period)
+        amount = q2(loan.accrual_amount * elapsed / period)
+        if amount:
+            self._add_by_weights(amount, "interest", "accrual_weight")
+            self._fee(amount, elapsed, full_period=elapsed == period and self._regular_current())
+        loan.accrual_amount = (loan.accrual_amount - amount).quantize(TEN_PLACES)
+        loan.accrual_from = min(until, loan.accrual_to)
+
+    def _regular_current(self) -> bool:
+        """Whether the running period is a whole month (only the first may not be, §8.5)."""
+        loan = self.loan
+        if loan.billed_seq > 0 or not loan.insts or loan.disbursed_on is None:
+            return True
+        return is_regular_first_period(loan.disbursed_on, loan.insts[0].due_on)
+
+    def _fee(self, amount: Decimal, days: int, *, full_period: bool) -> None:
+        """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee."""
+        t = self.terms
+        bank = self.loan.shares.get(t.bank_id)
+        if t.interest_rule != "BANK_FIXED_YIELD" or not t.bank_yield or bank is None:
+            return
+        gross = weighted_parts(amount, self._weights("accrual_weight"), self.loan.residual)
+        if t.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and full_period:
+            entitled = q2(bank.principal * t.bank_yield / 12)
+        else:
+            entitled = q2(bank.principal * t.bank_yield * days / t.year_days)
+        fee = gross.get(t.bank_id, ZERO) - entitled
+        if fee > 0:
+            self.move(t.bank_id, "FEE", "FEE", fee)
+
+    def crystallise_penalty(self, until: date) -> None:
+        loan, t = self.loan, self.terms
+        if loan.penalty_from is not None and until > loan.penalty_from:
+            days = (until - loan.penalty_from).days
+            basis = DayCount(t.day_count)
+            pen = penalty_for_days(loan.penalty_base, t.annual_rate, days,
+                                   t.penalty_multiplier, basis)
+            cmp_ = penalty_for_days(loan.compound_base, t.annual_rate, days,
+                                    t.penalty_multiplier, basis)
+            if pen:
+                self._add_by_weights(pen, "penalty", "penalty_weight")
+            if cmp_:
+                self._add_by_weights(cmp_, "compound", "penalty_weight")
+        loan.penalty_from = until
+        self._penalty_bases(until)
+
+    def _penalty_bases(self, at: date) -> None:
+        """Bases = unpaid principal / interest of billed instalments past due + grace at `at`."""
+        loan, grace = self.loan, self.terms.grace_days
+        base = cbase = ZERO
+        nxt = None
+        for i in loan.insts:
+            if i.seq > loan.billed_seq or (not i.principal_unpaid and not i.interest_unpaid):
+                continue
+            start = _plus_days(i.due_on, grace)
+            if start <= at:
+                base += i.principal_unpaid
+                cbase += i.interest_unpaid
+            elif nxt is None or start < nxt:
+                nxt = start
+        loan.penalty_base, loan.compound_base, loan.next_penalty_on = base, cbase, nxt
+
+    def _weights(self, attr: str) -> dict[int, Decimal]:
+        return {fid: getattr(s, attr) for fid, s in self.loan.shares.items()}
+
+    def _add_by_weights(self, amount: Decimal, balance: str, weight_attr: str) -> None:
+        parts = weighted_parts(amount, self._weights(weight_attr), self.loan.residual)
+        for fid, part in parts.items():
+            s = self.loan.shares[fid]
+            setattr(s, balance, getattr(s, balance) + part)
+
+    # -- billing -----------------------------------------------------------------------------
+    def advance(self) -> None:
+        """Bill instalments that fell due and grow the penalty base, in date order, to today."""
+        loan, day = self.loan, self.day
+        if loan.state not in OPEN_STATES:
+            return
+        while True:
+            nxt = self._inst(loan.billed_seq + 1)
+            bill_on = nxt.due_on if nxt is not None and nxt.due_on <= day else None
+            pen_on = loan.next_penalty_on
+            if pen_on is not None and pen_on >= day:
+                pen_on = None
+            if bill_on is None and pen_on is None:
+                return
+            if pen_on is not None and (bill_on is None or pen_on < bill_on):
+                self.crystallise_penalty(pen_on)
+            else:
+                self._bill(nxt)
+
+    def _bill(self, inst: Inst) -> None:
+        loan = self.loan
+        if loan.penalty_from is not None:
+            self.crystallise_penalty(inst.due_on)
+        self.crystallise_interest(inst.due_on)
+        loan.billed_seq = inst.seq
+        nxt = next((i for i in loan.insts if i.seq == inst.seq + 1), None)
+        if nxt is not None and self.terms.method != "DAILY":
+            loan.accrual_from, loan.accrual_to = inst.due_on, nxt.due_on
+            loan.accrual_amount = nxt.interest_due - nxt.interest_paid
+        else:
+            loan.accrual_from = loan.accrual_to = None
+            loan.accrual_amount = Decimal(0)
+        if loan.oldest_unpaid_due_on is None and (inst.principal_unpaid or inst.interest_unpaid):
+            loan.oldest_unpaid_due_on = inst.due_on
+        self._penalty_bases(loan.penalty_from or inst.due_on)
+        if loan.penalty_from is None:
+            loan.penalty_from = inst.due_on
+
+    def _rest_interest(self, balance: Decimal, current: Inst, frm: date) -> Decimal:
+        """Unrounded interest of `balance` from `frm` to the end of `current`'s period
+        (DOMAIN §8.4: the period starts at disbursement or the previous due date; §8.5)."""
+        t = self.terms
+        start = _period_start(self.loan, current)
+        if t.method == "INTEREST_FIRST":
+            # the period's actual-day interest on the balance, as the schedule bills it, for
+            # the rest of its days (the same shape as a month's interest below)
+            full = (current.due_on - start).days or 1
+            rest = max((current.due_on - frm).days, 0)
+            return q2(first_period_interest(balance, t.annual_rate, start, current.due_on,
+                                            t.day_count)) * rest / full
+        if current.seq == 1 and not is_regular_first_period(start, current.due_on):
+            return first_period_interest(balance, t.annual_rate, frm, current.due_on,
+                                         t.day_count)
+        full = (current.due_on - start).days or 1
+        rest = max((current.due_on - frm).days, 0)
+        return q2(balance * t.annual_rate / 12) * rest / full
