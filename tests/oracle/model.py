@@ -23,111 +23,22 @@ Conventions taken from the brief (cited where used):
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
-ORDER = ("PENALTY", "COMPOUND", "INTEREST", "PRINCIPAL")  # §8.2 default
-
-
-def hu(x: Decimal) -> Decimal:
-    return Decimal(x).quantize(CENT, ROUND_HALF_UP)
-
-
-def add_months(d: date, n: int, day: int) -> date:
-    y, m = divmod(d.month - 1 + n, 12)
-    y, m = d.year + y, m + 1
-    return date(y, m, min(day, calendar.monthrange(y, m)[1]))
-
-
-def split(amount: Decimal, weights: list[tuple[str, Decimal]], residual: str) -> dict[str, Decimal]:
-    """§8.1: HALF_UP(amount × weight) to each non-residual funder, the residual the rest."""
-    out, rest = {}, amount
-    for funder, w in weights:
-        if funder != residual:
-            out[funder] = hu(amount * w)
-            rest -= out[funder]
-    out[residual] = rest
-    return out
-
-
-def annuity(p: Decimal, i: Decimal, n: int) -> Decimal:
-    if i == 0:
-        return hu(p / n)
-    f = (1 + i) ** n
-    return hu(p * i * f / (f - 1))
-
-
-@dataclass(frozen=True)
-class LoanSpec:
-    loan_no: str
-    principal: Decimal
-    rate: Decimal
-    term: int
-    method: str
-    disbursed: date
-    funders: tuple[tuple[str, Decimal], ...]  # (code, ratio); funded = HALF_UP split
-    residual: str
-    penalty_multiplier: Decimal = Decimal("1.5")
-    grace_days: int = 0
-    basis: int = 360
-
-
-@dataclass(frozen=True)
-class Pay:
-    txn: str
-    paid_on: date
-    amount: Decimal
-    kind: str = "SCHEDULED"  # SCHEDULED | PREPAYMENT | PAYOFF
-
-
-@dataclass
-class Inst:
-    seq: int
-    start: date
-    due: date
-    principal: Decimal
-    interest: Decimal
-    billed: bool = False
-    p_paid: Decimal = ZERO
-    i_paid: Decimal = ZERO
-    pen: Decimal = ZERO       # crystallised, unpaid
-    comp: Decimal = ZERO
-    pen_acc: Decimal = ZERO   # unrounded since the last crystallisation
-    comp_acc: Decimal = ZERO
-    # the running period's interest crystallised before billing (§8.4 prepayment, §8.3
-    # reversal day): in this accrual segment, in the whole period, and of it still unpaid
-    seg_cryst: Decimal = ZERO
-    seg_amount: Decimal | None = None  # after a crystallisation: the rest, over the rest of days
-    cryst_total: Decimal = ZERO
-    unpaid_cryst: Decimal = ZERO
-
-    @property
-    def p_due(self):
-        return self.principal - self.p_paid
-
-    @property
-    def i_due(self):
-        return self.interest - self.i_paid
-
-
-@dataclass
-class State:
-    day: date
-    insts: list[Inst]
-    shares: dict[str, dict[str, Decimal]]   # funder → PRINCIPAL/INTEREST/PENALTY (stored)
-    suspense: Decimal = ZERO
-    closed_on: date | None = None
-    state: str = "ACTIVE"
-    dpd: int = 0
-    # per day: funder → statement-like collected components (the day's movements)
-    collected: dict[date, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
-    overpaid: dict[date, Decimal] = field(default_factory=dict)
-    refunded: dict[date, Decimal] = field(default_factory=dict)
-    quarantined: list[str] = field(default_factory=list)
+from tests.oracle.model_state import (  # noqa: F401  (re-exported for the test)
+    CENT,
+    ORDER,
+    ZERO,
+    Inst,
+    LoanSpec,
+    Pay,
+    State,
+    add_months,
+    annuity,
+    hu,
+    split,
+)
 
 
 class LoanModel:
