@@ -89,9 +89,10 @@ MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class BookKind(models.TextChoices):
+    """What a book is; the database refuses any other kind (``ledger_book_kind_valid``)."""
+
     GENERAL = "GENERAL", "General ledger"
     MEMO = "MEMO", "Memo book (a partner's position)"
-    SCRATCH = "SCRATCH", "Scratch (benchmarks)"
 
 
 class AccountType(models.TextChoices):
@@ -120,6 +121,10 @@ class Book(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=BookKind.values),
+                                   name="ledger_book_kind_valid"),
+        ]
 
     def __str__(self) -> str:
         return self.code

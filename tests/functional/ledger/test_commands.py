@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ledger import checks
-from ledger.models import Account, JournalEntry, JournalLine
+from ledger.domain import chart
+from ledger.models import Account, Book, JournalEntry, JournalLine
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,6 @@ def test_bench_ledger_small_run(db):
     out = _run("bench_ledger", "--entries", "20", "--lines-per-entry", "10", "--rollback")
     assert "entries=20 lines=200" in out and "lines_per_s=" in out and "peak_rss_mb=" in out
     assert not JournalEntry.objects.filter(purpose="BENCH").exists()
+    # its book is a GENERAL book of the benchmarks' code: the ledger has no benchmark kind
+    book = Book.objects.get(code="BENCH_SCRATCH")
+    assert (book.kind, book.accounts.count()) == ("GENERAL", len(chart.CHART))

@@ -236,3 +236,14 @@ def test_closed_period_cannot_be_reopened_or_deleted(gl):
     with pytest.raises(IntegrityError, match="is closed"):
         with transaction.atomic():
             Period.objects.filter(pk=period.pk).delete()
+
+
+@pytest.mark.parametrize("kind", ["SCRATCH", "BENCH", ""])
+def test_a_book_of_a_kind_outside_the_products_is_refused(kind):
+    """The ledger's book kinds are GENERAL and MEMO; a benchmark's or scratch kind is not one
+    (issue 23: the SCRATCH kind left the product), raw SQL included."""
+    with pytest.raises(IntegrityError, match="ledger_book_kind_valid"):
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute("INSERT INTO ledger_book (code, name, kind) VALUES ('X', 'x', %s)",
+                      [kind])
+    assert Book.objects.create(code="X", name="x", kind="GENERAL").kind == "GENERAL"
