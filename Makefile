@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test oracle setup migrate bench lint worker beat clean-db
+.PHONY: demo test quick oracle setup migrate bench lint worker beat clean-db
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,14 @@ demo: migrate
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# For iterating: the tests not marked slow (the simulations, the oracle, the fuzz are).
+quick: setup
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
 # The model-based oracle (tests/oracle): random days of loans through the real intake and run,
 # compared with a per-loan model written from the domain brief. ORACLE_EXAMPLES=N for more.
 oracle: setup
-	ORACLE=1 $(PY) -m pytest tests/oracle -q -x $(PYTEST_ARGS)
+	$(PY) -m pytest tests/oracle -q -x $(PYTEST_ARGS)
 
 # The day as production runs it: BENCH_WORKERS real Celery worker processes (default 2, one
 # per core of the development machine) when a broker is there: CELERY_BROKER_URL, or else a

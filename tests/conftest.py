@@ -10,14 +10,6 @@ from hypothesis import settings as hypothesis_settings
 hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("ci")
 
-# The model-based oracle of issue 20 (tests/oracle) runs on demand (`make oracle`,
-# ORACLE_EXAMPLES=N), not in `make test`, while it still finds differences with the run: the
-# engine keeps a later payment's allocation when an earlier PREPAYMENT is reversed (the model
-# replays it, §8.3; left out of the generator as "REPLAY"), and two differences not yet
-# classified: accrued interest after a reversed SCHEDULED advance on an INTEREST_FIRST loan
-# (2.97) and crystallised interest of an EQUAL_PRINCIPAL loan after a reversed advance and a
-# prepayment (0.11); issue 20's note. CI stays a statement of what holds.
-collect_ignore = [] if os.environ.get("ORACLE") else ["oracle"]
 
 
 @pytest.fixture

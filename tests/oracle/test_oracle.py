@@ -2,9 +2,14 @@
 through the real intake and settlement on PostgreSQL, every loan share compared with the
 independent model in tests/oracle/model.py after every settled day.
 
-`make oracle` runs it (2 fixed examples; not yet in `make test`, see tests/conftest.py);
-ORACLE_EXAMPLES=N searches N random examples, ORACLE_DAYS the
-number of calendar days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure.
+`make test` runs two fixed (derandomized) worlds of 60 calendar days, about 25 s;
+`make oracle ORACLE_EXAMPLES=N` searches N random worlds, ORACLE_DAYS the number of calendar
+days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure.
+
+What a random search still finds is listed in issue 20's note: the classes below that the
+generator leaves out (KNOWN_DEFECTS), the split of a restored balance that `partial_restore`
+tolerates to a cent per funder, and the rounding points of §8.6 (the engine crystallises
+interest and penalty at more points than the brief names, a cent apart).
 
 Not generated yet: DAILY loans, fixed-yield and per-funder-rate agreements, claims, recoveries,
 write-offs and irregular first periods (golden tests cover those; see issue 20's note)."""
@@ -30,7 +35,7 @@ from lending.settlement import runner
 from partners.calendar import business_days
 from partners.models import CalendarDay, CalendarDayKind, Partner
 from tests.factories import lending as f
-from tests.oracle.model import LoanModel, LoanSpec, Pay, hu
+from tests.oracle.model import ORDER, LoanModel, LoanSpec, Pay, hu
 
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.slow]
 
@@ -239,6 +244,8 @@ def compare(world: World, day: date) -> list[str]:
     pos = positions_of(day)
     gl_bank, gl_memo = Decimal(0), Decimal(0)
     stmt_expect: dict[str, Decimal] = {}
+    per_loan: dict[str, dict[str, Decimal]] = {}  # the model's bank collections by loan
+    all_funders: dict[str, dict[str, Decimal]] = {}  # ... and every funder's, by loan
     for no, m in world.models.items():
         stt = world.model_state(no, day)
         loan = Loan.objects.get(loan_no=no)
@@ -265,9 +272,13 @@ def compare(world: World, day: date) -> list[str]:
         for sign, s_ in ((1, stt), (-1, old)):
             for coll in s_.collected.values():
                 for (fc, comp), a in coll.items():
+                    every = all_funders.setdefault(no, {})
+                    every[comp] = every.get(comp, Decimal(0)) + sign * a
                     if fc == "BANK":
                         k = f"COLLECTION_{comp}"
                         stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * a
+                        mine = per_loan.setdefault(no, {})
+                        mine[comp] = mine.get(comp, Decimal(0)) + sign * a
             for k, dct in (("OVERPAYMENT", s_.overpaid), ("REFUND", s_.refunded)):
                 stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * sum(dct.values(), 0)
     for book, want in (("BANK_GL", gl_bank), ("MEMO_ALPHA", gl_memo)):
@@ -294,8 +305,48 @@ def compare(world: World, day: date) -> list[str]:
     got_lines = {k: v for k, v in got_lines.items() if v}
     stmt_expect = {k: v for k, v in stmt_expect.items() if v}
     if got_lines != stmt_expect and not any(day in world.crystal[n] for n in world.models):
-        diffs.append(f"{day} statement ALPHA system={got_lines} model={stmt_expect}")
+        by_loan = _collections_by_loan(day, per_loan, all_funders, world.partial_restore)
+        if by_loan or got_lines.keys() - {f"COLLECTION_{c}" for c in ORDER} != \
+                stmt_expect.keys() - {f"COLLECTION_{c}" for c in ORDER} or any(
+                got_lines.get(k) != v for k, v in stmt_expect.items()
+                if not k.startswith("COLLECTION_")):
+            diffs.append(f"{day} statement ALPHA system={got_lines} model={stmt_expect}")
+            diffs.extend(by_loan)
     return diffs
+
+
+def _collections_by_loan(day, bank_model, all_model, tolerated) -> list[str]:
+    """The loans whose collections of `day` differ between system and model. A loan in
+    `tolerated` (World.partial_restore) may differ by a cent in the bank's part of a component
+    when the component's total over all funders is equal (the split of a restored balance)."""
+    from django.db.models import Sum
+
+    from lending.models import Movement
+    bank: dict[str, dict[str, Decimal]] = {}
+    every: dict[str, dict[str, Decimal]] = {}
+    for r in (Movement.objects.filter(business_date=day,
+                                      event__in=["COLLECT", "SUSPENSE_APPLY"])
+              .values("loan__loan_no", "funder__code", "component").annotate(a=Sum("amount"))):
+        no, comp = r["loan__loan_no"], r["component"]
+        e = every.setdefault(no, {})
+        e[comp] = e.get(comp, Decimal(0)) + r["a"]
+        if r["funder__code"] == "BANK":
+            bank.setdefault(no, {})[comp] = r["a"]
+    out = []
+    for no in sorted(set(bank) | set(bank_model) | set(every) | set(all_model)):
+        got = {k: v for k, v in bank.get(no, {}).items() if v}
+        want = {k: v for k, v in bank_model.get(no, {}).items() if v}
+        if got == want:
+            continue
+        if no in tolerated:
+            got_all = {k: v for k, v in every.get(no, {}).items() if v}
+            want_all = {k: v for k, v in all_model.get(no, {}).items() if v}
+            if got_all == want_all and all(
+                    abs(got.get(k, Decimal(0)) - want.get(k, Decimal(0))) <= Decimal("0.01")
+                    for k in set(got) | set(want)):
+                continue
+        out.append(f"  {no}: bank system={got} model={want}")
+    return out
 
 
 @settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
