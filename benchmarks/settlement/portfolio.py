@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from benchmarks.database import bench_database_confirm
 from lending import services
 from lending.models import Agreement, Program
 from partners.models import Partner, PartnerKind
@@ -135,10 +136,19 @@ _WIPE = (
 )
 
 
-def portfolio_wipe(*, say=print) -> None:
+def portfolio_exists() -> bool:
+    """Whether there is a bench portfolio (built or part-built) that a rebuild must wipe."""
+    return _current() is not None
+
+
+def portfolio_wipe(*, database_name: str | None, say=print) -> None:
     """Delete the scratch portfolio (loans, runs, files, statements, breaks — not the ledger,
     which is append-only) and retire its programs; the next build is a new generation. Must
-    run outside a transaction: the emptied tables are vacuumed after the delete commits."""
+    run outside a transaction: the emptied tables are vacuumed after the delete commits.
+
+    Refuses (benchmarks.database.WipeRefused) unless ``database_name``, or else
+    $BENCH_DATABASE, is the name of the connected database."""
+    bench_database_confirm(database_name)
     p = _current()
     if p is None:
         return

@@ -25,6 +25,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loans", type=int, default=1_000_000)
         parser.add_argument("--fresh", action="store_true", help="rebuild the portfolio")
+        parser.add_argument("--database-name", default=None,
+                            help="the benchmark database, by name: a rebuild wipes the kept "
+                                 "portfolio only when this (or $BENCH_DATABASE) is the name of "
+                                 "the connected database")
         parser.add_argument("--sample", type=int, default=2000,
                             help="events of each kind timed by the per-event baseline")
         parser.add_argument("--build-only", action="store_true")
@@ -34,12 +38,17 @@ class Command(BaseCommand):
                                  "CELERY_BROKER_URL); 0: whatever the settings give")
 
     def handle(self, *args, **opts):
+        from benchmarks.database import WipeRefused, bench_database_confirm
         from benchmarks.settlement import portfolio
 
         n = opts["loans"]
         say = self.stdout.write
         if opts["build_only"]:
-            portfolio.portfolio_wipe(say=say) if opts["fresh"] else None
+            if opts["fresh"] and portfolio.portfolio_exists():
+                try:
+                    portfolio.portfolio_wipe(database_name=opts["database_name"], say=say)
+                except WipeRefused as exc:
+                    raise CommandError(str(exc)) from exc
             out = portfolio.portfolio_build(n, seed=opts["seed"], say=say)
             say(f"portfolio built: {out['loans']:,} loans, booking {out['book_s']:.1f}s, "
                 f"with warm-up days {out['total_s']:.1f}s")
@@ -48,10 +57,18 @@ class Command(BaseCommand):
         if opts["fresh"] or marker != n:
             if marker is not None:
                 say(f"portfolio exists for N={marker}; rebuilding for N={n}")
+            database = None
+            if portfolio.portfolio_exists():  # the rebuild wipes it: refuse before building
+                try:
+                    database = bench_database_confirm(opts["database_name"])
+                except WipeRefused as exc:
+                    raise CommandError(str(exc)) from exc
             # The build runs in its own process so that its memory is not this one's peak.
             t0 = time.monotonic()
             cmd = [sys.executable, "manage.py", "bench_settlement", "--build-only",
                    "--loans", str(n), "--seed", str(opts["seed"]), "--fresh"]
+            if database:
+                cmd += ["--database-name", database]
             if subprocess.run(cmd, cwd=settings.BASE_DIR, check=False).returncode:
                 raise CommandError("portfolio build failed")
             say(f"portfolio build: {time.monotonic() - t0:.1f}s (not part of the timed day)")
