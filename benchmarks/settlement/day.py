@@ -174,7 +174,7 @@ def _balances_file(partner_id: int, day: date, principal_paid: dict[str, Decimal
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_paid; CREATE TEMP TABLE bench_paid"
                     " (loan_no varchar(64) PRIMARY KEY, principal numeric)")
-    from lending.settlement.copyio import copy_rows
+    from lending.copyio import copy_rows
 
     copy_rows("bench_paid", ("loan_no", "principal"), principal_paid.items())
     select = f"""

@@ -184,9 +184,9 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
     Loans that cannot be booked are returned as rejects with a contract reason code; the rest
     are booked in one transaction.
     """
+    from lending.copyio import allocate_ids, copy_rows
     from lending.domain.schedule import add_months, build_schedule
     from lending.domain.split import split
-    from lending.settlement.copyio import allocate_ids, copy_rows
 
     rows = list(loans)
     result = BookingResult()

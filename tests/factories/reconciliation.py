@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from lending import services
+from lending.copyio import copy_rows
 from lending.models import Loan, Program, StagedBalance
-from lending.settlement.copyio import copy_rows
 from partners.models import InboundFile, Partner
 from tests.factories import lending as f
 

@@ -12,9 +12,9 @@ from django.db import connection
 from django.utils import timezone
 from psycopg import sql as pgsql
 
+from lending.copyio import copy_rows
 from lending.domain.aging import RISK_CLASS_ORDER, RiskClass
 from lending.domain.loan_day import KEPT_BY_AGING, LoanStatus
-from lending.settlement.copyio import copy_rows
 from lending.settlement.models import RunChunk, SettlementRun
 
 

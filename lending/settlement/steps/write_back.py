@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from lending.copyio import copy_rows
 from lending.domain.loan_day import LoanState
-from lending.settlement.copyio import copy_rows
 from lending.settlement.models import SettlementRun
 from lending.settlement.steps.common import (
     _exec,

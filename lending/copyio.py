@@ -1,6 +1,9 @@
 """COPY helpers: how batch paths move many rows in and out of PostgreSQL.
 
 Rows go in with psycopg 3's ``COPY … FROM STDIN`` (``write_row``), never one INSERT per row.
+Used by the services (``loans_book``) and by the settlement's steps; it lives beside them, not
+inside ``lending.settlement``, so that the services never import the settlement (the settlement
+calls the services: one way, checked by .importlinter).
 """
 
 from __future__ import annotations
