@@ -19,6 +19,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import locks
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft, drafts_check, month_start
 from ledger.domain.errors import (
@@ -336,9 +337,7 @@ def period_close(*, book: str, period: date, closed_by: str = "") -> Period:
         # trigger holds this lock shared until they end), and hold back new ones until this
         # close commits: nothing commits into a period after its close. Taken before the
         # book's row lock, which a posting's deferred foreign-key check needs at its commit.
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended("
-                        "'ledger.period:' || %s::bigint, 0))", [book_id])
+        locks.xact(locks.LEDGER_PERIOD, book_id)
         book_obj = Book.objects.select_for_update().get(pk=book_id)
         still_open = list(
             Period.objects.filter(book=book_obj, start_date__lt=start, status=PeriodStatus.OPEN)

@@ -8,14 +8,12 @@ started again by the next scheduler tick or by staff, never by the broker behind
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 
-FINALIZE_LOCK = 0x5E771F  # advisory lock class: one finalize of a run at a time
+from config import locks
 
 _CHUNK = {"acks_late": True, "soft_time_limit": settings.SETTLEMENT_CHUNK_SOFT_LIMIT,
           "time_limit": settings.SETTLEMENT_CHUNK_HARD_LIMIT}
@@ -35,17 +33,6 @@ def settlement_apply_chunk(*, run_id: int, seq: int) -> dict:
     return steps.apply_chunk(run_id=run_id, seq=seq)
 
 
-@contextmanager
-def _finalize_lock(run_id: int):
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s, %s)", [FINALIZE_LOCK, run_id])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [FINALIZE_LOCK, run_id])
-
-
 @shared_task(name="lending.settlement_finalize", acks_late=True,
              soft_time_limit=settings.SETTLEMENT_FINALIZE_SOFT_LIMIT,
              time_limit=settings.SETTLEMENT_FINALIZE_HARD_LIMIT)
@@ -57,7 +44,7 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     from lending.settlement import runner
     from lending.settlement.models import RunChunk, RunState, SettlementRun
 
-    with _finalize_lock(run_id):
+    with locks.session(locks.SETTLEMENT_FINALIZE, run_id):
         state = SettlementRun.objects.values_list("state", flat=True).get(pk=run_id)
         if state != RunState.RUNNING:
             return {"run": run_id, "state": state, "skipped": True}

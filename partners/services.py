@@ -10,9 +10,10 @@ import secrets
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from config import locks
 from partners.files.envelope import PartnerFileError
 from partners.models import (
     FileKind,
@@ -35,10 +36,7 @@ class ResolutionError(PartnerFileError):
 def inbound_file_lock(*, partner: Partner) -> None:
     """Serialise a partner's imports until the transaction ends: the resend check and the
     duplicate checks across files (txn_no, loan_no) then see every earlier file committed."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"inbound:{partner.pk}"]
-        )
+    locks.xact(locks.PARTNER_INBOUND, partner.pk)
 
 
 def inbound_file_create(

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from config import locks
 from lending.domain import loan_day as domain_loan_day
 from lending.reconciliation.models import Break, BreakKind, BreakStatus
 from partners.models import FileKind, InboundFile, InboundFileStatus
@@ -193,7 +194,7 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
               "closed": list(CLOSED_STATES), "now": timezone.now()}
     with transaction.atomic(), connection.cursor() as cur:
         # One reconcile per partner at a time (a run and a staff rerun must not interleave).
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('reconcile'), %s)", [partner_id])
+        locks.xact(locks.RECONCILE, partner_id)
         # Big hash aggregates and joins: memory instead of spilling batches to disk; a plan of
         # seconds gains nothing from JIT compilation; the break table's statistics may lag
         # far behind (a first reconcile of a million loans), so no nested loops over it.

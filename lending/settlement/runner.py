@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import locks
 from lending.selectors import first_business_date
 from lending.settlement import dispatch, limits, positions, posting, references, steps
 from lending.settlement.alongside import Alongside
@@ -30,13 +30,6 @@ from partners.models import InboundFile, Partner, PartnerKind
 log = logging.getLogger(__name__)
 
 REQUIRED_KINDS = ("loans", "repayments", "reversals", "balances")
-LOCK_NAMESPACE = 0x5E771E  # advisory lock class for settlement orchestration
-
-
-def _lock_key(partner_id: int, day: date) -> int:
-    return zlib.crc32(f"{partner_id}:{day.isoformat()}".encode()) & 0x7FFFFFFF
-
-
 def intake_gate(*, partner: Partner, business_date: date) -> list[str]:
     """The kinds of file for the date that are missing or not accepted (empty: go)."""
     accepted = set(
@@ -81,63 +74,63 @@ def settlement_run(
     say = progress or (lambda _msg: None)
     if not calendar.is_business_day(business_date):
         raise SettlementError(f"{business_date} is not a business day of the bank's calendar")
-    key = _lock_key(partner.pk, business_date)
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
-        if not cur.fetchone()[0]:
+    with locks.session(locks.SETTLEMENT_RUN, partner.pk, business_date, wait=False) as got:
+        if not got:
             raise RunLocked(f"a settlement of {partner.code} {business_date} is already running")
-    try:
-        run, _ = SettlementRun.objects.get_or_create(partner=partner, business_date=business_date)
-        missing = intake_gate(partner=partner, business_date=business_date)
-        if missing:
-            _set(run, state=RunState.WAITING, step="GATE",
-                 error=f"waiting for accepted files: {', '.join(missing)}")
-            say(f"{partner.code} {business_date}: waiting for {', '.join(missing)}")
-            return run
-        unsettled = days_not_settled_before(partner=partner, business_date=business_date)
-        if unsettled:
-            _set(run, state=RunState.WAITING, step="GATE",
-                 error=f"business day {unsettled[0]} is not settled"
-                       + (f" (nor {len(unsettled) - 1} more before {business_date})"
-                          if len(unsettled) > 1 else ""))
-            say(f"{partner.code} {business_date}: waiting for the run of {unsettled[0]}")
-            return run
-        _set(run, state=RunState.RUNNING, step="BOOK", attempts=run.attempts + 1, error="",
-             started_at=timezone.now(), finished_at=None)
-        started = time.monotonic()
-        timings: dict[str, float] = {}
-        try:
-            references.references_check(partner_id=partner.pk, business_date=business_date)
-            steps.plan_book(run)
-            t0 = time.monotonic()
-            queue = settings.SETTLEMENT_QUEUE
-            pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
-                           .order_by("seq").values_list("seq", flat=True))
-            if pending:
-                dispatch.run_chunks(dispatch.task("lending.settlement_book"), run, "BOOK", pending,
-                                    timeout, say)
-            timings["book"] = time.monotonic() - t0
-            _set(run, step="APPLY")
-            total = steps.plan_apply(run)
-            pending = list(RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=True)
-                           .order_by("seq").values_list("seq", flat=True))
-            say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
-            t0 = time.monotonic()
-            timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
-            callback = dispatch.task("lending.settlement_finalize").si(run_id=run.pk, timings=timings).set(
-                queue=queue)
-            result = dispatch.dispatch_apply(run, pending, callback)
-            dispatch.wait_apply(result, run, total, timeout, say, callback=callback)
-        except Exception as exc:
-            _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",
-                 finished_at=timezone.now())
-            raise SettlementError(f"{partner.code} {business_date} failed: {exc}") from exc
-        run.refresh_from_db()
-        say(f"{partner.code} {business_date}: {run.state} in {time.monotonic() - started:.1f}s")
+        return _run_locked(partner, business_date, say, timeout)
+
+
+def _run_locked(partner: Partner, business_date: date, say: Callable[[str], None],
+                timeout: float) -> SettlementRun:
+    """settlement_run's body, under the run's lock."""
+    run, _ = SettlementRun.objects.get_or_create(partner=partner, business_date=business_date)
+    missing = intake_gate(partner=partner, business_date=business_date)
+    if missing:
+        _set(run, state=RunState.WAITING, step="GATE",
+             error=f"waiting for accepted files: {', '.join(missing)}")
+        say(f"{partner.code} {business_date}: waiting for {', '.join(missing)}")
         return run
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
+    unsettled = days_not_settled_before(partner=partner, business_date=business_date)
+    if unsettled:
+        _set(run, state=RunState.WAITING, step="GATE",
+             error=f"business day {unsettled[0]} is not settled"
+                   + (f" (nor {len(unsettled) - 1} more before {business_date})"
+                      if len(unsettled) > 1 else ""))
+        say(f"{partner.code} {business_date}: waiting for the run of {unsettled[0]}")
+        return run
+    _set(run, state=RunState.RUNNING, step="BOOK", attempts=run.attempts + 1, error="",
+         started_at=timezone.now(), finished_at=None)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    try:
+        references.references_check(partner_id=partner.pk, business_date=business_date)
+        steps.plan_book(run)
+        t0 = time.monotonic()
+        queue = settings.SETTLEMENT_QUEUE
+        pending = list(RunChunk.objects.filter(run=run, step="BOOK", done_at__isnull=True)
+                       .order_by("seq").values_list("seq", flat=True))
+        if pending:
+            dispatch.run_chunks(dispatch.task("lending.settlement_book"), run, "BOOK", pending,
+                                timeout, say)
+        timings["book"] = time.monotonic() - t0
+        _set(run, step="APPLY")
+        total = steps.plan_apply(run)
+        pending = list(RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=True)
+                       .order_by("seq").values_list("seq", flat=True))
+        say(f"{partner.code} {business_date}: {total} chunks, {len(pending)} to do")
+        t0 = time.monotonic()
+        timings["apply_started_at"] = time.time()  # wall clock: the callback may run elsewhere
+        callback = dispatch.task("lending.settlement_finalize").si(run_id=run.pk, timings=timings).set(
+            queue=queue)
+        result = dispatch.dispatch_apply(run, pending, callback)
+        dispatch.wait_apply(result, run, total, timeout, say, callback=callback)
+    except Exception as exc:
+        _set(run, state=RunState.FAILED, error=f"{type(exc).__name__}: {exc}",
+             finished_at=timezone.now())
+        raise SettlementError(f"{partner.code} {business_date} failed: {exc}") from exc
+    run.refresh_from_db()
+    say(f"{partner.code} {business_date}: {run.state} in {time.monotonic() - started:.1f}s")
+    return run
 
 
 def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
@@ -231,12 +224,9 @@ def _control_totals(run: SettlementRun) -> dict:
 def settlement_run_rerun(*, run: SettlementRun):
     """Admin action: settle the run's partner and date again (skips what is done) — sent to
     the workers as a task; returns its result handle at once (the run page shows progress)."""
-    key = _lock_key(run.partner_id, run.business_date)
-    with connection.cursor() as cur:  # refused at once while an orchestrator holds the run
-        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
-        if not cur.fetchone()[0]:
-            raise RunLocked(f"a settlement of {run.partner.code} {run.business_date} is "
-                            "already running: its progress is on the run page")
-        cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
+    # refused at once while an orchestrator holds the run
+    if not locks.is_free(locks.SETTLEMENT_RUN, run.partner_id, run.business_date):
+        raise RunLocked(f"a settlement of {run.partner.code} {run.business_date} is "
+                        "already running: its progress is on the run page")
     return dispatch.task("lending.settlement_rerun").si(run_id=run.pk).set(
         queue=settings.SETTLEMENT_QUEUE).apply_async()

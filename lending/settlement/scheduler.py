@@ -23,15 +23,15 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config import locks
 from lending.settlement.models import Alert, AlertReason, RunState, SettlementRun
 from partners.models import Partner
 
 log = logging.getLogger(__name__)
 
-SCHEDULER_LOCK = 0x5E7720  # advisory lock class: one scheduler pass per partner at a time
 
 NIGHTLY_TASK = "lending.settle_book_of_days"
 RETRY_TASK = "lending.settle_retry_tick"
@@ -71,15 +71,8 @@ def open_days(partner: Partner, up_to: date) -> list[date]:
 @contextmanager
 def _partner_lock(partner: Partner):
     """Try-lock: a partner whose days another scheduler pass is settling is left to it."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [SCHEDULER_LOCK, partner.pk])
-        got = cur.fetchone()[0]
-    try:
+    with locks.session(locks.SETTLEMENT_SCHEDULER, partner.pk, wait=False) as got:
         yield got
-    finally:
-        if got:
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [SCHEDULER_LOCK, partner.pk])
 
 
 def settle_partner(partner: Partner, days: list[date], progress=None) -> dict:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from config import locks
 from lending.domain.aging import RiskClass
 from lending.domain.loan_day import (
     CLOSED_STATES,
@@ -26,7 +27,6 @@ from lending.domain.loan_day import (
 from lending.domain.loan_day import LoanStatus as S
 from lending.settlement.models import SettlementRun
 from lending.settlement.steps.common import (
-    _advisory_xact_lock,
     _claim_chunk,
     _exec,
     _fetch,
@@ -217,7 +217,7 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
     """Apply one loan-id range of a run: events, billing, accruals crystallised, aging."""
     started = time.monotonic()
     run = SettlementRun.objects.get(pk=run_id)
-    _advisory_xact_lock(run_id, seq)
+    locks.xact(locks.SETTLEMENT_APPLY_CHUNK, run_id, seq)
     chunk = _claim_chunk(run, "APPLY", seq)
     if chunk is None:
         return {"skipped": True}

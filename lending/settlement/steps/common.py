@@ -70,10 +70,6 @@ def _exec(sql: str, params=None) -> int:
         return cur.rowcount
 
 
-def _advisory_xact_lock(*keys: int) -> None:
-    _exec("SELECT pg_advisory_xact_lock(%s, %s)", [keys[0], keys[1]])
-
-
 def _claim_chunk(run: SettlementRun, step: str, seq: int) -> RunChunk | None:
     """Lock the chunk for this transaction; None if it is already done (a rerun skips it)."""
     chunk = RunChunk.objects.select_for_update().get(run=run, step=step, seq=seq)

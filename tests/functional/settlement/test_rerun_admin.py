@@ -10,7 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connections
 from django.urls import reverse
 
-from lending.settlement import runner
+from config import locks
 from lending.settlement.models import RunState, SettlementRun
 from tests.factories import lending as f
 
@@ -24,9 +24,8 @@ def test_rerun_of_a_run_being_settled_is_refused(staff_client):
     other = connections.create_connection("default")  # the orchestrator's session
     try:
         with other.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s, %s)",
-                        [runner.LOCK_NAMESPACE, runner._lock_key(run.partner_id,
-                                                                 run.business_date)])
+            cur.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+                        [locks.SETTLEMENT_RUN.text(run.partner_id, run.business_date)])
         resp = staff_client.post(reverse("admin:lending_settlementrun_changelist"),
                                  {"action": "rerun_runs", ACTION_CHECKBOX_NAME: [run.pk]},
                                  follow=True)
