@@ -116,7 +116,7 @@ def last_settled_date(partner_id: int):
 
 def first_business_date(partner_id: int):
     """The partner's first business date: its earliest accepted file's (None: no file yet)."""
-    from partners.models import InboundFile
+    from partners.models import InboundFile, InboundFileStatus
 
-    return (InboundFile.objects.filter(partner_id=partner_id, status="ACCEPTED")
+    return (InboundFile.objects.filter(partner_id=partner_id, status=InboundFileStatus.ACCEPTED)
             .order_by("business_date").values_list("business_date", flat=True).first())

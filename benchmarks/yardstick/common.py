@@ -8,11 +8,12 @@ from decimal import Decimal
 from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
+from lending.domain import loan_state
 from lending.domain.waterfall import Component
 
 ZERO = Decimal("0.00")
 TEN_PLACES = Decimal("1E-10")
-OPEN_STATES = ("ACTIVE", "OVERDUE", "CLAIMED")
+OPEN_STATES = tuple(s.value for s in loan_state.OPEN_STATES)  # the domain's, as plain str
 _RECEIVABLE = {Component.INTEREST: chart.INTEREST_RECEIVABLE,
                Component.PRINCIPAL: chart.LOANS_RECEIVABLE}
 _SHARE_FIELD = {Component.INTEREST: "interest_outstanding",

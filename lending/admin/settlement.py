@@ -17,6 +17,7 @@ from lending.models import (
     Claim,
     Movement,
     RunChunk,
+    RunState,
     SettlementRun,
     Statement,
     StatementLine,
@@ -72,14 +73,14 @@ class SettlementRunAdmin(ControlPermissions, admin.ModelAdmin):
             if again:
                 text += f"; re-dispatched: {', '.join(again)}"
             parts.append(text)
-        if obj.state == "RUNNING" and obj.step:
+        if obj.state == RunState.RUNNING and obj.step:
             parts.append(f"now: {obj.step}")
         return " · ".join(parts) or "—"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         run = SettlementRun.objects.filter(pk=object_id).only("state").first()
-        if run is not None and run.state == "RUNNING":
+        if run is not None and run.state == RunState.RUNNING:
             response["Refresh"] = "5"  # the browser reloads the progress while it runs
         return response
 

@@ -20,10 +20,12 @@ from lending.models import (
     Agreement,
     AgreementFunder,
     AgreementVersion,
+    LoanState,
     Program,
+    RiskClass,
     VersionStatus,
 )
-from partners.models import Partner, PartnerKind, PartnerStatus
+from partners.models import Partner, PartnerKind, PartnerStatus, ReasonCode
 
 
 def borrower_token(*, partner_code: str, borrower_ref: str) -> str:
@@ -140,27 +142,27 @@ def _version_on(versions: list[_VersionTerms], day: date) -> _VersionTerms | Non
 def _check_loan(row: LoanToBook, program: Program | None, partner_id: int) -> tuple[str, str, str]:
     """The reason code, column and message for a loan that cannot be booked, or empties."""
     if program is None or program.partner_id != partner_id:
-        return "UNKNOWN_PROGRAM", "program_code", "not a program of this partner"
+        return ReasonCode.UNKNOWN_PROGRAM, "program_code", "not a program of this partner"
     if row.repayment_method not in program.repayment_methods:
-        return ("LIMIT_EXCEEDED", "repayment_method",
+        return (ReasonCode.LIMIT_EXCEEDED, "repayment_method",
                 f"{row.repayment_method} is not allowed by program {program.code}")
     if row.principal <= 0 or row.principal > program.max_principal:
-        return ("LIMIT_EXCEEDED", "principal",
+        return (ReasonCode.LIMIT_EXCEEDED, "principal",
                 f"principal {row.principal} outside (0, {program.max_principal}]")
     if row.repayment_method == "DAILY":
         if row.term_months != 0:
-            return "BAD_VALUE", "term_months", "DAILY loans have term_months 0"
+            return ReasonCode.BAD_VALUE, "term_months", "DAILY loans have term_months 0"
     elif not 1 <= row.term_months <= program.max_term_months:
-        return ("LIMIT_EXCEEDED", "term_months",
+        return (ReasonCode.LIMIT_EXCEEDED, "term_months",
                 f"term {row.term_months} outside 1..{program.max_term_months}")
     if not program.min_annual_rate <= row.annual_rate <= program.max_annual_rate:
-        return ("LIMIT_EXCEEDED", "annual_rate",
+        return (ReasonCode.LIMIT_EXCEEDED, "annual_rate",
                 f"rate {row.annual_rate} outside {program.min_annual_rate}.."
                 f"{program.max_annual_rate}")
     return "", "", ""
 
 
-PARTNER_STATUS_REASON = "LIMIT_EXCEEDED"  # a contract code (FILE_FORMATS.md); the message says why
+PARTNER_STATUS_REASON = ReasonCode.LIMIT_EXCEEDED  # the message says why
 
 
 def _partner_refusals(partner_ids: Iterable[int]) -> dict[int, str]:
@@ -217,13 +219,14 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
             reason, column, message = _check_loan(r, program, r.partner_id)
         key = (r.partner_id, r.loan_no)
         if not reason and (key in existing or key in seen):
-            reason, column, message = "DUPLICATE", "loan_no", f"loan {r.loan_no} already booked"
+            reason, column, message = (ReasonCode.DUPLICATE, "loan_no",
+                                       f"loan {r.loan_no} already booked")
         version = None
         if not reason:
             version = _version_on(versions.get(program.agreement_id, []), r.disbursed_on)
             if version is None:
                 reason, column, message = (
-                    "UNKNOWN_PROGRAM", "disbursed_on",
+                    ReasonCode.UNKNOWN_PROGRAM, "disbursed_on",
                     f"no approved agreement version of program {program.code} on "
                     f"{r.disbursed_on}",
                 )
@@ -272,7 +275,8 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
         loan_rows.append((
             loan_id, r.partner_id, r.loan_no, r.program_id, v.version_id, r.borrower_token,
             r.principal, r.annual_rate, r.term_months, r.repayment_method, r.disbursed_on,
-            first_due, maturity, r.bank_approval_ref, v.bank_ratio, "ACTIVE", 0, "NORMAL", True,
+            first_due, maturity, r.bank_approval_ref, v.bank_ratio, LoanState.ACTIVE, 0,
+            RiskClass.NORMAL, True,
             r.principal, zero, zero, zero, zero, booked_on,
             r.disbursed_on, first_due, accrual_amount.quantize(Decimal("1E-10")), 0, zero, zero,
         ))

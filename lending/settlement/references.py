@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 
 L = sql.Literal
 
-# A written-off loan still takes money: a recovery after 核销 (DOMAIN §7.10), applied by the run.
-CLOSED_STATES = tuple(str(s) for s in NO_PAYMENT_STATES)
+# A written-off loan still takes money: a recovery after 核销 (DOMAIN §7.10), applied by the run;
+# only these states refuse a repayment (not the domain's CLOSED_STATES, which include it).
+NO_PAYMENT = [str(s) for s in NO_PAYMENT_STATES]
 
 # A loan is known when booked, or staged (accepted, not quarantined) for the partner on the
 # same or an earlier business date and still waiting for its run: the run books it. The staged
@@ -88,7 +89,7 @@ def _repayments() -> tuple[Checks, str]:
     c.add(*after_settled_rule("paid_on", sql.SQL("r.paid_on"), _day("paid_on")))
     c.add("l.id IS NULL AND sl.id IS NULL",
           err("UNKNOWN_LOAN", "loan_no", msg("no loan of this partner numbered ", "loan_no")))
-    c.add(sql.SQL("l.state = ANY({})").format(L(list(CLOSED_STATES))),
+    c.add(sql.SQL("l.state = ANY({})").format(L(NO_PAYMENT)),
           err("LOAN_CLOSED", "loan_no", sql.SQL("'loan ' || r.loan_no || ' is ' || l.state")))
     _not_before_disbursement(c, "paid_on")
     return c, _LOAN_JOINS.format(loan_no="r.loan_no")

@@ -25,7 +25,7 @@ from lending.settlement.alongside import Alongside
 from lending.settlement.errors import RunLocked, SettlementError
 from lending.settlement.models import RunChunk, RunState, SettlementRun
 from partners import calendar
-from partners.models import InboundFile, Partner, PartnerKind
+from partners.models import InboundFile, InboundFileStatus, Partner, PartnerKind
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def intake_gate(*, partner: Partner, business_date: date) -> list[str]:
     """The kinds of file for the date that are missing or not accepted (empty: go)."""
     accepted = set(
         InboundFile.objects.filter(partner=partner, business_date=business_date,
-                                   status="ACCEPTED").values_list("kind", flat=True)
+                                   status=InboundFileStatus.ACCEPTED).values_list("kind", flat=True)
     )
     return [k for k in REQUIRED_KINDS if k not in accepted]
 

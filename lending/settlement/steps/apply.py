@@ -25,6 +25,7 @@ from lending.domain.loan_day import (
     loan_day,
 )
 from lending.domain.loan_day import LoanStatus as S
+from lending.intake.models import StagedRowStatus
 from lending.settlement.models import SettlementRun
 from lending.settlement.steps.common import (
     _claim_chunk,
@@ -152,7 +153,7 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
             ORDER BY v.row_no""", params)
     originals: dict[int, list[tuple]] = defaultdict(list)
     original_on: dict[int, date] = {}
-    earlier = [r[3] for r in reversals if r[4] == "APPLIED"]
+    earlier = [r[3] for r in reversals if r[4] == StagedRowStatus.APPLIED]
     if earlier:
         for m in _fetch(
             """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,

@@ -11,6 +11,7 @@ from lending.settlement.steps.common import (
     _quarantine,
     _raw,
 )
+from partners.models import ReasonCode
 
 
 @transaction.atomic
@@ -31,7 +32,7 @@ def quarantine_leftovers(*, run_id: int) -> int:
         return 0
     _quarantine(p, d, [
         (f, n, "loan_no" if k == "R" else "reverses_txn_no",
-         "UNKNOWN_LOAN" if k == "R" else "NOT_REVERSIBLE",
+         ReasonCode.UNKNOWN_LOAN.value if k == "R" else ReasonCode.NOT_REVERSIBLE.value,
          "the loan was not booked (its loans row was quarantined)" if k == "R"
          else "the reversed repayment was not applied",
          _raw((txn, ref, amt)), amt)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from lending.copyio import copy_rows
 from lending.domain.loan_day import LoanState
-from lending.settlement.models import SettlementRun
+from lending.settlement.models import ClaimStatus, SettlementRun
 from lending.settlement.steps.common import (
     _exec,
     _quarantine,
@@ -103,7 +103,7 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
     if raised:
         copy_rows("lending_claim", ("loan_id", "guarantor_id", "raised_on", "principal",
                                     "interest", "penalty", "amount", "status", "paid_amount"),
-                  ((lid, g, day, p, i, pen, amt, "RAISED", zero)
+                  ((lid, g, day, p, i, pen, amt, ClaimStatus.RAISED.value, zero)
                    for lid, g, p, i, pen, amt in raised))
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
         lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
