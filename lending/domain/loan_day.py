@@ -105,15 +105,26 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
     ctx = _Day(loan, terms, day, out)
     at: list[date | None] = [None]
 
-    def bring_to(on: date) -> None:
-        if at[0] == on:
-            return
+    def step(on: date) -> None:
         at[0] = ctx.day = on
         ctx.advance()
         if loan.overpaid > 0 and loan.state in OPEN_STATES and loan.oldest_unpaid_due_on:
             # Money held in suspense pays what has fallen due (and nothing early).
             ctx._pay(loan.overpaid, kind="SCHEDULED", txn=None, event="SUSPENSE_APPLY")
             ctx.refund_if_closed(None)
+
+    def bring_to(on: date) -> None:
+        if at[0] == on:
+            return
+        # The advance pays each instalment on its due date (§8.8), also when the due date is a
+        # weekend or holiday and the loan is processed on the next business day (§8.11): no
+        # penalty on what the borrower had already paid.
+        while loan.overpaid > 0 and loan.state in OPEN_STATES:
+            nxt = ctx._inst(loan.billed_seq + 1)
+            if nxt is None or nxt.due_on >= on or (at[0] is not None and nxt.due_on <= at[0]):
+                break
+            step(nxt.due_on)
+        step(on)
 
     def value_date(ev: Event) -> date:
         if ev.kind == "REVERSAL" or ev.value_on is None:

@@ -172,3 +172,30 @@ def test_reversing_one_prepayment_keeps_the_other_in_the_schedule(golden):
     seq1 = installments("Q1")[0]
     assert (seq1[2], seq1[3]) == (D("3649.94"), D("261.40"))
     assert installments("Q1")[1][2] == D("3477.59")
+
+
+# --- §8.8 with §8.11: the advance pays an instalment due on a holiday on its due date ---------
+
+
+def test_an_advance_pays_the_instalment_due_on_a_holiday_on_its_due_date(golden):
+    # 10,000.00 at 18 %, 12 × 916.80 (766.80 principal + 150.00 interest), disbursed 2026-03-06,
+    # first due Monday 2026-04-06 — 清明, a holiday (04-04 … 04-06); the next business day is
+    # Tuesday 04-07. The borrower paid 916.80 in advance on 03-20 (nothing due: suspense).
+    settle(date(2026, 3, 6), loans=[loan_row("H1", disbursed="2026-03-06",
+                                             first_due="2026-04-06")])
+    settle(date(2026, 3, 20), repayments=[pay_row("T1", "H1", "2026-03-20", "916.80")])
+    assert Loan.objects.get(loan_no="H1").overpaid_amount == D("916.80")
+    tuesday = date(2026, 4, 7)
+    settle(date(2026, 4, 3))
+    settle(tuesday)
+    # The advance pays instalment 1 on 04-06: no penalty (applied on Tuesday it would first have
+    # taken 766.80 × 27 % / 360 = 0.58 and 150.00 × 27 % / 360 = 0.11 of it, and left the
+    # instalment 0.69 short, overdue).
+    assert _sum("H1", tuesday, "SUSPENSE_APPLY", "PENALTY") == 0
+    assert _sum("H1", tuesday, "SUSPENSE_APPLY", "COMPOUND") == 0
+    assert _sum("H1", tuesday, "SUSPENSE_APPLY", "INTEREST") == D("150.00")
+    assert _sum("H1", tuesday, "SUSPENSE_APPLY", "PRINCIPAL") == D("766.80")
+    loan = Loan.objects.get(loan_no="H1")
+    assert (loan.state, loan.dpd, loan.overpaid_amount) == ("ACTIVE", 0, D("0.00"))
+    inst = loan.installments.get(seq=1)
+    assert (inst.status, inst.paid_on) == ("PAID", date(2026, 4, 6))

@@ -58,6 +58,7 @@ class LoanModel:
     def _rows(self, bal, n, starts, dues, seq0, annuity_amt=None):
         rows, i = [], self.i
         a = annuity_amt if annuity_amt is not None else annuity(bal, i, n)
+        per = hu(bal / n)  # §3.2 等额本金: the same principal each period, the last absorbs
         for k in range(n):
             if self.s.method == "INTEREST_FIRST":
                 # not in §8.5 (EI/EP only): actual days at the basis, §3.2 "先息后本 actual/360"
@@ -70,7 +71,7 @@ class LoanModel:
             elif self.s.method == "EQUAL_INSTALLMENT":
                 principal = a - interest
             elif self.s.method == "EQUAL_PRINCIPAL":
-                principal = hu(bal / (n - k))
+                principal = per
             else:  # INTEREST_FIRST
                 principal = ZERO
             row = Inst(seq0 + k, starts[k], dues[k], principal, interest)
@@ -119,7 +120,7 @@ class LoanModel:
             return
         key = {"PRINCIPAL": "PRINCIPAL", "INTEREST": "INTEREST"}.get(comp, "PENALTY")
         parts = self._split_by_balance(st, key, amount) if sign > 0 else self._split(amount)
-        coll = st.collected.setdefault(day, {})
+        coll = (st.applied if st.from_advance else st.collected).setdefault(day, {})
         for f, a in parts.items():
             st.shares[f][key] -= a * sign
             coll[(f, comp)] = coll.get((f, comp), ZERO) + a * sign
@@ -255,7 +256,9 @@ class LoanModel:
                 if billed_today:
                     self._crystallise(st)
                     if st.suspense:
+                        st.from_advance = True
                         st.suspense = self._pay_due(st, day, st.suspense, day)
+                        st.from_advance = False
                         self._close_if_repaid(st, day)
             if st.closed_on is None:
                 for p in by_day.get(day, []):

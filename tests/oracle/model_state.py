@@ -104,8 +104,12 @@ class State:
     closed_on: date | None = None
     state: str = "ACTIVE"
     dpd: int = 0
-    # per day: funder → statement-like collected components (the day's movements)
+    # per day: funder → collected components, of the borrower's money paid that day (what a
+    # statement's COLLECTION lines carry) and of the advance applied (not a statement line:
+    # the money was on the statement as OVERPAYMENT when it came, §8.8)
     collected: dict[date, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+    applied: dict[date, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+    from_advance: bool = False
     overpaid: dict[date, Decimal] = field(default_factory=dict)
     refunded: dict[date, Decimal] = field(default_factory=dict)
     quarantined: list[str] = field(default_factory=list)
