@@ -41,7 +41,10 @@ oracle: setup
 # per core of the development machine) when a broker is there: CELERY_BROKER_URL, or else a
 # Redis answering on 127.0.0.1:6379. Without a broker, or with BENCH_WORKERS=0, the chunks run
 # eagerly in this process, one after another (the command's first line says which).
+# The benchmarks log in as the owner (DATABASE_APP_ROLE empty): they wipe and VACUUM their
+# platform's tables, which the application's role (lending_app) may not.
 BENCH_WORKERS ?= 2
+bench: export DATABASE_APP_ROLE =
 bench: migrate
 	@url="$$CELERY_BROKER_URL"; \
 	if [ "$(BENCH_WORKERS)" = 0 ]; then url=""; \

@@ -1,6 +1,9 @@
 """Settings, all from the environment.
 
 DATABASE_URL         unset: embedded PostgreSQL under .pgdata/ (see config/embedded_pg.py)
+DATABASE_APP_ROLE, DATABASE_APP_PASSWORD, DATABASE_OWNER_URL
+                     the role the application logs in as (lending_app) and the owner that
+                     migrates: see "Database" below and docs/security.md
 CELERY_BROKER_URL    unset: tasks run eagerly in-process; set: redis:// or amqp:// broker
 CELERY_RESULT_BACKEND  defaults to the broker when it is Redis, else redis://127.0.0.1:6379/1
 SECRET_KEY, DEBUG, ALLOWED_HOSTS, BORROWER_HASH_KEY
@@ -114,20 +117,52 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL only -------------------------------------------------------------
+# --- Database: PostgreSQL only; the application logs in as its own role (issue 21) --------
+# The tables belong to the owner role, which runs the migrations; the application connects as
+# DATABASE_APP_ROLE (lending_app): no superuser, owns no table, no TRUNCATE, append-only
+# journals (controls/db_roles.py, docs/security.md "Database roles").
+# - DATABASE_URL's user is not that role (development, tests, CI: the owner's URL, here a
+#   superuser): the application logs in as DATABASE_APP_ROLE on the same server and database,
+#   with DATABASE_APP_PASSWORD (unset: none, where the server trusts the connection); the
+#   owner runs `migrate`, which sets the role up.
+# - DATABASE_URL's user is that role (production: the application never holds the owner's
+#   password): DATABASE_OWNER_URL names the owner for `migrate` and `db_app_role` only.
+# - DATABASE_APP_ROLE= (empty): one login for both, as before issue 21 (not for production).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
-    if _db["ENGINE"] not in (
+
+
+def _parse_db(url: str, name: str) -> dict:
+    db = dj_database_url.parse(url, conn_max_age=0)
+    if db["ENGINE"] not in (
         "django.db.backends.postgresql",
         "django.db.backends.postgresql_psycopg2",
     ):
-        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
-    _db["ENGINE"] = "django.db.backends.postgresql"
+        raise ImproperlyConfigured(f"{name} must point at PostgreSQL (postgres://...)")
+    return db
+
+
+if DATABASE_URL:
+    _db = _parse_db(DATABASE_URL, "DATABASE_URL")
 else:
     from config.embedded_pg import ensure_running
 
-    _db = {"ENGINE": "django.db.backends.postgresql", **ensure_running()}
+    _db = dict(ensure_running())
+# controls.db_backend: Django's PostgreSQL backend that keeps the owner beside the app role
+_db["ENGINE"] = "controls.db_backend"
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "lending_app")
+_LOGIN_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
+if DATABASE_APP_ROLE:
+    _db["APP_ROLE"] = DATABASE_APP_ROLE
+    if _db.get("USER") != DATABASE_APP_ROLE:
+        _db["OWNER"] = {key: _db.get(key, "") for key in _LOGIN_KEYS}
+        _db["USER"] = DATABASE_APP_ROLE
+        _db["PASSWORD"] = os.environ.get("DATABASE_APP_PASSWORD", "")
+    elif os.environ.get("DATABASE_OWNER_URL"):
+        _owner = _parse_db(os.environ["DATABASE_OWNER_URL"], "DATABASE_OWNER_URL")
+        if _owner["NAME"] != _db["NAME"]:
+            raise ImproperlyConfigured("DATABASE_OWNER_URL must name DATABASE_URL's database "
+                                       f"({_db['NAME']}), not {_owner['NAME']}")
+        _db["OWNER"] = {key: _owner.get(key, "") for key in _LOGIN_KEYS}
 _db.setdefault("OPTIONS", {})
 # No JIT compilation: it pays only for long analytic plans, and the batch statements that are
 # long set it off anyway (positions, reconcile); for the short ones it is pure overhead,

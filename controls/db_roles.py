@@ -7,8 +7,8 @@ privileges the application needs:
 - SELECT, INSERT, UPDATE, DELETE on the tables of the schema, never TRUNCATE, REFERENCES or
   TRIGGER, never ownership: so no ALTER TABLE, no DISABLE TRIGGER, no DROP, no CREATE in the
   schema, and no `SET session_replication_role` (a superuser's setting);
-- append-only tables get SELECT and INSERT only: journal entries and lines, the audit trail's
-  event tables;
+- append-only tables get SELECT and INSERT only: journal entries and lines, settlement
+  payment releases, the audit trail's event tables;
 - books and accounts: SELECT and INSERT (new memo books), and UPDATE of their name (and an
   account's active flag) only — never of an account's book, code or currency;
 - periods: no DELETE; quarantined rows: no DELETE; django_migrations: SELECT only;
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 APP_ROLE = "lending_app"
 
-APPEND_ONLY = ("ledger_journalentry", "ledger_journalline")
+APPEND_ONLY = ("ledger_journalentry", "ledger_journalline", "controls_paymentrelease")
 READ_ONLY = ("django_migrations",)
 NO_DELETE = ("ledger_period", "partners_quarantinedrow")
 COLUMN_UPDATES = {"ledger_book": ("name",), "ledger_account": ("name", "is_active")}
@@ -51,12 +51,18 @@ def _event_tables() -> list[str]:
                   if m._meta.app_label == "controls" and m._meta.db_table.endswith("event"))
 
 
-def app_role_setup(*, role: str = APP_ROLE, password: str | None = None) -> list[str]:
+_ATTRIBUTES = ("rolsuper", "rolcreatedb", "rolcreaterole", "rolreplication", "rolbypassrls")
+
+
+def app_role_setup(*, role: str = APP_ROLE, password: str | None = None, login: bool = False,
+                   using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Create or re-grant the application role in the current database; returns the SQL run
-    (for the command's output). Needs a user that may create roles and owns the tables."""
+    (for the command's output). Needs a user that may create roles and owns the tables.
+    `login`: the role may log in (without a password: where the server trusts local
+    connections, as the development and test servers do); `password` implies it."""
     r = _ident(role)
     statements: list[str] = []
-    with connection.cursor() as cur:
+    with connections[using].cursor() as cur:
         def run(sql: str, params=None) -> None:
             cur.execute(sql, params)
             statements.append(sql if params is None else sql.replace("%s", "'***'"))
@@ -68,10 +74,18 @@ def app_role_setup(*, role: str = APP_ROLE, password: str | None = None) -> list
                    CREATE ROLE {r} NOLOGIN;
                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
                END $$""")
-        run(f"ALTER ROLE {r} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
-            "INHERIT")
+        # ALTER ROLE only when something changes: roles are cluster-wide, and test processes
+        # migrating their own databases at once would collide ("tuple concurrently updated")
+        cur.execute(f"SELECT {', '.join(_ATTRIBUTES)}, rolinherit, rolcanlogin "
+                    "FROM pg_roles WHERE rolname = %s", [role])
+        *powers, inherit, can_login = cur.fetchone()
+        if any(powers) or not inherit:
+            run(f"ALTER ROLE {r} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                "NOBYPASSRLS INHERIT")
         if password:
             run(f"ALTER ROLE {r} LOGIN PASSWORD %s", [password])
+        elif login and not can_login:
+            run(f"ALTER ROLE {r} LOGIN")
         run(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {r}")
         run(f"GRANT USAGE ON SCHEMA public TO {r}")
         run(f"REVOKE CREATE ON SCHEMA public FROM {r}")

@@ -97,3 +97,37 @@ def _reference_rows_after_a_flush(request):
         if not Partner.objects.filter(kind="BANK").exists():
             importlib.import_module("partners.migrations.0002_the_bank").create_bank(apps, None)
     yield
+
+
+# --- Tests that need the owner role (issue 21) --------------------------------------------------
+# The tests connect as the application role (lending_app, config/settings.py), which may not
+# UPDATE or DELETE posted journals, TRUNCATE or VACUUM. A test of what the database's triggers
+# refuse even to the owner, or of a development tool that needs the owner's rights, is marked
+# `db_owner`: its `default` connection then logs in as the owner, from before its fixtures open
+# the test's transaction until after they close it (controls.db_backend.base.as_owner).
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "db_owner: the test's database connection logs in as the owner role, not "
+                   "the application role (triggers that bind the owner too, dev tools)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("db_owner"):
+        from django.db import connections
+
+        from controls.db_backend.base import as_owner
+
+        owner = as_owner(connections["default"])
+        owner.__enter__()
+        item._db_owner = owner
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    owner = getattr(item, "_db_owner", None)
+    if owner is not None:
+        del item._db_owner
+        owner.__exit__(None, None, None)

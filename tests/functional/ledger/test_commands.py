@@ -68,6 +68,7 @@ def test_check_ledger_runs_registered_checks_and_fails(posted_gl, failing_check)
     assert "[test.always_wrong] sub-ledger differs from GL as of 2026-03-31" in err.getvalue()
 
 
+@pytest.mark.db_owner  # the superuser owner: the application role may not switch triggers off
 def test_check_ledger_finds_an_entry_smuggled_past_the_triggers(posted_gl):
     """Only a superuser disabling triggers can do this; the check still sees it."""
     entry = JournalEntry.objects.get(idempotency_key="f:acc")

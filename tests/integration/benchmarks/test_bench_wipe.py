@@ -36,6 +36,7 @@ def committed(transactional_db, monkeypatch):
     ledger_purge()  # the warm-up days posted: the ledger refuses the flush's TRUNCATE
 
 
+@pytest.mark.db_owner  # the owner: VACUUM gives pages back only for the tables' owner
 def test_a_wipe_deletes_the_portfolio_and_gives_its_pages_back(committed):
     f.bank()  # made by a data migration, which an earlier transactional test's flush removed
     bench.portfolio_build(300, say=lambda *_: None)

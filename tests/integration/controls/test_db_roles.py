@@ -1,10 +1,11 @@
-"""Issue 21, finding 5 (acceptance 6): connected as the application role, each raw-SQL attack
-is refused — and the application itself still works as that role.
+"""Issue 21, finding 5 (acceptance 6): the application connects as its own role, and each
+raw-SQL attack is refused to it — and the application itself still works as that role.
 
-The role is set up as `manage.py db_app_role` does (controls.db_roles) inside the test
-transaction; `SET SESSION AUTHORIZATION lending_app` then makes this connection one of that
-role (session and current user: unlike SET ROLE, it cannot switch back to the superuser that
-opened the connection, exactly as a login of the role could not).
+The tests' own connection is the application's (`default`): it logs in as `lending_app`
+(config/settings.py, controls.db_backend), set up by `migrate` when the test database was
+created. Since that is the login, no statement can bring the owner back (`SET ROLE`,
+`SET SESSION AUTHORIZATION`, `RESET …` are refused or stay the role). What needs the owner
+uses a separate owner connection (controls.db_backend.base.owner_connection).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import pytest
 from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
 
-from controls.db_roles import APP_ROLE, app_role_setup
+from controls.db_backend.base import owner_connection
+from controls.db_roles import APP_ROLE
 from ledger.models import Account, JournalEntry, JournalLine
 from ledger.services import period_close
 from tests.factories import browser as fb
+from tests.support.ledger import ledger_purge
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +34,13 @@ def _sql(*statements, params=None):
             cur.execute(sql, params)
 
 
-@pytest.fixture
-def app_role():
-    """Set up the role, then act as it (the owner again afterwards)."""
-    app_role_setup()
-    _sql(f"SET SESSION AUTHORIZATION {APP_ROLE}")
-    yield
-    _sql("RESET SESSION AUTHORIZATION")
+def _one(sql, cur=None):
+    if cur is None:
+        with connection.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+    cur.execute(sql)
+    return cur.fetchone()
 
 
 @pytest.fixture
@@ -90,32 +93,64 @@ ATTACKS = {
     "truncate_audit_events": ["TRUNCATE controls_auditbreakevent"],
     # escalation
     "become_superuser": ["SET ROLE postgres"],
+    "become_the_owner_by_session": ["SET SESSION AUTHORIZATION postgres"],
     "grant_itself_superuser": [f"ALTER ROLE {APP_ROLE} SUPERUSER"],
     "forge_migrations": ["DELETE FROM django_migrations"],
 }
 
 
+def test_the_application_logs_in_as_the_app_role():
+    """The test suite, as the application, is connected as lending_app — not as the owner
+    that created and migrated the test database."""
+    assert _one("SELECT current_user, session_user") == (APP_ROLE, APP_ROLE)
+    assert connection.settings_dict["USER"] == APP_ROLE
+    assert connection.settings_dict["OWNER"]["USER"] != APP_ROLE
+
+
 @pytest.mark.parametrize("name", sorted(ATTACKS))
-def test_each_raw_sql_attack_is_refused_to_the_app_role(posted, app_role, name):
+def test_each_raw_sql_attack_is_refused_to_the_app_role(posted, name):
     _refused(*ATTACKS[name])
-    _sql("RESET SESSION AUTHORIZATION")
     assert (JournalEntry.objects.count(), JournalLine.objects.count()) == posted
     assert not JournalLine.objects.filter(debit__gt=0, credit__gt=0).exists()
+    assert _one("SELECT current_user, session_user") == (APP_ROLE, APP_ROLE)
 
 
-def test_the_same_attacks_succeed_for_a_superuser_so_the_test_can_fail(posted):
-    """Without the role (the owner, a superuser) the first attacks of finding 5 go through:
-    the refusals above come from the role, not from the statements."""
-    with transaction.atomic():
-        _sql("SET LOCAL session_replication_role = replica")
-        _sql("UPDATE ledger_account SET name = name || ''")
-        _sql("SET LOCAL ledger.allow_truncate = 'on'", "TRUNCATE ledger_journalline")
-        assert JournalLine.objects.count() == 0
-        transaction.set_rollback(True)
-    assert JournalLine.objects.count() == posted[1]
+def test_resetting_the_role_or_session_keeps_the_app_role():
+    """RESET ROLE / RESET SESSION AUTHORIZATION are accepted and change nothing: the role is
+    the login, there is no owner underneath to return to."""
+    _sql("RESET ROLE", "RESET SESSION AUTHORIZATION", "SET ROLE NONE")
+    assert _one("SELECT current_user, session_user") == (APP_ROLE, APP_ROLE)
+    _refused("SET session_replication_role = replica")
 
 
-def test_the_app_role_is_no_superuser_and_owns_no_table(app_role):
+@pytest.mark.django_db(transaction=True)
+def test_the_same_attacks_succeed_for_the_owner_so_the_test_can_fail():
+    """On an owner connection (a superuser here) the first attacks of finding 5 go through:
+    the refusals above come from the role, not from the statements. The day is committed so
+    that the owner's separate connection sees it."""
+    fb.settled_day(DAY)
+    lines = JournalLine.objects.count()
+    assert lines > 0
+    owner = owner_connection(connection)
+    try:
+        owner.ensure_connection()
+        owner.set_autocommit(False)
+        with owner.cursor() as cur:
+            assert _one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+                        cur) == (True,)
+            cur.execute("SET LOCAL session_replication_role = replica")
+            cur.execute("UPDATE ledger_account SET book_id = book_id")
+            cur.execute("SET LOCAL ledger.allow_truncate = 'on'")
+            cur.execute("TRUNCATE ledger_journalline")
+            assert _one("SELECT count(*) FROM ledger_journalline", cur) == (0,)
+        owner.rollback()
+    finally:
+        owner.close()
+    assert JournalLine.objects.count() == lines
+    ledger_purge()
+
+
+def test_the_app_role_is_no_superuser_and_owns_no_table():
     with connection.cursor() as cur:
         cur.execute("SELECT current_user, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls "
                     "FROM pg_roles WHERE rolname = current_user")
@@ -124,14 +159,12 @@ def test_the_app_role_is_no_superuser_and_owns_no_table(app_role):
         assert cur.fetchone() == (0,)
 
 
-def test_the_application_runs_a_settlement_day_as_the_app_role(app_role):
+def test_the_application_runs_a_settlement_day_as_the_app_role():
     """Import, book, post, statements, checks — the whole day — and the month-end close,
     with only the role's privileges."""
     run = fb.settled_day(DAY)
     assert run.state == "DONE"
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_user, session_user")
-        assert cur.fetchone() == (APP_ROLE, APP_ROLE)
+    assert _one("SELECT current_user, session_user") == (APP_ROLE, APP_ROLE)
     assert JournalLine.objects.exists()
     Account.objects.filter(book__code="BANK_GL").update(name="renamed")  # allowed: the name
     closed = period_close(book="BANK_GL", period=DAY, closed_by="finance")
@@ -139,8 +172,16 @@ def test_the_application_runs_a_settlement_day_as_the_app_role(app_role):
     call_command("check_ledger")
 
 
-def test_the_command_sets_the_role_up_again(capsys):
+@pytest.mark.django_db(transaction=True)
+def test_the_command_sets_the_role_up_again_as_the_owner(capsys):
     call_command("db_app_role")
     call_command("db_app_role")  # idempotent
     out = capsys.readouterr().out
     assert f"role {APP_ROLE}:" in out and "GRANT SELECT, INSERT, UPDATE, DELETE" in out
+    # the application's connection is the role's again afterwards
+    assert _one("SELECT current_user") == (APP_ROLE,)
+
+
+def test_the_command_cannot_switch_to_the_owner_inside_a_transaction():
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        call_command("db_app_role")

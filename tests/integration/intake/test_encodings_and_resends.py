@@ -128,6 +128,7 @@ def test_headerless_empty_file_is_rejected(alpha):
     assert result.status == "REJECTED" and "no header row" in result.error
 
 
+@pytest.mark.db_owner  # the owner: the trigger, not the app role's missing DELETE
 def test_quarantined_rows_are_append_only(alpha):
     result = import_rows("repayments", [["T1", "LX", "2026-11-30", "1.00", "BORROWER",
                                          "SCHEDULED"]])

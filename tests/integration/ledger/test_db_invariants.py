@@ -181,6 +181,7 @@ def posted(gl, make_draft):
         "DELETE FROM ledger_journalentry WHERE id = %s",
     ],
 )
+@pytest.mark.db_owner  # the app role may not even try (tests/integration/controls)
 def test_posted_rows_cannot_be_updated_or_deleted(posted, sql):
     with pytest.raises(IntegrityError, match="append-only"):
         with transaction.atomic(), connection.cursor() as c:
@@ -194,6 +195,7 @@ def test_orm_delete_is_refused_too(posted):
             JournalLine.objects.filter(entry=posted).delete()
 
 
+@pytest.mark.db_owner  # the app role may not even try (tests/integration/controls)
 @pytest.mark.parametrize("table", ["ledger_journalline", "ledger_journalentry"])
 def test_truncate_is_refused(posted, table):
     with pytest.raises(IntegrityError, match="TRUNCATE"):
@@ -203,6 +205,7 @@ def test_truncate_is_refused(posted, table):
     assert JournalLine.objects.filter(entry=posted).count() == 2
 
 
+@pytest.mark.db_owner  # the app role may not even try (tests/integration/controls)
 def test_account_with_lines_cannot_be_deleted(posted):
     with pytest.raises(IntegrityError, match="has lines"):
         with transaction.atomic(), connection.cursor() as c:
@@ -228,6 +231,7 @@ def test_posting_into_a_closed_period_is_refused(gl):
         transaction.set_rollback(True)
 
 
+@pytest.mark.db_owner  # the app role may not even try (tests/integration/controls)
 def test_closed_period_cannot_be_reopened_or_deleted(gl):
     period = period_close(book="BANK_GL", period=date(2026, 3, 1))
     with pytest.raises(IntegrityError, match="is closed"):
