@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from pghistory.admin import EventsAdmin
 
 from controls import requests as change_requests
@@ -29,9 +30,55 @@ def reason_page(model_admin, request, queryset, *, action: str, question: str):
     })
 
 
+class RefuseUnavailableActions:
+    """An action the user's roles do not give (approve, reject, submit, request a release) is
+    refused with 403, not ignored as Django's "no action selected"."""
+
+    def changelist_view(self, request, extra_context=None):
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action and action not in self.get_actions(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+
+class ManualJournalForm(forms.Form):
+    """A manual journal entry, drafted as a four-eyes request: posted only on approval."""
+
+    book = forms.CharField(initial="BANK_GL", max_length=40)
+    business_date = forms.DateField(help_text="YYYY-MM-DD, in an open period of the book")
+    memo = forms.CharField(max_length=500, help_text="Why: shown to the approver and kept on "
+                                                     "the entry.")
+    lines = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text="One line per row: account, debit, credit[, program[, counterparty]] — "
+                  "e.g. <code>1132, 100.00, 0</code> then <code>2201, 0, 100.00</code>. "
+                  "Debits must equal credits.")
+
+    def clean_lines(self) -> list[dict]:
+        out = []
+        for n, row in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            if not row.strip():
+                continue
+            cells = [c.strip() for c in row.split(",")]
+            if len(cells) < 3 or len(cells) > 5:
+                raise forms.ValidationError(
+                    f"row {n}: account, debit, credit[, program[, counterparty]] "
+                    f"({len(cells)} values given)")
+            line = dict(zip(("account", "debit", "credit", "program", "counterparty"), cells,
+                            strict=False))
+            out.append({k: v for k, v in line.items() if v != "" or k in ("debit", "credit")})
+        return out
+
+    def payload(self) -> dict:
+        data = self.cleaned_data
+        return {"book": data["book"].strip(), "business_date": data["business_date"].isoformat(),
+                "memo": data["memo"].strip(), "lines": data["lines"]}
+
+
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(ControlPermissions, admin.ModelAdmin):
-    """Program changes and break write-offs waiting for (or decided by) a second person."""
+class ChangeRequestAdmin(RefuseUnavailableActions, ControlPermissions, admin.ModelAdmin):
+    """Program changes, break write-offs, partner status changes and manual journal entries
+    waiting for (or decided by) a second person."""
 
     list_display = ("id", "kind", "target_id", "status", "created_by", "created_at",
                     "submitted_at", "decided_by", "decided_at", "rejection_reason")
@@ -43,7 +90,39 @@ class ChangeRequestAdmin(ControlPermissions, admin.ModelAdmin):
     fields = ("kind", "target_id", "payload", "note") + readonly_fields[2:]
 
     def has_add_permission(self, request):
-        return False  # requests come from the program and break pages
+        return False  # requests come from the program, break and partner pages, and the
+        # manual journal page below
+
+    def has_manual_journal_permission(self, request) -> bool:
+        return _finance_request(request)
+
+    def get_urls(self):
+        return [path("manual-journal/", self.admin_site.admin_view(self.manual_journal_view),
+                     name="controls_changerequest_manual_journal")] + super().get_urls()
+
+    def manual_journal_view(self, request):
+        """Draft and submit a manual journal entry; the ledger is untouched until a second
+        person with the approver role approves it. Every refusal is shown on the form."""
+        if not self.has_manual_journal_permission(request):
+            raise PermissionDenied
+        form = ManualJournalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                req = change_requests.request_create(
+                    kind=RequestKind.MANUAL_JOURNAL, target_id=0, payload=form.payload(),
+                    note=form.cleaned_data["memo"], by=request.user)
+            except change_requests.RequestError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"{req} submitted: it is posted when a second "
+                                           "person with the approver role approves it.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:controls_changerequest_change", args=[req.pk]))
+        return render(request, "admin/controls/manual_journal.html", {
+            **self.admin_site.each_context(request), "title": "New manual journal entry",
+            "form": form, "opts": self.model._meta,
+        })
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -125,6 +204,14 @@ class AuditEventsAdmin(ControlPermissions, EventsAdmin):
         return StreamingHttpResponse(
             _csv_rows(events), content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'})
+
+
+def _finance_request(request) -> bool:
+    """Finance's requests (manual journals, payment releases): who may request changes and
+    reads the ledger."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and user.has_perm("controls.request_change")
+                and user.has_perm("ledger.view_journalentry"))
 
 
 def _audit_viewer(request) -> bool:
@@ -230,3 +317,46 @@ class PartnerStatusRequestAdmin(PartnerAdmin):
 
 admin.site.unregister(Partner)
 admin.site.register(Partner, PartnerStatusRequestAdmin)
+
+
+# --- A day's settlement payment is released only through a four-eyes request -----------------
+# The statements' admin (lending) is registered again here with the action that drafts the
+# request (PAYMENT_RELEASE, controls.requests) and a column saying whether it is released.
+
+from lending.admin.settlement import StatementAdmin  # noqa: E402
+from lending.models import Statement  # noqa: E402
+
+
+class StatementReleaseAdmin(RefuseUnavailableActions, StatementAdmin):
+    actions = ["request_payment_release"]
+    list_display = (*StatementAdmin.list_display, "payment")
+    list_select_related = (*StatementAdmin.list_select_related, "payment_release")
+
+    def has_payment_release_permission(self, request) -> bool:
+        return _finance_request(request)
+
+    @admin.display(description="payment")
+    def payment(self, obj):
+        release = getattr(obj, "payment_release", None)
+        if release is not None:
+            return f"released {release.released_at:%Y-%m-%d %H:%M} by {release.released_by}"
+        return "not released"
+
+    @admin.action(description="Request the release of the payment (an approver approves)",
+                  permissions=["payment_release"])
+    def request_payment_release(self, request, queryset):
+        for statement in queryset.select_related("run", "counterparty").order_by("pk"):
+            try:
+                req = change_requests.request_create(
+                    kind=RequestKind.PAYMENT_RELEASE, target_id=statement.pk,
+                    payload={"amount": str(statement.net_amount)},
+                    note=f"release of {statement}", by=request.user)
+            except change_requests.RequestError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{req}: the payment of {statement} is released "
+                                           "when an approver approves it.", messages.SUCCESS)
+
+
+admin.site.unregister(Statement)
+admin.site.register(Statement, StatementReleaseAdmin)

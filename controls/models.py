@@ -37,6 +37,8 @@ class RequestKind(models.TextChoices):
     PROGRAM_CHANGE = "PROGRAM_CHANGE", "Program change"
     BREAK_WRITE_OFF = "BREAK_WRITE_OFF", "Break write-off"
     PARTNER_STATUS = "PARTNER_STATUS", "Partner status change"
+    MANUAL_JOURNAL = "MANUAL_JOURNAL", "Manual journal entry"
+    PAYMENT_RELEASE = "PAYMENT_RELEASE", "Settlement payment release"
 
 
 class ChangeRequest(models.Model):
@@ -45,7 +47,8 @@ class ChangeRequest(models.Model):
 
     kind = models.CharField(max_length=20, choices=RequestKind.choices)
     target_id = models.BigIntegerField(
-        help_text="The program, break or partner the request is about.")
+        help_text="The program, break, partner or statement the request is about (0: none, "
+                  "e.g. a manual journal).")
     payload = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True, help_text="Why: shown to the approver.")
     status = models.CharField(max_length=20, choices=RequestStatus.choices,
@@ -78,6 +81,37 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class PaymentRelease(models.Model):
+    """A day's settlement payment with one counterparty (its statement's net amount), released
+    for payment: made only by the approval of a `PAYMENT_RELEASE` request by a second person
+    (controls.requests), once per statement. Append-only: the application's database role
+    may insert and read it, never change or delete it (controls.db_roles)."""
+
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT,
+                                     related_name="payment_release")
+    amount = models.DecimalField(max_digits=18, decimal_places=2,
+                                 help_text="+ the counterparty pays the bank; − the bank pays.")
+    currency = models.CharField(max_length=3)
+    request = models.OneToOneField(ChangeRequest, on_delete=models.PROTECT,
+                                   related_name="payment_release")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(released_by=F("requested_by")),
+                                   name="payment_release_four_eyes"),
+            models.CheckConstraint(condition=~Q(amount=0), name="payment_release_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"release of {self.statement} ({self.amount} {self.currency})"
 
 
 # --- The audit trail (django-pghistory: database triggers, so raw SQL is recorded too) ---------
@@ -122,3 +156,4 @@ AuditQuarantinedRow = _tracked(QuarantinedRow, "AuditQuarantinedRow")
 AuditUserGroup = _tracked(User.groups.through, "AuditUserGroup")
 AuditGroupPermission = _tracked(Group.permissions.through, "AuditGroupPermission")
 pghistory.track(*_trackers(), model_name="ChangeRequestEvent")(ChangeRequest)
+pghistory.track(*_trackers(), model_name="PaymentReleaseEvent")(PaymentRelease)
