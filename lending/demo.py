@@ -8,6 +8,7 @@ several months. Deterministic (a seeded generator) and idempotent: a second run 
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,14 @@ from lending.models import Agreement, Program
 from partners.models import FileEncoding, Partner, PartnerKind, PartnerUser
 
 DEMO_START = date(2026, 8, 1)
-DEMO_END = date(2026, 11, 27)
+# To the last business day before this session's date: the first cohort's instalments of
+# early September are then 90 days past due (claims at 80, non-accrual and BETA's write-off
+# at 90), and the recoveries after them have begun.
+DEMO_END = date(2026, 12, 4)
+# The share of loans whose borrower stops paying at the first instalment (a consumer
+# micro-loan book's 2–4 % default rate): they reach the claim, non-accrual and write-off
+# thresholds, so that risk staff see those parts of the day in the demo.
+DEFAULTER_PERCENT = 4
 LOANS_PER_DAY = 24
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "demo-admin-pass"  # noqa: S105 - printed by `make demo`; development only
@@ -127,9 +135,15 @@ def demo_setup() -> None:
             code=spec.code, name=spec.name, repayment_methods=list(spec.methods),
             min_annual_rate=Decimal("0.10"), max_annual_rate=Decimal("0.24"),
             max_principal=Decimal("50000"), max_term_months=24,
-            claim_trigger_dpd=80, write_off_dpd=180,
+            # BETA's loans have no guarantor: the bank writes them off at 90 days past due
+            claim_trigger_dpd=80, write_off_dpd=90 if spec.partner == "BETA" else 180,
         )
     _partner_users()
+
+
+def is_defaulter(loan_no: str) -> bool:
+    """A borrower who never pays (deterministic, from the loan number)."""
+    return zlib.crc32(loan_no.encode()) % 100 < DEFAULTER_PERCENT
 
 
 def _loan_rows(day: date, partner: str, rng: random.Random, per_day: int) -> list[tuple]:
@@ -189,6 +203,8 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
         for loan_no, lid, principal, interest in cur.fetchall():
             due = principal + interest
             roll = rng.random()
+            if is_defaulter(loan_no):
+                continue
             if roll < 0.84:  # on time
                 repayments.append((txn(), loan_no, day, f"{due:.2f}", "BORROWER", "SCHEDULED"))
                 on_time[lid] = (principal, interest)
@@ -204,6 +220,8 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
             # else: does not pay today (late, or on its way to a claim)
         cur.execute(_OVERDUE, [partner.pk, day])
         for loan_no, _lid, owed in cur.fetchall():
+            if is_defaulter(loan_no):
+                continue
             if rng.random() < 0.08:  # a late payer catches up (penalty may stay open)
                 repayments.append((txn(), loan_no, day, f"{owed:.2f}", "BORROWER",
                                    "SCHEDULED"))
@@ -214,6 +232,15 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
                 ORDER BY l.id""", [partner.pk, day])
         for loan_no, amount in cur.fetchall():  # 代偿: the guarantor pays the raised claim
             repayments.append((txn(), loan_no, day, f"{amount:.2f}", "GUARANTOR", "SCHEDULED"))
+        cur.execute(
+            """SELECT loan_no, state FROM lending_loan WHERE partner_id = %s
+                AND state IN ('CLAIMED', 'WRITTEN_OFF') ORDER BY id""", [partner.pk])
+        for loan_no, state in cur.fetchall():
+            # a defaulted borrower pays something now and then: after the claim a recovery
+            # routed to the guarantor, after the write-off a recovery of the written-off loan
+            if rng.random() < (0.10 if state == "CLAIMED" else 0.30):
+                repayments.append((txn(), loan_no, day, "100.00" if state == "CLAIMED"
+                                   else "80.00", "BORROWER", "SCHEDULED"))
         cur.execute(
             """SELECT loan_no FROM lending_loan WHERE partner_id = %s
                 AND repayment_method = 'DAILY' AND state = 'ACTIVE' ORDER BY id""", [partner.pk])
