@@ -51,6 +51,11 @@ class LoanModel:
     # --- schedule (§3.2, R8) -----------------------------------------------------------------
     def schedule(self) -> list[Inst]:
         s = self.s
+        if s.method == "DAILY":
+            # 随借随还 (§3.3): no instalments; the principal falls due at the program's longest
+            # term, interest runs day by day on the outstanding principal (§3.3 worked example)
+            due = add_months(s.disbursed, s.daily_term_months, s.disbursed.day)
+            return [Inst(1, s.disbursed, due, s.principal, ZERO)]
         dues = [add_months(s.disbursed, k, s.disbursed.day) for k in range(1, s.term + 1)]
         starts = [s.disbursed] + dues[:-1]
         return self._rows(s.principal, s.term, starts, dues, 1)
@@ -175,6 +180,10 @@ class LoanModel:
 
     def _cur_interest_to_date(self, it: Inst, day: date) -> Decimal:
         """The running period's interest accrued to `day` and not yet crystallised."""
+        if self.s.method == "DAILY":  # outstanding × rate × days since the last payment ÷ basis
+            start = getattr(it, "accrue_from", it.start)
+            days = max((min(day, it.due) - start).days, 0)
+            return hu(it.p_due * self.s.rate * days / self.s.basis)
         return hu(self._period_accrual(it, day)) - it.seg_cryst
 
     def _crystallise_current(self, st: State, day: date, restore: bool = False
@@ -188,6 +197,15 @@ class LoanModel:
         cur = self._current(st, day)
         if cur is None:
             return None
+        if self.s.method == "DAILY":
+            x = self._cur_interest_to_date(cur, day)
+            if x:
+                for f, a in self._split(x).items():
+                    st.shares[f]["INTEREST"] += a
+                cur.cryst_total += x
+                cur.unpaid_cryst += x
+                cur.accrue_from = day
+            return cur
         if restore and not cur.p_paid and not cur.i_paid and cur.unpaid_cryst:
             for f, a in self._split(cur.unpaid_cryst).items():
                 st.shares[f]["INTEREST"] -= a
@@ -277,7 +295,8 @@ class LoanModel:
     def _apply(self, st: State, day: date, p: Pay):
         self._crystallise(st)
         cash = self._pay_due(st, day, p.amount, day)
-        if p.kind == "SCHEDULED" or cash <= 0:
+        # a DAILY (随借随还) loan may be repaid any time: every payment pays interest to date
+        if (p.kind == "SCHEDULED" and self.s.method != "DAILY") or cash <= 0:
             if cash > 0:
                 st.suspense += cash
                 st.overpaid[day] = st.overpaid.get(day, ZERO) + cash
@@ -324,6 +343,8 @@ class LoanModel:
             for it in later:
                 if it is not cur:
                     it.principal, it.interest = it.p_paid, it.i_paid
+            return
+        if self.s.method == "DAILY":  # one running balance: nothing to re-amortise
             return
         # §8.4 re-amortise the remaining instalments on the new balance (term kept)
         n = len(later)

@@ -55,6 +55,7 @@ class LoanSpec:
     penalty_multiplier: Decimal = Decimal("1.5")
     grace_days: int = 0
     basis: int = 360
+    daily_term_months: int = 36  # DAILY: the program's max_term_months (its default)
 
 
 @dataclass(frozen=True)
