@@ -39,6 +39,7 @@ class RequestKind(models.TextChoices):
     PARTNER_STATUS = "PARTNER_STATUS", "Partner status change"
     MANUAL_JOURNAL = "MANUAL_JOURNAL", "Manual journal entry"
     PAYMENT_RELEASE = "PAYMENT_RELEASE", "Settlement payment release"
+    LOAN_WRITE_OFF = "LOAN_WRITE_OFF", "Loan write-off (核销)"
 
 
 class ChangeRequest(models.Model):

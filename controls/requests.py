@@ -1,5 +1,6 @@
-"""Four-eyes change requests: a program change, a break write-off, a partner's status change or
-a manual journal entry or the release of a day's settlement payment takes effect only when a second person with the approver role approves it (rules:
+"""Four-eyes change requests: a program change, a break write-off, a partner's status change, a
+manual journal entry, the release of a day's settlement payment or a loan's write-off takes
+effect only when a second person with the approver role approves it (rules:
 controls.four_eyes).
 
 Every service is keyword-only and atomic and raises `RequestError` naming what is wrong.
@@ -292,12 +293,66 @@ def _release_apply(req: ChangeRequest) -> str:
             f"{statement.business_date} released: {direction}")
 
 
+# --- Loan write-offs (核销) ordered by staff -------------------------------------------------
+# payload: {"note": "why", "effective_on": "2026-12-07"} (effective_on optional: today). The
+# approval orders the write-off (Loan.write_off_ordered_on): the settlement run of the first
+# business day on or after `effective_on` writes the loan off — every share's balances as
+# WRITE_OFF movements, posted and on the statements like a write-off at the program's
+# threshold — so the books move only through the run, never for a day already settled.
+
+
+def _loan_write_off_target(req: ChangeRequest):
+    from lending.domain.loan_state import OPEN_STATES
+    from lending.models import Loan
+    from lending.settlement.models import RunState, SettlementRun
+
+    payload = req.payload or {}
+    loan = Loan.objects.filter(pk=req.target_id).select_related("partner").first()
+    if loan is None:
+        raise RequestError(f"{req}: loan {req.target_id} does not exist")
+    if loan.state not in OPEN_STATES:
+        raise RequestError(f"{req}: loan {loan.loan_no} is {loan.state}; only an open loan "
+                           f"is written off")
+    if loan.write_off_ordered_on is not None:
+        raise RequestError(f"{req}: loan {loan.loan_no}'s write-off was already ordered for "
+                           f"{loan.write_off_ordered_on}")
+    if not set(payload) <= {"note", "effective_on"} or not str(payload.get("note", "")).strip():
+        raise RequestError(f"{req}: a loan write-off needs a note saying why (and may name "
+                           f"its effective business day, effective_on)")
+    try:
+        effective = date.fromisoformat(str(payload.get("effective_on") or
+                                           timezone.localdate().isoformat()))
+    except ValueError as exc:
+        raise RequestError(f"{req}: effective_on {payload.get('effective_on')!r} is not a "
+                           f"date (YYYY-MM-DD)") from exc
+    settled = (SettlementRun.objects.filter(partner=loan.partner, state=RunState.DONE)
+               .order_by("-business_date").values_list("business_date", flat=True).first())
+    if settled is not None and effective <= settled:
+        raise RequestError(f"{req}: {loan.partner.code} has settled up to {settled}; a "
+                           f"write-off takes effect in a later day's run, not on {effective}")
+    return loan, effective
+
+
+def _loan_write_off_check(req: ChangeRequest) -> None:
+    _loan_write_off_target(req)
+
+
+def _loan_write_off_apply(req: ChangeRequest) -> str:
+    from lending.models import Loan
+
+    loan, effective = _loan_write_off_target(req)
+    Loan.objects.filter(pk=loan.pk).update(write_off_ordered_on=effective)
+    return (f"loan {loan.loan_no}: write-off ordered; the run of the first business day from "
+            f"{effective} writes it off")
+
+
 HANDLERS: dict[str, Handler] = {
     RequestKind.PROGRAM_CHANGE: Handler(_program_check, _program_apply),
     RequestKind.BREAK_WRITE_OFF: Handler(_break_check, _break_apply),
     RequestKind.PARTNER_STATUS: Handler(_partner_status_check, _partner_status_apply),
     RequestKind.MANUAL_JOURNAL: Handler(_manual_check, _manual_apply, one_open_per_target=False),
     RequestKind.PAYMENT_RELEASE: Handler(_release_check, _release_apply),
+    RequestKind.LOAN_WRITE_OFF: Handler(_loan_write_off_check, _loan_write_off_apply),
 }
 
 

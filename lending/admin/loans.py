@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.shortcuts import render
 
+from controls import requests as change_requests
+from controls.admin import RefuseUnavailableActions
+from controls.models import RequestKind
+from controls.permissions import ControlPermissions
 from lending.models import (
     Installment,
     Loan,
@@ -42,8 +49,39 @@ class InstallmentInline(admin.TabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(admin.ModelAdmin):
-    """Loans are booked by the settlement run from partner files: read-only here."""
+class LoanAdmin(RefuseUnavailableActions, ControlPermissions, admin.ModelAdmin):
+    """Loans are booked by the settlement run from partner files: read-only here. A write-off
+    ordered by staff is a request a second person approves (controls.requests)."""
+
+    actions = ["request_write_off"]
+
+    @admin.action(description="Request the write-off (核销) of selected loans (an approver "
+                              "approves)", permissions=["request"])
+    def request_write_off(self, request: HttpRequest, queryset: QuerySet):
+        if "apply" in request.POST:
+            for loan in queryset.order_by("pk"):
+                note = request.POST.get("note", "")
+                payload = {"note": note}
+                if request.POST.get("effective_on"):
+                    payload["effective_on"] = request.POST["effective_on"]
+                try:
+                    req = change_requests.request_create(
+                        kind=RequestKind.LOAN_WRITE_OFF, target_id=loan.pk,
+                        payload=payload, note=note, by=request.user)
+                except change_requests.RequestError as exc:
+                    self.message_user(request, f"loan {loan.loan_no}: {exc}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{req} submitted: loan {loan.loan_no} is "
+                                               "written off when an approver approves it.",
+                                      messages.WARNING)
+            return None
+        return render(request, "admin/lending/loan/write_off.html", {
+            **self.admin_site.each_context(request),
+            "title": "Request loan write-offs",
+            "loans": queryset.select_related("partner").order_by("pk"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        })
 
     list_display = (
         "loan_no", "partner", "program", "principal", "annual_rate", "repayment_method",

@@ -183,6 +183,11 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             ctx.refund_if_closed(None)
     elif loan.state in OPEN_STATES:
         loan.dpd = 0
+    if loan.state in OPEN_STATES and loan.write_off_ordered:
+        # 核销 ordered by staff and approved by a second person (controls.requests): the
+        # loan is written off today whatever its DPD, which it keeps (§8.9)
+        ctx.write_off()
+        ctx.refund_if_closed(None)
     if loan.penalty_from is not None and loan.state in OPEN_STATES:
         ctx.crystallise_penalty(day)
     if loan.state in OPEN_STATES:

@@ -132,6 +132,7 @@ class LoanState:
     insts: list[Inst]
     disbursed_on: date | None = None  # the start of period 1 (DOMAIN §8.4)
     principal: Decimal | None = None  # as disbursed: the original schedule (§8.3)
+    write_off_ordered: bool = False  # staff ordered its write-off (four eyes), due by today
 
     @property
     def residual(self) -> int:

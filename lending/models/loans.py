@@ -74,6 +74,10 @@ class Loan(models.Model):
     )
     claimed_on = models.DateField(null=True, blank=True)
     written_off_on = models.DateField(null=True, blank=True)
+    # A write-off ordered by staff (核销 before the program's threshold), set only by the
+    # approval of a LOAN_WRITE_OFF request (controls.requests, four eyes); the run of the first
+    # business day on or after it writes the loan off.
+    write_off_ordered_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
     booked_on = models.DateField(help_text="Business date of the run that booked the loan.")
     # Derivation anchors (DESIGN §6: values that are pure functions of state and date are

@@ -54,6 +54,7 @@ SELECT l.id FROM lending_loan l
                  WHERE e.run_id = %(run)s AND e.loan_id BETWEEN %(lo)s AND %(hi)s)
     OR (l.state IN {open} AND (
            l.accrual_to <= %(d)s OR l.next_penalty_on < %(d)s
+        OR l.write_off_ordered_on <= %(d)s
         OR (l.oldest_unpaid_due_on IS NOT NULL AND (
                l.overpaid_amount > 0
             OR (g.write_off_dpd IS NOT NULL AND l.oldest_unpaid_due_on + g.write_off_dpd <= %(d)s)
@@ -66,7 +67,8 @@ SELECT l.id FROM lending_loan l
 _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
-              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal")
+              " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal,"
+              " write_off_ordered_on")
 
 
 class _TermsCache:
@@ -101,13 +103,14 @@ class _TermsCache:
         )
 
 
-def _load_state(ids: list[int]) -> tuple[dict[int, LoanState], dict[int, tuple]]:
+def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[int, tuple]]:
     loans: dict[int, LoanState] = {}
     meta: dict[int, tuple] = {}
     for r in _fetch(f"SELECT {_LOAN_COLS} FROM lending_loan WHERE id = ANY(%s)", [ids]):
         loans[r[0]] = LoanState(
             r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
             r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
+            write_off_ordered=r[24] is not None and r[24] <= day,
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(
@@ -227,7 +230,7 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
     ids = [r[0] for r in _fetch(_TOUCHED, params)]
     stats = {"touched": len(ids), "movements": 0, "applied": 0, "quarantined": 0}
     if ids:
-        loans, meta = _load_state(ids)
+        loans, meta = _load_state(ids, day)
         events, rows = _load_events(run, lo, hi)
         cache = _TermsCache()
         movements: list[tuple] = []
