@@ -198,13 +198,15 @@ class LoanModel:
         if cur is None:
             return None
         if self.s.method == "DAILY":
+            # interest to date rounded once (§8.6), and the next segment starts here: the
+            # payment changes the balance it runs on (what rounded away is not carried)
             x = self._cur_interest_to_date(cur, day)
             if x:
                 for f, a in self._split(x).items():
                     st.shares[f]["INTEREST"] += a
                 cur.cryst_total += x
                 cur.unpaid_cryst += x
-                cur.accrue_from = day
+            cur.accrue_from = day
             return cur
         if restore and not cur.p_paid and not cur.i_paid and cur.unpaid_cryst:
             for f, a in self._split(cur.unpaid_cryst).items():

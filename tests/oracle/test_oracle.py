@@ -56,9 +56,9 @@ EXAMPLES = int(os.environ.get("ORACLE_EXAMPLES", "2"))
 # narrow a search: "A" a PREPAYMENT inside the first period, "B" the reversal of a PAYOFF,
 # "REFUND" closing a loan that holds an advance (§8.8), "VALUE_DATE" a PREPAYMENT / PAYOFF whose
 # paid_on is before the business date (§8.11). All four are fixed. Left out by default:
-# "REPLAY" — reversing a payment that a later payment of the loan followed: the model replays
-# the later payments as if the reversed one had never been made (§8.3), the engine keeps
-# their allocation (a later prepayment's smaller interest stays paid as principal; a later
+# "REPLAY" — reversing a payment that a later payment of the loan followed, or after a due
+# date at which an advance was applied: the model replays what followed as if the reversed
+# one had never been made (§8.3), the engine keeps its allocation (a later prepayment's smaller interest stays paid as principal; a later
 # payment's penalty on what the reversal made overdue is not re-allocated), which differs
 # by what the reversed payment had paid. "SHORT_PREPAY" — a PREPAYMENT smaller than the
 # interest accrued to its date (it prepays no principal): the engine keeps the period's
@@ -163,8 +163,11 @@ class World:
                         and p.paid_on > m.s.disbursed
                         and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")
                         and not ("REPLAY" in KNOWN_DEFECTS
-                                 and any(q is not p and (q.paid_on, q.txn) > (p.paid_on, p.txn)
-                                         for q in self.pays[no]))
+                                 and (any(q is not p and (q.paid_on, q.txn) > (p.paid_on, p.txn)
+                                          for q in self.pays[no])
+                                      # the advance applied at a due date in between
+                                      or any(p.paid_on < it.due <= day
+                                             for it in m.schedule())))
                         and not ("PIECEWISE" in KNOWN_DEFECTS
                                  and (m.s.method == "DAILY"
                                       or (p.kind in ("PREPAYMENT", "PAYOFF")
