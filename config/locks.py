@@ -76,8 +76,7 @@ RECONCILE = Lock(
 
 REPORTS_PORTFOLIO_DAYS = Lock(
     "reports.portfolio_days", (),
-    "one portfolio-days build at a time (transaction, try: a second is a no-op); "
-    "reports.services still takes it by its former key, hashtext('reports.portfolio_days')")
+    "one portfolio-days build at a time (transaction, try: a second is a no-op)")
 
 REGISTRY: tuple[Lock, ...] = (PARTNER_INBOUND, LEDGER_PERIOD, SETTLEMENT_RUN,
                               SETTLEMENT_SCHEDULER, SETTLEMENT_FINALIZE,

@@ -7,6 +7,7 @@ import time
 
 from django.db import connection, transaction
 
+from config import locks
 from reports.models import PortfolioDay
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ def portfolio_days_build() -> int:
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cur:
         # one build at a time: another request or worker already scanning makes this a no-op
-        cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('reports.portfolio_days'))")
-        if not cur.fetchone()[0]:
+        if not locks.try_xact(locks.REPORTS_PORTFOLIO_DAYS):
             return 0
         cur.execute(_SNAPSHOT)
         rows = cur.fetchall()
