@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.settings import api_settings
 
 from partners import selectors
 from partners.auth import IsPartnerUser
@@ -74,15 +75,37 @@ class PartnerApiMixin:
 
     def query_filters(self, filters: type[serializers.Serializer]) -> dict:
         """The query parameters validated by `filters` (400 naming each invalid one, an empty
-        value too)."""
+        value too, and each parameter the endpoint does not have: a filter is never silently
+        ignored)."""
         form = filters(data=self.request.query_params.dict())  # a plain dict: "" is a value
+        paging = self.pagination_class
+        known = set(form.fields) | {api_settings.URL_FORMAT_OVERRIDE} | (
+            {paging.limit_query_param, paging.offset_query_param} if paging else set())
+        unknown = sorted(set(self.request.query_params) - known)
+        if unknown:
+            raise serializers.ValidationError({
+                name: [f"unknown query parameter; this endpoint takes "
+                       f"{', '.join(sorted(form.fields))}"] for name in unknown})
         form.is_valid(raise_exception=True)
         return form.validated_data
 
 
-class InboundFileFilters(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=FileKind.choices, required=False)
+class DateRangeFilters(serializers.Serializer):
+    """A business date, or a range of them: `from` and `to`, both inclusive."""
+
     business_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+
+    def get_fields(self):
+        fields = super().get_fields()  # `from` is a Python keyword: added by name
+        fields["from"] = serializers.DateField(
+            required=False, help_text="YYYY-MM-DD: business dates from this day on")
+        fields["to"] = serializers.DateField(
+            required=False, help_text="YYYY-MM-DD: business dates up to this day")
+        return fields  # `from` after `to`: an empty range, nothing listed
+
+
+class InboundFileFilters(DateRangeFilters):
+    kind = serializers.ChoiceField(choices=FileKind.choices, required=False)
 
 
 @extend_schema(parameters=[InboundFileFilters])
@@ -97,7 +120,8 @@ class InboundFileListApi(PartnerApiMixin, ListAPIView):
         filters = self.query_filters(InboundFileFilters)
         return selectors.inbound_file_list(
             partner=self.request.partner, kind=filters.get("kind"),
-            business_date=filters.get("business_date"),
+            business_date=filters.get("business_date"), date_from=filters.get("from"),
+            date_to=filters.get("to"),
         )
 
 

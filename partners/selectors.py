@@ -39,12 +39,17 @@ def inbound_file_accepted_get(*, partner: Partner, kind: str, business_date: dat
 
 
 def inbound_file_list(*, partner: Partner, kind: str | None = None,
-                      business_date: date | None = None) -> QuerySet[InboundFile]:
+                      business_date: date | None = None, date_from: date | None = None,
+                      date_to: date | None = None) -> QuerySet[InboundFile]:
     qs = InboundFile.objects.filter(partner=partner).order_by("-received_at", "-id")
     if kind:
         qs = qs.filter(kind=kind)
     if business_date:
         qs = qs.filter(business_date=business_date)
+    if date_from:
+        qs = qs.filter(business_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(business_date__lte=date_to)
     return qs
 
 

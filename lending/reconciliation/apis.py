@@ -12,7 +12,7 @@ from rest_framework.generics import ListAPIView
 
 from lending.reconciliation import selectors
 from lending.reconciliation.models import Break, BreakStatus
-from partners.apis import PartnerApiMixin
+from partners.apis import DateRangeFilters, PartnerApiMixin
 
 
 class BreakSerializer(serializers.ModelSerializer):
@@ -25,9 +25,10 @@ class BreakSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BreakFilters(serializers.Serializer):
+class BreakFilters(DateRangeFilters):
+    """`business_date`, `from`, `to`: the day a break was first seen."""
+
     status = serializers.ChoiceField(choices=BreakStatus.choices, required=False)
-    business_date = serializers.DateField(required=False, help_text="First seen on, YYYY-MM-DD")
 
 
 @extend_schema(parameters=[BreakFilters])
@@ -41,4 +42,5 @@ class BreakListApi(PartnerApiMixin, ListAPIView):
             return Break.objects.none()
         filters = self.query_filters(BreakFilters)
         return selectors.break_list(partner=self.request.partner, status=filters.get("status"),
-                                    business_date=filters.get("business_date"))
+                                    business_date=filters.get("business_date"),
+                                    date_from=filters.get("from"), date_to=filters.get("to"))

@@ -99,7 +99,8 @@ def loan_snapshot_text(*, business_date: date, partner_id: int | None = None,
 
 
 def break_list(*, partner: Partner, status: str | None = None,
-               business_date: date | None = None) -> QuerySet[Break]:
+               business_date: date | None = None, date_from: date | None = None,
+               date_to: date | None = None) -> QuerySet[Break]:
     """A partner's breaks, newest first; `business_date` matches the day first seen."""
     qs = Break.objects.filter(partner=partner).order_by("-business_date", "loan_no", "kind",
                                                          "field", "pk")
@@ -107,4 +108,8 @@ def break_list(*, partner: Partner, status: str | None = None,
         qs = qs.filter(status=status)
     if business_date:
         qs = qs.filter(business_date=business_date)
+    if date_from:
+        qs = qs.filter(business_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(business_date__lte=date_to)
     return qs

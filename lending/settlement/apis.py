@@ -13,7 +13,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 
 from lending.settlement import selectors
 from lending.settlement.models import Statement, StatementLine
-from partners.apis import PartnerApiMixin
+from partners.apis import DateRangeFilters, PartnerApiMixin
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
@@ -34,8 +34,8 @@ class StatementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StatementFilters(serializers.Serializer):
-    business_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+class StatementFilters(DateRangeFilters):
+    pass
 
 
 @extend_schema(parameters=[StatementFilters])
@@ -49,7 +49,9 @@ class StatementListApi(PartnerApiMixin, ListAPIView):
             return Statement.objects.none()
         filters = self.query_filters(StatementFilters)
         return selectors.statement_list(partner=self.request.partner,
-                                        business_date=filters.get("business_date"))
+                                        business_date=filters.get("business_date"),
+                                        date_from=filters.get("from"),
+                                        date_to=filters.get("to"))
 
 
 class StatementDetailApi(PartnerApiMixin, RetrieveAPIView):

@@ -14,7 +14,8 @@ from lending.settlement.models import RunState, Statement, StatementLine
 from partners.models import Partner
 
 
-def statement_list(*, partner: Partner, business_date: date | None = None
+def statement_list(*, partner: Partner, business_date: date | None = None,
+                   date_from: date | None = None, date_to: date | None = None
                    ) -> QuerySet[Statement]:
     """A partner's net settlement statements with their lines, newest first: only those of
     DONE runs (a run that is not DONE has provisional figures, seen by staff only)."""
@@ -24,6 +25,10 @@ def statement_list(*, partner: Partner, business_date: date | None = None
           .order_by("-business_date", "pk"))
     if business_date:
         qs = qs.filter(business_date=business_date)
+    if date_from:
+        qs = qs.filter(business_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(business_date__lte=date_to)
     return qs
 
 

@@ -71,6 +71,34 @@ def test_partner_lists_and_reads_its_own_statements_with_lines(world):
     assert [r["net_amount"] for r in dated["results"]] == ["-20.00"]
 
 
+def test_statements_filter_by_a_date_range_and_refuse_unknown_parameters(world):
+    client = _client_for(world["alpha"])
+
+    def dates(**params):
+        resp = client.get("/api/v1/statements/", params)
+        assert resp.status_code == 200, resp.content
+        return [r["business_date"] for r in resp.json()["results"]]
+
+    assert dates(**{"from": "2026-06-16"}) == ["2026-06-16"]
+    assert dates(to="2026-06-15") == ["2026-06-15"]
+    assert dates(**{"from": "2026-06-15", "to": "2026-06-16"}) == ["2026-06-16", "2026-06-15"]
+    assert dates(**{"from": "2026-06-17"}) == []
+    assert dates(**{"from": "2026-06-16", "to": "2026-06-15"}) == []  # an empty range
+    # a filter is never silently ignored: a bad date, an unknown name
+    assert client.get("/api/v1/statements/", {"to": "16/06/2026"}).status_code == 400
+    unknown = client.get("/api/v1/statements/", {"date_from": "2026-06-16"})
+    assert unknown.status_code == 400
+    assert "unknown query parameter" in unknown.json()["date_from"][0]
+    # the pagination's own parameters are known
+    assert client.get("/api/v1/statements/", {"limit": 1, "offset": 1}).json()["count"] == 2
+    # breaks and files take the same range
+    assert client.get("/api/v1/breaks/", {"from": "2026-06-17"}).json()["count"] == 0
+    assert client.get("/api/v1/breaks/", {"to": "2026-06-16"}).json()["count"] == 2
+    assert client.get("/api/v1/files/", {"from": "2026-06-16", "to": "2026-06-16"}
+                      ).status_code == 200
+    assert client.get("/api/v1/files/", {"since": "2026-06-16"}).status_code == 400
+
+
 def test_another_partners_statement_is_not_found(world):
     client = _client_for(world["alpha"])
     assert client.get(f"/api/v1/statements/{world['beta_st'].pk}/").status_code == 404
