@@ -124,3 +124,26 @@ def test_trial_balance_and_loan_snapshot_export_from_the_command_line(claim_day,
     from_csv = {r["loan_no"]: D(r["principal_outstanding"])
                 for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
     assert from_xlsx == from_csv and set(from_csv) == {"L1", "L2"}
+
+
+def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(monkeypatch):
+    # Excel's sheet holds 1,048,575 data rows; with the limit set to 3, 7 rows make 3 sheets,
+    # each with the header, the rows in order, money as numbers (before: a ValueError, a 500).
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)
+    rows = [(f"L{n}", D(f"{n}.50")) for n in range(1, 8)]
+    table = exports.Table(name="loans", header=["loan", "amount"], rows=iter(rows),
+                          money=frozenset({"amount"}), sheet="Loans")
+    buf = io.BytesIO()
+    assert exports.xlsx_write([table], buf) == 7
+    wb = load_workbook(io.BytesIO(buf.getvalue()))
+    assert wb.sheetnames == ["Loans", "Loans (2)", "Loans (3)"]
+    got = []
+    for ws in wb.worksheets:
+        values = list(ws.iter_rows(values_only=True))
+        assert values[0] == ("loan", "amount")
+        got += values[1:]
+    assert got == [(no, float(a)) for no, a in rows]
+    empty = exports.Table(name="none", header=["loan"], rows=iter([]), sheet="None")
+    buf = io.BytesIO()
+    assert exports.xlsx_write([empty], buf) == 0
+    assert load_workbook(io.BytesIO(buf.getvalue())).sheetnames == ["None"]
