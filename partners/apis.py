@@ -45,14 +45,16 @@ class Pagination(LimitOffsetPagination):
     max_limit = 1000
 
     def get_limit(self, request):
-        raw = request.query_params.get(self.limit_query_param, "")
-        if raw == "":
+        if self.limit_query_param not in request.query_params:
             return self.default_limit
+        raw = request.query_params[self.limit_query_param]  # present but empty: a 400
         return min(self._whole_number(raw, self.limit_query_param, minimum=1), self.max_limit)
 
     def get_offset(self, request):
-        raw = request.query_params.get(self.offset_query_param, "")
-        return 0 if raw == "" else self._whole_number(raw, self.offset_query_param, minimum=0)
+        if self.offset_query_param not in request.query_params:
+            return 0
+        return self._whole_number(request.query_params[self.offset_query_param],
+                                  self.offset_query_param, minimum=0)
 
     @staticmethod
     def _whole_number(raw: str, name: str, *, minimum: int) -> int:

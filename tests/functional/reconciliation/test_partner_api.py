@@ -89,7 +89,8 @@ def test_statements_filter_by_a_date_range_and_refuse_unknown_parameters(world):
     unknown = client.get("/api/v1/statements/", {"date_from": "2026-06-16"})
     assert unknown.status_code == 400
     assert "unknown query parameter" in unknown.json()["date_from"][0]
-    # the pagination's own parameters are known
+    # the pagination's own parameters are known; given empty they are a 400 like the others
+    assert client.get("/api/v1/statements/", {"limit": ""}).status_code == 400
     assert client.get("/api/v1/statements/", {"limit": 1, "offset": 1}).json()["count"] == 2
     # breaks and files take the same range
     assert client.get("/api/v1/breaks/", {"from": "2026-06-17"}).json()["count"] == 0
