@@ -90,7 +90,9 @@ class AgreementFunderFormSet(forms.BaseInlineFormSet):
         try:
             services.agreement_terms_check(agreement=version.agreement,
                                            effective_from=version.effective_from,
-                                           funders=funders)
+                                           funders=funders,
+                                           residual_owner=version.residual_owner
+                                           if version.residual_owner_id else None)
         except services.LendingError as exc:
             raise forms.ValidationError(str(exc)) from exc
 

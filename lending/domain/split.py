@@ -118,9 +118,24 @@ def weighted_parts(amount: Decimal, weights: Mapping, residual) -> dict:
     places); unlike :func:`split` they are not divided by their sum, because the derived
     positions in SQL (lending/sql/positions.sql) apply exactly this rule and the engine's
     crystallised amounts must continue them to the cent (a differential test checks the two).
+
+    The residual part never has the other sign than the amount for the weights an agreement
+    can give (``lending.services.agreements.agreement_terms_check``: at most two funders
+    besides the residual owner, whose weight is not zero). Proof: each HALF_UP part is at
+    most its exact share + ½ cent, so two parts exceed the exact Σ by at most one cent; the
+    exact Σ is below the amount by the residual's weight > 0; a sum of whole cents below
+    amount + 1 cent is at most the amount (the same for a negative amount, mirrored).
+    `tests/unit/test_domain_weighted_parts.py` checks it with Hypothesis. Weights outside that
+    (three rounded-up parts, or a residual weight of 0 with two others) raise `SplitError`
+    rather than give a funder a part of the wrong sign: unlike :func:`split`, there is no
+    give-back here, because the SQL twin has none.
     """
     out = {k: (ZERO if k == residual else q2(amount * w)) for k, w in weights.items()}
     out[residual] = amount - sum((v for k, v in out.items() if k != residual), ZERO)
+    if out[residual] * amount < 0:
+        raise SplitError(
+            f"weighted split of {amount} by {dict(weights)} leaves the residual owner "
+            f"{out[residual]}: these weights are outside what an agreement may give")
     return out
 
 

@@ -47,11 +47,31 @@ def agreement_create(
     )
 
 
+MAX_FUNDERS = 3  # the bank, one other co-funder, the residual owner (see below)
+
+
 def agreement_terms_check(*, agreement: Agreement, effective_from: date,
-                          funders: Sequence[FunderTerms]) -> None:
+                          funders: Sequence[FunderTerms],
+                          residual_owner: Partner | None = None) -> None:
     """The terms every version must satisfy, checked at drafting, submission and approval (so
     an edit made after submission cannot slip past them): ratios sum to exactly 1, one funder
-    is the bank, and the bank's ratio is within the rule (R1, lending.domain.rules)."""
+    is the bank, and the bank's ratio is within the rule (R1, lending.domain.rules).
+
+    At most MAX_FUNDERS funders, and the residual owner (the platform unless the version names
+    another) funds a part of each loan: the accrual split (`lending.domain.split.
+    weighted_parts`, and its SQL twin) gives each other funder HALF_UP(amount × weight) and
+    the residual owner the rest, which is never of the wrong sign only when at most two
+    others round and the residual's weight is not zero (the proof is in its docstring)."""
+    if len(funders) > MAX_FUNDERS:
+        raise AgreementError(
+            f"agreement {agreement.code}: {len(funders)} funders; at most {MAX_FUNDERS} (the "
+            "bank, one other co-funder and the residual owner)")
+    residual = residual_owner or agreement.platform
+    own = [f for f in funders if f.funder.pk == residual.pk]
+    if not own or own[0].principal_ratio <= 0:
+        raise AgreementError(
+            f"agreement {agreement.code}: the residual owner {residual.code} must fund a "
+            "part of each loan (a principal ratio above 0)")
     total = sum((f.principal_ratio for f in funders), Decimal("0"))
     if total != 1:
         raise AgreementError(
@@ -70,7 +90,7 @@ def _version_terms_check(version: AgreementVersion) -> None:
     funders = [FunderTerms(af.funder, af.principal_ratio, af.interest_rate)
                for af in version.funders.select_related("funder")]
     agreement_terms_check(agreement=version.agreement, effective_from=version.effective_from,
-                          funders=funders)
+                          funders=funders, residual_owner=version.residual_owner)
 
 
 @transaction.atomic
@@ -136,7 +156,8 @@ def agreement_version_draft(
     **terms,
 ) -> AgreementVersion:
     """Draft a new version of an agreement's terms with its funders (ratios must sum to 1)."""
-    agreement_terms_check(agreement=agreement, effective_from=effective_from, funders=funders)
+    agreement_terms_check(agreement=agreement, effective_from=effective_from, funders=funders,
+                          residual_owner=residual_owner)
     last = agreement.versions.order_by("-version").values_list("version", flat=True).first()
     version = AgreementVersion.objects.create(
         agreement=agreement,

@@ -156,3 +156,35 @@ def test_service_refuses_bank_ratio_above_70pct_and_shares_not_summing(setup):
             created_by=f.user("maker"),
         )
     assert AgreementFunder.objects.filter(version__agreement=version.agreement).count() == 2
+
+
+def test_service_refuses_four_funders_and_a_residual_owner_that_funds_nothing(setup):
+    """The accrual split's sign guarantee (lending.domain.split.weighted_parts) holds only for
+    at most two funders besides the residual owner, which funds a part."""
+    platform, version, _ = setup
+    others = [f.partner(code, kind="PLATFORM") for code in ("CO1", "CO2")]
+    with pytest.raises(services.AgreementError, match="4 funders; at most 3"):
+        services.agreement_version_draft(
+            agreement=version.agreement, effective_from=date(2025, 1, 1),
+            funders=[services.FunderTerms(f.bank(), Decimal("0.4")),
+                     services.FunderTerms(others[0], Decimal("0.2")),
+                     services.FunderTerms(others[1], Decimal("0.1")),
+                     services.FunderTerms(platform, Decimal("0.3"))],
+            created_by=f.user("maker"),
+        )
+    with pytest.raises(services.AgreementError, match="must fund a part of each loan"):
+        services.agreement_version_draft(
+            agreement=version.agreement, effective_from=date(2021, 1, 1),
+            funders=[services.FunderTerms(f.bank(), Decimal("0.8")),
+                     services.FunderTerms(others[0], Decimal("0.2")),
+                     services.FunderTerms(platform, Decimal("0"))],
+            created_by=f.user("maker"),
+        )
+    three = services.agreement_version_draft(
+        agreement=version.agreement, effective_from=date(2025, 1, 1),
+        funders=[services.FunderTerms(f.bank(), Decimal("0.5")),
+                 services.FunderTerms(others[0], Decimal("0.2")),
+                 services.FunderTerms(platform, Decimal("0.3"))],
+        created_by=f.user("maker"),
+    )
+    assert three.funders.count() == 3
