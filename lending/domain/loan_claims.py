@@ -76,6 +76,8 @@ class ClaimsDay(PaymentsDay):
         bank = loan.shares.get(t.bank_id)
         if bank is None or not bank.principal:
             return
+        if loan.penalty_from is not None:  # a claim is a point of crystallisation (§8.6)
+            self.crystallise_penalty(self.day)
         # DOMAIN §3.6: the bank share's principal + its billed (crystallised) interest, and under
         # PRINCIPAL_INTEREST_PENALTY its penalty and compound interest; unbilled accrual is not
         # bought.

@@ -188,8 +188,11 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
         # loan is written off today whatever its DPD, which it keeps (§8.9)
         ctx.write_off()
         ctx.refund_if_closed(None)
-    if loan.penalty_from is not None and loan.state in OPEN_STATES:
-        ctx.crystallise_penalty(day)
+    # Penalty and compound interest are not crystallised at the end of the day: what runs
+    # since `penalty_from` on the current bases is derived (lending/sql/positions.sql) and
+    # rounded once when it is crystallised — at billing, a payment, a base change, a claim, a
+    # write-off or a reversal (§8.6). Rounding it on every day the loan is touched would make
+    # the penalty depend on which days an event happened to fall on (a cent a day apart).
     if loan.state in OPEN_STATES:
         ctx.mark_instalments()
     return out

@@ -7,8 +7,9 @@ bank interest of periods 3–5 billed by 70 % weights: HALF_UP(126.82 × 0.7) = 
 HALF_UP(114.97 × 0.7) = 80.48, HALF_UP(102.95 × 0.7) = 72.07 → 241.32 (= 70 % of 344.74);
 claim = 6,159.75, penalty excluded.
 
-Penalty (27 %/yr, /360 → 0.075 % a day) is crystallised at every day the loan is processed,
-HALF_UP per segment, and each segment is split 70/30 by penalty weights (ALPHA residual):
+Penalty (27 %/yr, /360 → 0.075 % a day) is crystallised at each billing, at the claim (07-04)
+and at the guarantor's payment (§8.6), HALF_UP per segment, and each segment is split 70/30 by
+penalty weights (ALPHA residual):
   04-15→05-15 30 d on principal 789.98 / interest 126.82:   17.77 / 2.85  (bank 12.44 / 2.00)
   05-15→06-15 31 d on 1,591.81 / 241.79:                    37.01 / 5.62  (bank 25.91 / 3.93)
   06-15→07-04 19 d on 2,405.66 / 344.74:                    34.28 / 4.91  (bank 24.00 / 3.44)
