@@ -83,7 +83,8 @@ INSTALLED_APPS = [
     "reports",  # staff report pages: dashboard, statements, breaks (issue 22)
 ]
 # The benchmarks (bench_settlement, bench_intake, bench_ledger): a development app, installed
-# unless DEBUG=0 (production) or BENCHMARKS=0. It has no models.
+# unless DEBUG=0 (production) or BENCHMARKS=0. Its one model (benchmarks.BenchPortfolio, the
+# scratch portfolio's state) and its migrations exist only where it is installed.
 if _env_bool("BENCHMARKS", DEBUG):
     INSTALLED_APPS.append("benchmarks")
 

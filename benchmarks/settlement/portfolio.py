@@ -12,8 +12,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from benchmarks.database import bench_database_confirm
+from benchmarks.models import BenchPortfolio
 from lending import services
 from lending.models import Agreement, Program
 from partners.models import Partner, PartnerKind
@@ -73,15 +76,20 @@ def _exec(sql: str, params=None) -> int:
 
 # --- Set-up -------------------------------------------------------------------------------------
 
-# The platform's legal name carries the portfolio's size and generation: "... N=<n> G=<gen>".
-# Posted ledger lines are append-only, so a rebuilt portfolio must not reuse the program
-# dimensions of the one before: each generation has its own program codes (BCASHG2, ...).
+# The portfolio's state is a BenchPortfolio row (benchmarks.models): its platform, generation,
+# size and last day. Posted ledger lines are append-only, so a rebuilt portfolio must not reuse
+# the program dimensions of the one before: each generation has its own program codes
+# (BCASHG2, ...).
+
+
+def _portfolio() -> BenchPortfolio | None:
+    """The current (not retired) generation, if any."""
+    return BenchPortfolio.objects.select_related("partner").filter(retired_at=None).first()
 
 
 def _current() -> Partner | None:
-    return (Partner.objects.filter(kind=PartnerKind.PLATFORM,
-                                   legal_name__startswith="Bench platform")
-            .order_by("-pk").first())
+    portfolio = _portfolio()
+    return portfolio.partner if portfolio is not None else None
 
 
 def platform_code() -> str:
@@ -89,17 +97,16 @@ def platform_code() -> str:
     p = _current()
     if p is not None:
         return p.code
-    gen = 1 + Partner.objects.filter(legal_name__istartswith="retired bench platform").count()
-    return f"{PLATFORM_PREFIX}{gen}"
+    last = BenchPortfolio.objects.aggregate(g=Max("generation"))["g"] or 0
+    return f"{PLATFORM_PREFIX}{last + 1}"
 
 
 def _marker() -> tuple[int | None, int]:
-    p = _current()
-    if p is None:
+    """(N of the current portfolio or None while unbuilt, its generation); (None, 0): none."""
+    portfolio = _portfolio()
+    if portfolio is None:
         return None, 0
-    parts = dict(x.split("=", 1) for x in p.legal_name.split() if "=" in x)
-    n = parts.get("N")
-    return (int(n) if n and n != "-" else None), int(parts.get("G", 0))
+    return portfolio.loans, portfolio.generation
 
 
 def portfolio_marker() -> int | None:
@@ -107,9 +114,9 @@ def portfolio_marker() -> int | None:
     return _marker()[0]
 
 
-def _set_marker(n: int | None, gen: int) -> None:
-    Partner.objects.filter(pk=_current().pk).update(
-        legal_name=f"Bench platform N={'-' if n is None else n} G={gen}")
+def portfolio_day_record(day: date) -> None:
+    """The benchmark settled ``day`` on the current portfolio."""
+    BenchPortfolio.objects.filter(retired_at=None).update(last_day=day)
 
 
 def program_code(spec_code: str, gen: int) -> str:
@@ -156,13 +163,16 @@ def portfolio_wipe(*, database_name: str | None, say=print) -> None:
     _n, gen = _marker()
     params = {"p": p.pk}
     with transaction.atomic():
+        # Alerts (a limit breach is raised for the bank) outlive their run, as the model's
+        # on_delete=SET_NULL says: the raw DELETE below must clear the reference itself.
+        _exec(f"UPDATE lending_alert SET run_id = NULL WHERE {_RUNS}", params)
         for table, where in _WIPE:
             _exec(f"DELETE FROM {table} WHERE {where}", params)
         _exec("UPDATE lending_program SET active = false WHERE partner_id = %(p)s", params)
         # Quarantined rows, the file registry and the ledger are append-only, and the staged
         # rows account for the files' rows (lending.file_rows_accounted): they all stay with
         # the retired platform (the next build creates BENCHP<gen + 1>).
-        Partner.objects.filter(pk=p.pk).update(legal_name=f"retired bench platform G={gen}")
+        BenchPortfolio.objects.filter(partner=p).update(retired_at=timezone.now())
     deleted = time.monotonic() - started
     # The deleted rows are most of these tables. Without a VACUUM the rebuild appended a new
     # portfolio after the dead one (lending_installment: 2.4 GB of heap where one portfolio
@@ -209,10 +219,11 @@ def bench_setup() -> dict[str, Program]:
         code=code, defaults={"legal_name": "Bench platform", "kind": PartnerKind.PLATFORM})
     guarantor, _ = Partner.objects.get_or_create(
         code=GUARANTOR, defaults={"legal_name": "Bench guarantor", "kind": PartnerKind.GUARANTOR})
-    n, gen = _marker()
-    if gen == 0:  # a new generation: new program codes (new ledger dimensions)
-        gen = int(code[len(PLATFORM_PREFIX):])
-        _set_marker(None, gen)
+    portfolio = _portfolio()
+    if portfolio is None:  # a new generation: new program codes (new ledger dimensions)
+        portfolio = BenchPortfolio.objects.create(partner=platform,
+                                                  generation=int(code[len(PLATFORM_PREFIX):]))
+    gen = portfolio.generation
     agreements = {
         "AG-BENCH-PR": _agreement(f"AG-BENCH-PR-G{gen}", platform=platform, guarantor=guarantor,
                                   bank_ratio="0.70", effective_from=date(2022, 1, 1)),
@@ -342,7 +353,8 @@ def portfolio_build(n: int, *, seed: int = 6, say=print) -> dict:
     _settle_without_files(platform, W0, say)
     _warmup_payments(platform, W1, rng)
     _settle_without_files(platform, W1, say)
-    _set_marker(n, _marker()[1])
+    BenchPortfolio.objects.filter(retired_at=None).update(loans=n, built_at=timezone.now(),
+                                                          last_day=W1)
     return {"loans": booked, "book_s": t_book, "total_s": time.monotonic() - started}
 
 

@@ -149,6 +149,7 @@ class Command(BaseCommand):
                 workers.stop()
         if run.state != "DONE":
             raise CommandError(f"run {run.state}: {run.error}")
+        portfolio.portfolio_day_record(day)
         tm = run.totals.get("timings", {})
         steps_s = {"intake": intake_s, "book": tm.get("book", 0), "apply": tm.get("apply", 0),
                    "positions": tm.get("positions", 0), "post": tm.get("post", 0), "settle": tm.get("settle", 0),
