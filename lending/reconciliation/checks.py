@@ -13,6 +13,10 @@ from datetime import date
 
 from django.db import connection
 
+from config.sql_literals import lit
+from lending.intake.models import StagedRowStatus
+from partners.models import InboundFileStatus
+
 # One statement over the accepted files: per file, its staged rows (one accepted file per
 # partner, kind and date, so those of its kind, partner and date are the file's rows — read
 # through the (partner, business_date) indexes, b-tree or BRIN, so the cost is the file's, not
@@ -20,12 +24,12 @@ from django.db import connection
 # and its quarantined rows (intake or apply stage; a row quarantined at apply is counted once).
 _STAGED = {"loans": "lending_stagedloan", "repayments": "lending_stagedrepayment",
            "reversals": "lending_stagedreversal", "balances": "lending_stagedbalance"}
-_SQL = """
+_SQL = f"""
 WITH f AS (
     SELECT i.id, i.name, i.kind, i.partner_id, i.business_date, coalesce(i.rows, 0) AS rows,
            EXISTS (SELECT 1 FROM lending_reconciliation r WHERE r.file_id = i.id) AS reconciled
       FROM partners_inboundfile i
-     WHERE i.status = 'ACCEPTED'
+     WHERE i.status = {lit(InboundFileStatus.ACCEPTED)}
        AND (%(day)s::date IS NULL OR i.business_date = %(day)s::date)
        AND (%(partner)s::bigint IS NULL OR i.partner_id = %(partner)s::bigint)
 )
@@ -36,9 +40,9 @@ SELECT f.name, f.kind, f.business_date, f.rows,
          WHERE q.file_id = f.id) AS quarantined
   FROM f
  CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE u.status = 'APPLIED') AS applied,
-           count(*) FILTER (WHERE u.status = 'STAGED') AS staged
-      FROM ({staged}) u
+    SELECT count(*) FILTER (WHERE u.status = {lit(StagedRowStatus.APPLIED)}) AS applied,
+           count(*) FILTER (WHERE u.status = {lit(StagedRowStatus.STAGED)}) AS staged
+      FROM ({{staged}}) u
  ) s
  ORDER BY f.business_date, f.name, f.id
 """.replace("{staged}", "\n UNION ALL ".join(

@@ -14,8 +14,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from psycopg import sql
 
+from config.sql_literals import lit
 from lending.reconciliation.models import Break
-from partners.models import Partner
+from partners.models import Partner, PartnerKind
 
 SNAPSHOT_COLUMNS = (
     "loan_no", "as_of", "principal_outstanding", "interest_outstanding", "penalty_outstanding",
@@ -28,13 +29,13 @@ def snapshot_funders(*, partner_id: int | None = None) -> list[tuple[int, str]]:
     the others by code."""
     with connection.cursor() as cur:
         cur.execute(
-            """
+            f"""
             SELECT f.id, f.code FROM partners_partner f
              WHERE EXISTS (SELECT 1 FROM lending_loanshare s
                              JOIN lending_loan l ON l.id = s.loan_id
                             WHERE s.funder_id = f.id
                               AND (%(p)s::bigint IS NULL OR l.partner_id = %(p)s::bigint))
-             ORDER BY f.kind <> 'BANK', f.code
+             ORDER BY f.kind <> {lit(PartnerKind.BANK)}, f.code
             """,
             {"p": partner_id},
         )

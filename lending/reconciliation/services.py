@@ -21,8 +21,10 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from config import locks
+from config.sql_literals import lit
 from lending.domain import loan_day as domain_loan_day
-from lending.reconciliation.models import Break, BreakKind, BreakStatus
+from lending.intake.models import StagedRowStatus
+from lending.reconciliation.models import Break, BreakField, BreakKind, BreakStatus
 from partners.models import FileKind, InboundFile, InboundFileStatus
 
 log = logging.getLogger(__name__)
@@ -65,14 +67,14 @@ class ReconcileResult:
 # = Σ over its shares of lending_share_positions; penalty = penalty + compound), FULL OUTER JOIN
 # on loan_no. Our side is the loans booked by the date; rows of the file quarantined at apply
 # time are not theirs.
-_DIFF_SQL = """
+_DIFF_SQL = f"""
 CREATE TEMP TABLE recon_diff ON COMMIT DROP AS
 WITH t AS (
     SELECT b.loan_no, b.principal_outstanding AS principal, b.interest_outstanding AS interest,
            b.penalty_outstanding AS penalty, b.dpd, b.loan_status AS status
       FROM lending_stagedbalance b
      WHERE b.partner_id = %(partner)s AND b.business_date = %(bdate)s
-       AND b.status <> 'QUARANTINED'
+       AND b.status <> {lit(StagedRowStatus.QUARANTINED)}
 ), o AS (
     -- our view: the loan's balances (Σ of its shares, lending.settlement.checks) plus what
     -- accrued since the anchors, per loan — no per-share split is needed for a loan's total
@@ -95,45 +97,45 @@ WITH t AS (
         OR t.status <> o.status OR t.dpd <> o.dpd
 )
 SELECT j.loan_no, j.loan_id, d.kind, d.field, d.ours, d.theirs, d.difference,
-       d.kind = 'AMOUNT_MISMATCH' AND abs(d.difference) <= %(tol)s AS within
+       d.kind = {lit(BreakKind.AMOUNT_MISMATCH)} AND abs(d.difference) <= %(tol)s AS within
   FROM j
  CROSS JOIN LATERAL (VALUES
-    ('MISSING_AT_BANK', '', '', j.t_p::text, j.t_p,
+    ({lit(BreakKind.MISSING_AT_BANK)}, '', '', j.t_p::text, j.t_p,
      j.in_theirs AND NOT j.in_ours),
-    ('MISSING_AT_PARTNER', '', j.o_p::text, '', -j.o_p,
+    ({lit(BreakKind.MISSING_AT_PARTNER)}, '', j.o_p::text, '', -j.o_p,
      j.in_ours AND NOT j.in_theirs AND j.o_status <> ALL(%(closed)s)),
-    ('AMOUNT_MISMATCH', 'PRINCIPAL', j.o_p::text, j.t_p::text, j.t_p - j.o_p,
+    ({lit(BreakKind.AMOUNT_MISMATCH)}, {lit(BreakField.PRINCIPAL)}, j.o_p::text, j.t_p::text, j.t_p - j.o_p,
      j.in_ours AND j.in_theirs AND j.t_p <> j.o_p),
-    ('AMOUNT_MISMATCH', 'INTEREST', j.o_i::text, j.t_i::text, j.t_i - j.o_i,
+    ({lit(BreakKind.AMOUNT_MISMATCH)}, {lit(BreakField.INTEREST)}, j.o_i::text, j.t_i::text, j.t_i - j.o_i,
      j.in_ours AND j.in_theirs AND j.t_i <> j.o_i),
-    ('AMOUNT_MISMATCH', 'PENALTY', j.o_n::text, j.t_n::text, j.t_n - j.o_n,
+    ({lit(BreakKind.AMOUNT_MISMATCH)}, {lit(BreakField.PENALTY)}, j.o_n::text, j.t_n::text, j.t_n - j.o_n,
      j.in_ours AND j.in_theirs AND j.t_n <> j.o_n),
-    ('STATUS_MISMATCH', '', j.o_status::text, j.t_status::text, NULL::numeric,
+    ({lit(BreakKind.STATUS_MISMATCH)}, '', j.o_status::text, j.t_status::text, NULL::numeric,
      j.in_ours AND j.in_theirs AND j.t_status <> j.o_status),
-    ('DPD_MISMATCH', '', j.o_dpd::text, j.t_dpd::text, (j.t_dpd - j.o_dpd)::numeric,
+    ({lit(BreakKind.DPD_MISMATCH)}, '', j.o_dpd::text, j.t_dpd::text, (j.t_dpd - j.o_dpd)::numeric,
      j.in_ours AND j.in_theirs AND j.t_dpd <> j.o_dpd)
  ) AS d(kind, field, ours, theirs, difference, differs)
  WHERE d.differs
 """
 
 # Open breaks seen again beyond the tolerance: later sightings move last_seen and the figures.
-_SEEN_AGAIN_SQL = """
+_SEEN_AGAIN_SQL = f"""
 UPDATE lending_break b
    SET last_seen_on = %(bdate)s, ours = d.ours, theirs = d.theirs, difference = d.difference,
        loan_id = coalesce(d.loan_id, b.loan_id)
   FROM recon_diff d
- WHERE b.partner_id = %(partner)s AND b.status = 'OPEN' AND NOT d.within
+ WHERE b.partner_id = %(partner)s AND b.status = {lit(BreakStatus.OPEN)} AND NOT d.within
    AND b.loan_no = d.loan_no AND b.kind = d.kind AND b.field = d.field
    AND b.business_date <= %(bdate)s AND b.last_seen_on < %(bdate)s
 """
 
 # Open breaks no longer differing beyond the tolerance on the date (not those seen after it,
 # so that rerunning an older date cannot clear a newer sighting).
-_CLEAR_SQL = """
+_CLEAR_SQL = f"""
 UPDATE lending_break b
-   SET status = 'AUTO_CLEARED', resolved_at = %(now)s,
+   SET status = {lit(BreakStatus.AUTO_CLEARED)}, resolved_at = %(now)s,
        resolution_note = 'no longer differs (beyond ' || %(tol)s || ') on ' || %(bdate)s::text
- WHERE b.partner_id = %(partner)s AND b.status = 'OPEN' AND b.last_seen_on <= %(bdate)s
+ WHERE b.partner_id = %(partner)s AND b.status = {lit(BreakStatus.OPEN)} AND b.last_seen_on <= %(bdate)s
    AND NOT EXISTS (SELECT 1 FROM recon_diff d
                     WHERE d.loan_no = b.loan_no AND d.kind = b.kind AND d.field = b.field
                       AND NOT d.within)
@@ -142,20 +144,20 @@ UPDATE lending_break b
 # New differences: no break of the same loan, kind and field covers the date (an open one was
 # updated above; one first seen by the date and seen up to it is this same sighting). Within
 # the tolerance they are recorded AUTO_CLEARED at once.
-_OPEN_SQL = """
+_OPEN_SQL = f"""
 INSERT INTO lending_break
        (partner_id, business_date, last_seen_on, loan_no, loan_id, kind, field, ours, theirs,
         difference, status, resolution_note, resolved_at, created_at)
 SELECT %(partner)s, %(bdate)s, %(bdate)s, d.loan_no, d.loan_id, d.kind, d.field, d.ours,
        d.theirs, d.difference,
-       CASE WHEN d.within THEN 'AUTO_CLEARED' ELSE 'OPEN' END,
+       CASE WHEN d.within THEN {lit(BreakStatus.AUTO_CLEARED)} ELSE {lit(BreakStatus.OPEN)} END,
        CASE WHEN d.within THEN 'within tolerance ' || %(tol)s ELSE '' END,
        CASE WHEN d.within THEN %(now)s END, %(now)s
   FROM recon_diff d
  WHERE NOT EXISTS (SELECT 1 FROM lending_break b
                     WHERE b.partner_id = %(partner)s AND b.loan_no = d.loan_no
                       AND b.kind = d.kind AND b.field = d.field
-                      AND (b.status = 'OPEN'
+                      AND (b.status = {lit(BreakStatus.OPEN)}
                            OR (b.business_date <= %(bdate)s AND b.last_seen_on >= %(bdate)s)))
  ORDER BY d.loan_no, d.kind, d.field
 ON CONFLICT DO NOTHING
@@ -221,7 +223,7 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
         cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = on;"
                     " SET LOCAL enable_mergejoin = on")
         cur.execute(
-            "SELECT count(*) FILTER (WHERE status <> 'QUARANTINED') FROM lending_stagedbalance"
+            f"SELECT count(*) FILTER (WHERE status <> {lit(StagedRowStatus.QUARANTINED)}) FROM lending_stagedbalance"
             " WHERE partner_id = %(partner)s AND business_date = %(bdate)s", params)
         result.their_rows = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM lending_loan WHERE partner_id = %(partner)s"
