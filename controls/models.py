@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pghistory
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -158,3 +160,100 @@ AuditUserGroup = _tracked(User.groups.through, "AuditUserGroup")
 AuditGroupPermission = _tracked(Group.permissions.through, "AuditGroupPermission")
 pghistory.track(*_trackers(), model_name="ChangeRequestEvent")(ChangeRequest)
 pghistory.track(*_trackers(), model_name="PaymentReleaseEvent")(PaymentRelease)
+
+
+# --- Regulatory limits (issue 21, DOMAIN §1.2): effective-dated thresholds and bank figures ----
+# The value in force on a date is the row with the latest effective_from on or before it
+# (controls.limits). Every model here is named like a limit: the risk role edits them
+# (controls.roles), the auditor reads them, the audit trail records every change.
+
+class LimitCode(models.TextChoices):
+    PARTNER_CAPITAL = "PARTNER_CAPITAL", ("R2: bank's joint-loan balance with one partner and its "
+                                          "related parties / net tier-1 capital")
+    JOINT_TOTAL = "JOINT_TOTAL", "R3: bank's joint-loan balance with all partners / total loans"
+    BORROWER = "BORROWER", "R4: one borrower's outstanding principal (amount)"
+    ALL_IN_COST = "ALL_IN_COST", "R5: a program's all-in annualised cost (rate)"
+
+
+class LimitThreshold(models.Model):
+    """One limit's threshold from a date on: a fraction (0.25 = 25 %) for R2, R3 and R5, an
+    amount for R4. A warning is raised at `warning_level` × threshold, a breach above it."""
+
+    code = models.CharField(max_length=20, choices=LimitCode.choices)
+    threshold = models.DecimalField(max_digits=18, decimal_places=4)
+    warning_level = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.9000"),
+        help_text="Fraction of the threshold at which a warning is raised (0.90 = 90 %).")
+    effective_from = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "effective_from"],
+                                    name="limit_threshold_once_per_day"),
+            models.CheckConstraint(condition=Q(threshold__gt=0), name="limit_threshold_positive"),
+            models.CheckConstraint(condition=Q(warning_level__gt=0) & Q(warning_level__lte=1),
+                                   name="limit_threshold_warning_level_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.threshold} from {self.effective_from}"
+
+
+class BankFigure(models.TextChoices):
+    NET_TIER1_CAPITAL = "NET_TIER1_CAPITAL", "Net tier-1 capital"
+    TOTAL_LOANS = "TOTAL_LOANS", "Total loans (all the bank's loans, not only internet loans)"
+
+
+class LimitBankFigure(models.Model):
+    """A figure of the bank's that staff enter, in force from a date on (the R2 and R3
+    denominators)."""
+
+    figure = models.CharField(max_length=20, choices=BankFigure.choices)
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    effective_from = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["figure", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["figure", "effective_from"],
+                                    name="limit_bank_figure_once_per_day"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="limit_bank_figure_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.figure} {self.amount} from {self.effective_from}"
+
+
+class LimitRelatedPartyGroup(models.Model):
+    """Partners that are related parties of one another: R2 counts them as one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LimitRelatedParty(models.Model):
+    """A partner's membership of a related-party group: at most one group per partner."""
+
+    group = models.ForeignKey(LimitRelatedPartyGroup, on_delete=models.CASCADE,
+                              related_name="members")
+    partner = models.OneToOneField(Partner, on_delete=models.PROTECT,
+                                   related_name="related_party")
+
+    class Meta:
+        ordering = ["group", "partner__code"]
+
+    def __str__(self) -> str:
+        return f"{self.partner} in {self.group}"
+
+
+for _limit_model in (LimitThreshold, LimitBankFigure, LimitRelatedPartyGroup, LimitRelatedParty):
+    pghistory.track(*_trackers(), model_name=f"{_limit_model.__name__}Event")(_limit_model)

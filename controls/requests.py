@@ -54,6 +54,12 @@ def _program_with(req: ChangeRequest):
         program.full_clean()
     except ValidationError as exc:
         raise RequestError(f"{req}: {'; '.join(exc.messages)}") from exc
+    if program.active:  # R5: an active program's cost within the cap in force today
+        from controls.limits import all_in_cost_error
+
+        error = all_in_cost_error(program.max_annual_rate, timezone.localdate())
+        if error:
+            raise RequestError(f"{req}: {error}")
     return program
 
 

@@ -54,7 +54,7 @@ def role_spec() -> dict[str, set[tuple[str, str]]]:
     """Each role's permissions as (app_label, codename); "view_*" is every view of the app
     (likewise "add_*", "change_*"),
     ("*", "view_*") every view permission there is, ("lending", "*limit*") every permission
-    of a lending model named like a limit."""
+    of a lending model named like a limit (likewise ("controls", "*limit*"))."""
     ctl = "controls"
     return {
         OPERATOR: _views(_OPERATIONS) | {
@@ -72,8 +72,8 @@ def role_spec() -> dict[str, set[tuple[str, str]]]:
         RISK: _views(_OPERATIONS) | {
             ("lending", f"{verb}_{model}") for verb in ("add", "change") for model in _TERMS
         } | {("partners", "add_partner"), ("partners", "change_partner")} | {
-            ("lending", "*limit*"), (ctl, "request_change"), (ctl, "add_changerequest"),
-             (ctl, "change_changerequest")},
+            ("lending", "*limit*"), (ctl, "*limit*"),  # controls.Limit*: thresholds, figures
+            (ctl, "request_change"), (ctl, "add_changerequest"), (ctl, "change_changerequest")},
         AUDITOR: {("*", "view_*"), (ctl, "view_audit"), (ctl, "export_audit")},
         ADMINISTRATOR: {
             ("auth", f"{verb}_{model}") for verb in ("add", "change", "view")

@@ -96,6 +96,19 @@ def _reference_rows_after_a_flush(request):
                 apps, None)
         if not Partner.objects.filter(kind="BANK").exists():
             importlib.import_module("partners.migrations.0002_the_bank").create_bank(apps, None)
+        from controls.models import LimitBankFigure, LimitThreshold
+
+        if not LimitThreshold.objects.exists():  # the regulatory limits' defaults (issue 21)
+            importlib.import_module("controls.migrations.0007_limits").seed_thresholds(
+                apps, None)
+        # The bank's figures staff enter (R2/R3 denominators; DOMAIN §1.2's worked example):
+        # without them every run raises "figure missing" alerts. Tests of the limits set
+        # their own (tests/integration/controls/test_limits.py removes these).
+        if not LimitBankFigure.objects.exists():
+            for figure, amount in (("NET_TIER1_CAPITAL", "20000000000"),
+                                   ("TOTAL_LOANS", "300000000000")):
+                LimitBankFigure.objects.create(figure=figure, amount=amount,
+                                               effective_from="2000-01-01", note="tests")
     yield
 
 

@@ -178,6 +178,65 @@ def _partner_refusals(partner_ids: Iterable[int]) -> dict[int, str]:
     }
 
 
+class _BookingLimits:
+    """Regulatory limits at booking (issue 21, DOMAIN §1.2; thresholds effective-dated in
+    controls.limits), loan by loan in memory after two queries for the whole batch:
+
+    - R5: a loan whose annual rate is above the all-in cost cap in force on its disbursement
+      date (programs carry no fees: the rate is the whole cost the system knows of);
+    - R4: a borrower whose outstanding principal (ACTIVE and OVERDUE loans) plus this loan
+      would pass the per-borrower limit in force on the booking date. The borrower token is
+      a keyed hash of partner + the partner's reference, so one borrower is known only within
+      one partner: the limit is checked per partner and borrower (see docs/limits.md).
+
+    A refused loan does not count toward its borrower's total.
+    """
+
+    def __init__(self, rows: list[LoanToBook], booked_on: date) -> None:
+        from controls.limits import LimitCode, thresholds_by_day
+
+        on = thresholds_by_day(LimitCode.ALL_IN_COST, LimitCode.BORROWER)
+        self.cost_on = on[LimitCode.ALL_IN_COST]
+        self.borrower_limit = on[LimitCode.BORROWER](booked_on)
+        self.outstanding: dict[tuple[int, str], Decimal] = {}
+        if self.borrower_limit is None or not rows:
+            return
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT l.partner_id, l.borrower_token, SUM(l.principal_outstanding) "
+                "FROM lending_loan l JOIN unnest(%s::bigint[], %s::text[]) AS b(p, t) "
+                "ON l.partner_id = b.p AND l.borrower_token = b.t "
+                "WHERE l.state IN ('ACTIVE', 'OVERDUE') GROUP BY 1, 2",
+                list(map(list, zip(*{(r.partner_id, r.borrower_token) for r in rows},
+                                   strict=True))),
+            )
+            self.outstanding = {(p, t): total for p, t, total in cur.fetchall()}
+
+    def refusal(self, r: LoanToBook) -> tuple[str, str]:
+        """(column, message) of a loan a limit refuses, or empties; counts a loan that passes
+        toward its borrower's total."""
+        from controls.limits import ALL_IN_COST_PREFIX, BORROWER_PREFIX
+
+        cap = self.cost_on(r.disbursed_on)
+        if cap is not None and r.annual_rate > cap.threshold:
+            return ("annual_rate",
+                    f"{ALL_IN_COST_PREFIX}: rate {r.annual_rate.normalize():f} is above the "
+                    f"{cap.threshold:.2%}"
+                    f" cap on the borrower's all-in annualised cost in force from "
+                    f"{cap.effective_from}")
+        limit = self.borrower_limit
+        if limit is not None:
+            key = (r.partner_id, r.borrower_token)
+            before = self.outstanding.get(key, Decimal("0.00"))
+            if before + r.principal > limit.threshold:
+                return ("borrower_ref",
+                        f"{BORROWER_PREFIX}: this borrower's outstanding principal {before} "
+                        f"plus {r.principal} would be above the limit of {limit.threshold:,.2f}"
+                        f" per borrower in force from {limit.effective_from}")
+            self.outstanding[key] = before + r.principal
+        return "", ""
+
+
 def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult:
     """Book many loans set-based: loans, funder shares and schedules go in with COPY.
 
@@ -209,6 +268,7 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
             existing.update((partner_id, n) for (n,) in cur.fetchall())
 
     refused = _partner_refusals(by_partner)
+    limits = _BookingLimits(rows, booked_on)
     good: list[tuple[LoanToBook, Program, _VersionTerms]] = []
     seen: set[tuple[int, str]] = set()
     for r in rows:
@@ -234,6 +294,9 @@ def loans_book(*, loans: Iterable[LoanToBook], booked_on: date) -> BookingResult
                 reason, column, message = (
                     RATIO_RULE_REASON, RATIO_RULE_COLUMN, ratio_rule_message(version.bank_ratio),
                 )
+        if not reason:
+            column, message = limits.refusal(r)
+            reason = ReasonCode.LIMIT_EXCEEDED if message else ""
         if reason:
             result.rejected.append(BookingReject(r.source_ref, r.loan_no, reason, column, message))
             continue

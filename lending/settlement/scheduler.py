@@ -173,10 +173,11 @@ def raise_alerts(*, now: datetime | None = None, up_to: date | None = None) -> l
 
 
 def alert(reason: str, partner: Partner, day: date, *, run: SettlementRun | None,
-          message: str) -> str | None:
+          message: str, key_suffix: str = "") -> str | None:
     """Raise one alert (mail to ADMINS, ERROR log, banner) unless it was raised before; returns
-    its key when raised now."""
-    key = f"{reason}:{partner.code}:{day.isoformat()}"
+    its key when raised now. `key_suffix` tells apart alerts of one reason, partner and day
+    (the regulatory limits: one per limit and level)."""
+    key = f"{reason}:{partner.code}:{day.isoformat()}" + (f":{key_suffix}" if key_suffix else "")
     try:
         with transaction.atomic():
             Alert.objects.create(key=key, reason=reason, partner=partner, business_date=day,
