@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from config.sql_literals import lit
 from lending.domain.rules import (
     RATIO_RULE_COLUMN,
     RATIO_RULE_REASON,
@@ -206,7 +207,7 @@ class _BookingLimits:
                 "SELECT l.partner_id, l.borrower_token, SUM(l.principal_outstanding) "
                 "FROM lending_loan l JOIN unnest(%s::bigint[], %s::text[]) AS b(p, t) "
                 "ON l.partner_id = b.p AND l.borrower_token = b.t "
-                "WHERE l.state IN ('ACTIVE', 'OVERDUE') GROUP BY 1, 2",
+                f"WHERE l.state IN ({lit(LoanState.ACTIVE, LoanState.OVERDUE)}) GROUP BY 1, 2",
                 list(map(list, zip(*{(r.partner_id, r.borrower_token) for r in rows},
                                    strict=True))),
             )

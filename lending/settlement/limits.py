@@ -30,6 +30,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from config.sql_literals import lit
 from controls.limits import (
     ALL_IN_COST_PREFIX,
     BORROWER_PREFIX,
@@ -45,6 +46,7 @@ from lending.domain.rules import (
     RATIO_RULE_FROM,
     RATIO_RULE_REASON,
 )
+from lending.models import LoanState
 from lending.settlement.models import AlertReason, SettlementRun
 from partners.models import FileKind, Partner, PartnerKind, QuarantinedRow, ReasonCode
 
@@ -98,7 +100,7 @@ def _refusals_alert(run: SettlementRun, alert) -> dict:
     return out
 
 
-_BALANCES = """
+_BALANCES = f"""
 SELECT COALESCE(SUM(s.principal_outstanding) FILTER (
            WHERE l.partner_id = ANY(%(group)s) OR g.loan_id IS NOT NULL), 0),
        COALESCE(SUM(s.principal_outstanding), 0)
@@ -106,7 +108,8 @@ FROM lending_loanshare s
 JOIN lending_loan l ON l.id = s.loan_id
 LEFT JOIN (SELECT DISTINCT loan_id FROM lending_loanshare WHERE funder_id = ANY(%(group)s)) g
        ON g.loan_id = s.loan_id
-WHERE s.funder_id = %(bank)s AND l.bank_ratio < 1 AND l.state IN ('ACTIVE', 'OVERDUE')
+WHERE s.funder_id = %(bank)s AND l.bank_ratio < 1
+  AND l.state IN ({lit(LoanState.ACTIVE, LoanState.OVERDUE)})
 """
 
 
