@@ -109,4 +109,17 @@ def app_role_setup(*, role: str = APP_ROLE, password: str | None = None, login: 
                 run(f"REVOKE UPDATE, DELETE ON {_ident(table)} FROM {r}")
                 run(f"GRANT UPDATE ({', '.join(_ident(c) for c in columns)}) "
                     f"ON {_ident(table)} TO {r}")
+        cur.execute("SELECT to_regprocedure(%s) IS NOT NULL", [ANALYZE_FUNCTION])
+        if cur.fetchone()[0]:  # controls migration 0008
+            run(f"GRANT EXECUTE ON FUNCTION {ANALYZE_FUNCTION} TO {r}")
     return statements
+
+
+ANALYZE_FUNCTION = "controls_analyze(text[])"
+
+
+def analyze(cursor, *tables: str) -> None:
+    """ANALYZE these permanent tables as their owner (the application role owns none: its own
+    ANALYZE is skipped with a warning). Only the tables whitelisted by controls migration 0008;
+    any other is refused (insufficient_privilege)."""
+    cursor.execute("SELECT controls_analyze(%s::text[])", [list(tables)])
