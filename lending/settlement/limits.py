@@ -70,8 +70,43 @@ def limit_breaches_alert(run: SettlementRun) -> dict:
                       f"see the quarantined rows")
     out = {"r1_loans": n, "r1_principal": str(principal)}
     out.update(_refusals_alert(run, alert))
+    out.update(borrowers_alert(run, alert))
     out.update(concentration_alert(run, alert))
     return out
+
+
+_BORROWERS = f"""
+SELECT count(*) FILTER (WHERE total >= %(warn)s AND total <= %(limit)s),
+       count(*) FILTER (WHERE total > %(limit)s)
+FROM (SELECT SUM(principal_outstanding) AS total FROM lending_loan
+      WHERE partner_id = %(partner)s AND state IN ({lit(LoanState.ACTIVE, LoanState.OVERDUE)})
+      GROUP BY borrower_token) b
+"""
+
+
+def borrowers_alert(run: SettlementRun, alert) -> dict:
+    """R4 after the run: the partner's borrowers whose outstanding principal is at or above the
+    warning level, and above the limit (booking refuses new breaches; these are loans booked
+    before the limit or a lower one took effect). One GROUP BY; an alert for each level."""
+    t = threshold_on(LimitCode.BORROWER, run.business_date)
+    if t is None:
+        return {"r4_borrowers": {"level": "NO_THRESHOLD"}}
+    with connection.cursor() as cur:
+        cur.execute(_BORROWERS, {"warn": t.warning_at, "limit": t.threshold,
+                                 "partner": run.partner_id})
+        warning, breach = cur.fetchone()
+    for level, n in (("WARNING", warning), ("BREACH", breach)):
+        if n:
+            what = (f"above the limit of {t.threshold:,.2f}" if level == "BREACH"
+                    else f"at or above the warning level {t.warning_at:,.2f} (limit "
+                         f"{t.threshold:,.2f})")
+            alert(AlertReason.LIMIT_BREACH, run.partner, run.business_date, run=run,
+                  key_suffix=f"R4_{level}",
+                  message=f"{level} R4 {run.partner.code} {run.business_date}: {n} "
+                          f"borrower(s) with an outstanding principal {what} per borrower, "
+                          f"in force from {t.effective_from}")
+    return {"r4_borrowers": {"warning": warning, "breach": breach,
+                             "threshold": str(t.threshold), "warning_at": str(t.warning_at)}}
 
 
 def _refusals_alert(run: SettlementRun, alert) -> dict:

@@ -215,6 +215,36 @@ def test_r4_one_borrower_up_to_the_limit_is_booked_one_cent_more_is_refused():
                        "borrower in force from 2000-01-01")
 
 
+def test_r4_in_the_run_borrowers_on_both_sides_of_the_warning_level_and_the_limit():
+    a = _program("RA")
+    # booked while a higher limit was in force; 200,000 from DAY on
+    _threshold("BORROWER", "300000", day=DAY - timedelta(days=10))
+    _threshold("BORROWER", "200000", day=DAY)
+    result = services.loans_book(loans=[
+        _loan(a, "A1", "179999.99", borrower="U1"),   # below 90 % of 200,000
+        _loan(a, "A2", "180000.00", borrower="U2"),   # at the warning level
+        _loan(a, "A3", "100000.00", borrower="U3"),   # with A4: exactly the limit
+        _loan(a, "A4", "100000.00", borrower="U3"),
+        _loan(a, "A5", "200000.00", borrower="U4"),   # with A6: one cent above it
+        _loan(a, "A6", "0.01", borrower="U4"),
+    ], booked_on=DAY - timedelta(days=1))
+    assert result.rejected == [] and result.booked == 6
+    _figures("20000000000", "300000000000")
+    out = run_limits.limit_breaches_alert(_run(a))
+    assert out["r4_borrowers"] == {"warning": 2, "breach": 1, "threshold": "200000.0000",
+                                   "warning_at": "180000.00000000"}
+    alerts = dict(Alert.objects.values_list("key", "message"))
+    assert set(alerts) == {f"LIMIT_BREACH:RA:{DAY}:R4_WARNING", f"LIMIT_BREACH:RA:{DAY}:R4_BREACH"}
+    assert alerts[f"LIMIT_BREACH:RA:{DAY}:R4_BREACH"] == (
+        f"BREACH R4 RA {DAY}: 1 borrower(s) with an outstanding principal above the limit of "
+        f"200,000.00 per borrower, in force from {DAY}")
+    Loan.objects.filter(loan_no__in=["A2", "A5"]).update(state="PAID_OFF")
+    SettlementRun.objects.all().delete()
+    Alert.objects.all().delete()
+    out = run_limits.limit_breaches_alert(_run(a))
+    assert (out["r4_borrowers"]["warning"], out["r4_borrowers"]["breach"]) == (1, 0)
+
+
 def test_r4_counts_outstanding_principal_only_and_a_lower_limit_of_tomorrow_does_not_apply():
     a = _program("RA")
     _book(_loan(a, "A1", "150000.00", borrower="U1"))
