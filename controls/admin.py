@@ -421,3 +421,37 @@ class LimitRelatedPartyGroupAdmin(NoDeleteAdmin):
     def members_list(self, obj):
         return ", ".join(sorted(m.partner.code for m in obj.members.all()))
 
+
+
+# --- R5 on the program form: a maximum annual rate above the all-in cost cap is a form error --
+# lending.admin imports this module, so the program's admin is re-registered from
+# ControlsConfig.ready(), once every admin module is loaded (controls.apps).
+
+class ProgramCostCapForm(forms.ModelForm):  # the admin's modelform_factory gives its Meta
+    def clean_max_annual_rate(self):
+        from django.utils import timezone
+
+        from controls.limits import all_in_cost_error
+
+        rate = self.cleaned_data.get("max_annual_rate")
+        error = all_in_cost_error(rate, timezone.localdate())
+        if error:
+            raise forms.ValidationError(error)
+        return rate
+
+
+def program_admin_with_cost_cap() -> None:
+    """The program's registered admin, its form checking R5 (once; idempotent)."""
+    from lending.models import Program
+
+    if not admin.site.is_registered(Program):
+        return
+    current = type(admin.site.get_model_admin(Program))
+    if issubclass(current.form, ProgramCostCapForm):
+        return
+    form = type("CostCappedProgramForm", (ProgramCostCapForm, current.form),
+                {"__module__": __name__})
+    cost_capped = type(f"CostCapped{current.__name__}", (current,),
+                       {"form": form, "__module__": __name__})
+    admin.site.unregister(Program)
+    admin.site.register(Program, cost_capped)

@@ -15,3 +15,8 @@ class ControlsConfig(AppConfig):
         # every migrate brings the roles' permissions up to date (a new model's view
         # permission reaches the auditor without a hand-written migration)
         post_migrate.connect(roles_sync_on_migrate, sender=self)
+
+        from controls.admin import program_admin_with_cost_cap
+
+        # R5 on the program form (the admin modules are loaded: the admin app comes first)
+        program_admin_with_cost_cap()
