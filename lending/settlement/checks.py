@@ -7,9 +7,12 @@ from decimal import Decimal
 
 from django.db import connection
 
+from config.sql_literals import lit
 from ledger.domain import chart
 from lending.settlement import positions
+from lending.settlement.models import RunState
 from lending.settlement.posting import program_dimension
+from partners.models import PartnerKind
 
 ZERO = Decimal("0.00")
 
@@ -27,9 +30,9 @@ def subledger_equals_gl(*, as_of: date | None = None, partner_id: int | None = N
     """
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT r.partner_id, p.code, max(r.business_date)
+            f"""SELECT r.partner_id, p.code, max(r.business_date)
                  FROM lending_settlementrun r JOIN partners_partner p ON p.id = r.partner_id
-                WHERE r.state IN ('DONE', 'RUNNING', 'FAILED') AND r.step <> 'GATE'
+                WHERE r.state IN ({lit(RunState.DONE)}, {lit(RunState.RUNNING)}, {lit(RunState.FAILED)}) AND r.step <> 'GATE'
                 GROUP BY 1, 2 ORDER BY 2""")
         partners = cur.fetchall()
     problems: list[str] = []
@@ -44,7 +47,7 @@ def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> l
     relation, params = positions.source(partner_id, day)
     with connection.cursor() as cur:
         cur.execute(
-            f"""SELECT CASE WHEN f.kind = 'BANK' THEN %s ELSE %s || f.code END, g.code,
+            f"""SELECT CASE WHEN f.kind = {lit(PartnerKind.BANK)} THEN %s ELSE %s || f.code END, g.code,
                       SUM(x.principal),
                       SUM(x.interest) FILTER (WHERE x.accruing),
                       SUM(x.penalty + x.compound) FILTER (WHERE x.accruing),

@@ -40,10 +40,13 @@ from datetime import date
 from django.db import connection, transaction
 from psycopg import sql
 
+from config.sql_literals import lit
 from lending import selectors as lending_selectors
 from lending.domain.loan_day import NO_PAYMENT_STATES
 from lending.intake.checks.dsl import Checks, after_settled_rule, err, msg, raw_csv
+from lending.intake.models import StagedRowStatus
 from partners.files.contract import KINDS
+from partners.models import QuarantineStage
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +59,12 @@ NO_PAYMENT = [str(s) for s in NO_PAYMENT_STATES]
 # A loan is known when booked, or staged (accepted, not quarantined) for the partner on the
 # same or an earlier business date and still waiting for its run: the run books it. The staged
 # loan is probed (a partial index on the STAGED rows) only for a row whose loan is not booked.
-_LOAN_JOINS = """
-LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = {loan_no}
+_LOAN_JOINS = f"""
+LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = {{loan_no}}
 LEFT JOIN LATERAL (
     SELECT s.id, s.disbursed_on FROM lending_stagedloan s
-     WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = {loan_no}
-       AND s.business_date <= %(bdate)s AND s.status = 'STAGED'
+     WHERE l.id IS NULL AND s.partner_id = %(partner)s AND s.loan_no = {{loan_no}}
+       AND s.business_date <= %(bdate)s AND s.status = {lit(StagedRowStatus.STAGED)}
      LIMIT 1) sl ON true
 """
 _DISBURSED = sql.SQL("coalesce(l.disbursed_on, sl.disbursed_on)")
@@ -111,10 +114,10 @@ def _reversals() -> tuple[Checks, str]:
     _not_before_disbursement(c, "reversed_on")
     # the repayment: staged for the partner on the same or an earlier date, not quarantined
     # (this day's by the statement before, or by an earlier run)
-    return c, """
+    return c, f"""
 LEFT JOIN lending_stagedrepayment rp ON rp.partner_id = %(partner)s
      AND rp.txn_no = r.reverses_txn_no AND rp.business_date <= %(bdate)s
-     AND rp.status <> 'QUARANTINED'
+     AND rp.status <> {lit(StagedRowStatus.QUARANTINED)}
 """ + _LOAN_JOINS.format(loan_no="rp.loan_no")
 
 
@@ -140,26 +143,26 @@ def _statement(kind: str) -> sql.Composable:
                                        for c in spec.optional),
             raw_csv(text(c) for c in spec.optional))
     us = L("\x1f")
-    return sql.SQL("""
+    return sql.SQL(f"""
 WITH bad AS (  -- the failing rows only (the raw text is built for them alone)
     SELECT * FROM (
-        SELECT r.*, {case} AS err
-          FROM {table} r
-          {joins}
+        SELECT r.*, {{case}} AS err
+          FROM {{table}} r
+          {{joins}}
          WHERE r.partner_id = %(partner)s AND r.business_date = %(bdate)s
-           AND r.status = 'STAGED') c
+           AND r.status = {lit(StagedRowStatus.STAGED)}) c
      WHERE err IS NOT NULL
 ), q AS (
     INSERT INTO partners_quarantinedrow (file_id, partner_id, business_date, row_no, "column",
            reason, message, raw, amount, stage, created_at, resolved, resolution_note)
-    SELECT r.file_id, %(partner)s, %(bdate)s, r.row_no, split_part(r.err, {us}, 2),
-           split_part(r.err, {us}, 1),
-           substr(r.err, length(split_part(r.err, {us}, 1))
-                  + length(split_part(r.err, {us}, 2)) + 3),
-           {raw}, r.{main}, 'APPLY', now(), false, ''
+    SELECT r.file_id, %(partner)s, %(bdate)s, r.row_no, split_part(r.err, {{us}}, 2),
+           split_part(r.err, {{us}}, 1),
+           substr(r.err, length(split_part(r.err, {{us}}, 1))
+                  + length(split_part(r.err, {{us}}, 2)) + 3),
+           {{raw}}, r.{{main}}, {lit(QuarantineStage.APPLY)}, now(), false, ''
       FROM bad r ORDER BY r.file_id, r.row_no
 )
-UPDATE {table} s SET status = 'QUARANTINED', applied_at = now()
+UPDATE {{table}} s SET status = {lit(StagedRowStatus.QUARANTINED)}, applied_at = now()
   FROM bad WHERE s.id = bad.id
 """).format(main=sql.Identifier(KINDS[kind].main_amount), raw=raw,
             case=checks.first_failing(), table=sql.Identifier(table), joins=sql.SQL(joins),

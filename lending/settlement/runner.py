@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
+from config.sql_literals import lit
 from lending.selectors import first_business_date
 from lending.settlement import dispatch, limits, positions, posting, references, steps
 from lending.settlement.alongside import Alongside
@@ -199,10 +200,10 @@ def _reconcile(run: SettlementRun) -> dict:
 def _control_totals(run: SettlementRun) -> dict:
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT event, component, SUM(amount) FILTER (WHERE funder_id = b.id),
+            f"""SELECT event, component, SUM(amount) FILTER (WHERE funder_id = b.id),
                       SUM(amount) FILTER (WHERE funder_id <> b.id), COUNT(*)
                  FROM lending_movement m, (SELECT id FROM partners_partner
-                                            WHERE kind = 'BANK') b
+                                            WHERE kind = {lit(PartnerKind.BANK)}) b
                 WHERE m.business_date = %s AND m.run_id = %s
                 GROUP BY 1, 2 ORDER BY 1, 2""", [run.business_date, run.pk])
         movements = {f"{e}/{c}": {"bank": str(bk or 0), "partners": str(pt or 0), "rows": n}

@@ -8,8 +8,11 @@ import time
 
 from django.db import transaction
 
+from config.sql_literals import lit
 from lending import services
-from lending.settlement.models import SettlementRun
+from lending.intake.models import StagedRowStatus
+from lending.models import Component
+from lending.settlement.models import MovementEvent, SettlementRun
 from lending.settlement.steps.common import (
     _claim_chunk,
     _exec,
@@ -33,11 +36,11 @@ def book_chunk(*, run_id: int, seq: int = 0) -> int:
         return 0
     day, partner = run.business_date, run.partner
     staged = _fetch(
-        """SELECT id, file_id, row_no, loan_no, program_id, borrower_token, principal,
+        f"""SELECT id, file_id, row_no, loan_no, program_id, borrower_token, principal,
                   annual_rate, term_months, repayment_method, disbursed_on, first_due_on,
                   bank_approval_ref
              FROM lending_stagedloan
-            WHERE partner_id = %s AND business_date = %s AND status = 'STAGED'
+            WHERE partner_id = %s AND business_date = %s AND status = {lit(StagedRowStatus.STAGED)}
               AND row_no BETWEEN %s AND %s
             ORDER BY row_no""",
         [partner.pk, day, chunk.lo_id, chunk.hi_id],
@@ -58,10 +61,10 @@ def book_chunk(*, run_id: int, seq: int = 0) -> int:
              _raw(by_ref[x.source_ref][3:]), by_ref[x.source_ref][6])
             for x in result.rejected
         ])
-        _exec("UPDATE lending_stagedloan SET status = 'QUARANTINED', applied_at = now()"
+        _exec(f"UPDATE lending_stagedloan SET status = {lit(StagedRowStatus.QUARANTINED)}, applied_at = now()"
               " WHERE id = ANY(%s)", [sorted(rejected_ids)])
     booked = [r for r in staged if r[0] not in rejected_ids]
-    _exec("UPDATE lending_stagedloan SET status = 'APPLIED', applied_at = now()"
+    _exec(f"UPDATE lending_stagedloan SET status = {lit(StagedRowStatus.APPLIED)}, applied_at = now()"
           " WHERE id = ANY(%s)", [[r[0] for r in booked]])
     disburse_movements(run, loan_nos=[r[3] for r in booked])
     _finish_chunk(chunk, len(staged), started)
@@ -77,7 +80,7 @@ def disburse_movements(run: SettlementRun, *, loan_nos: list[str] | None) -> int
     return _exec(
         f"""INSERT INTO lending_movement (business_date, run_id, loan_id, program_id, funder_id,
                    event, component, amount, installment_seq, txn_id, reversal, accruing)
-            SELECT %(d)s, %(run)s, l.id, l.program_id, s.funder_id, 'DISBURSE', 'PRINCIPAL',
+            SELECT %(d)s, %(run)s, l.id, l.program_id, s.funder_id, {lit(MovementEvent.DISBURSE)}, {lit(Component.PRINCIPAL)},
                    s.funded_principal, NULL, NULL, false, true
               FROM lending_loan l JOIN lending_loanshare s ON s.loan_id = l.id
              WHERE l.partner_id = %(p)s AND l.booked_on = %(d)s {only}

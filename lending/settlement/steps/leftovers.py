@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from config.sql_literals import lit
+from lending.intake.models import StagedRowStatus
 from lending.settlement.models import SettlementRun
 from lending.settlement.steps.common import (
     _exec,
@@ -20,13 +22,13 @@ def quarantine_leftovers(*, run_id: int) -> int:
     run = SettlementRun.objects.get(pk=run_id)
     p, d = run.partner_id, run.business_date
     left = _fetch(
-        """SELECT r.id, r.file_id, r.row_no, r.txn_no, r.loan_no, r.amount, 'R'
+        f"""SELECT r.id, r.file_id, r.row_no, r.txn_no, r.loan_no, r.amount, 'R'
              FROM lending_stagedrepayment r
-            WHERE r.partner_id = %s AND r.business_date = %s AND r.status = 'STAGED'
+            WHERE r.partner_id = %s AND r.business_date = %s AND r.status = {lit(StagedRowStatus.STAGED)}
            UNION ALL
            SELECT v.id, v.file_id, v.row_no, v.txn_no, v.reverses_txn_no, v.amount, 'V'
              FROM lending_stagedreversal v
-            WHERE v.partner_id = %s AND v.business_date = %s AND v.status = 'STAGED'""",
+            WHERE v.partner_id = %s AND v.business_date = %s AND v.status = {lit(StagedRowStatus.STAGED)}""",
         [p, d, p, d])
     if not left:
         return 0
@@ -40,6 +42,6 @@ def quarantine_leftovers(*, run_id: int) -> int:
     for k, table in (("R", "lending_stagedrepayment"), ("V", "lending_stagedreversal")):
         ids = [row[0] for row in left if row[6] == k]
         if ids:
-            _exec(f"UPDATE {table} SET status = 'QUARANTINED', applied_at = now()"
+            _exec(f"UPDATE {table} SET status = {lit(StagedRowStatus.QUARANTINED)}, applied_at = now()"
                   " WHERE id = ANY(%s)", [ids])
     return len(left)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from config.sql_literals import lit
+from lending.intake.models import StagedRowStatus
 from lending.settlement.models import RunChunk, SettlementRun
 from lending.settlement.steps.common import (
     _exec,
@@ -81,23 +83,23 @@ def plan_book(run: SettlementRun, chunk_loans: int | None = None) -> int:
         return existing
     _exec("ANALYZE lending_stagedloan")  # the day's file, staged since the last statistics
     return _plan_chunks(run, "BOOK", table="lending_stagedloan", key="row_no",
-                        where="partner_id = %s AND business_date = %s AND status = 'STAGED'",
+                        where=f"partner_id = %s AND business_date = %s AND status = {lit(StagedRowStatus.STAGED)}",
                         params=[run.partner_id, run.business_date],
                         per_chunk=chunk_loans or BOOK_CHUNK_LOANS)
 
 
-_EVENTS = """
+_EVENTS = f"""
 INSERT INTO lending_runevent (run_id, loan_id, kind, staged_id)
 SELECT %(run)s, l.id, 'R', r.id
   FROM lending_stagedrepayment r
   JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
- WHERE r.partner_id = %(p)s AND r.business_date = %(d)s AND r.status = 'STAGED'
+ WHERE r.partner_id = %(p)s AND r.business_date = %(d)s AND r.status = {lit(StagedRowStatus.STAGED)}
 UNION ALL
 SELECT %(run)s, l.id, 'V', v.id
   FROM lending_stagedreversal v
   JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id AND r.txn_no = v.reverses_txn_no
   JOIN lending_loan l ON l.partner_id = r.partner_id AND l.loan_no = r.loan_no
- WHERE v.partner_id = %(p)s AND v.business_date = %(d)s AND v.status = 'STAGED'
+ WHERE v.partner_id = %(p)s AND v.business_date = %(d)s AND v.status = {lit(StagedRowStatus.STAGED)}
 """
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from config.sql_literals import lit
 from lending.copyio import copy_rows
 from lending.domain.loan_day import LoanState
+from lending.intake.models import StagedRowStatus
 from lending.settlement.models import ClaimStatus, SettlementRun
 from lending.settlement.steps.common import (
     _exec,
@@ -107,15 +109,15 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                    for lid, g, p, i, pen, amt in raised))
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
         lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
-        _exec("""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
+        _exec(f"""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
                         interest, penalty, amount, status, paid_on, paid_amount)
-                 SELECT x.loan_id, x.guarantor_id, %(d)s, 0, 0, 0, 0, 'PAID', %(d)s, x.amount
+                 SELECT x.loan_id, x.guarantor_id, %(d)s, 0, 0, 0, 0, {lit(ClaimStatus.PAID)}, %(d)s, x.amount
                    FROM unnest(%(l)s::bigint[], %(g)s::bigint[], %(a)s::numeric[])
                         AS x(loan_id, guarantor_id, amount)
                  ON CONFLICT (loan_id) DO UPDATE SET
                         paid_amount = lending_claim.paid_amount + EXCLUDED.paid_amount,
                         status = CASE WHEN lending_claim.paid_amount + EXCLUDED.paid_amount > 0
-                                      THEN 'PAID' ELSE 'RAISED' END,
+                                      THEN {lit(ClaimStatus.PAID)} ELSE {lit(ClaimStatus.RAISED)} END,
                         -- the day of the last payment; a reversal keeps it, or clears it
                         -- when nothing stays paid
                         paid_on = CASE
@@ -128,10 +130,10 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
 def _mark_staged(run: SettlementRun, rows: dict, applied_r: list[int], applied_v: list[int],
                  rejects: list[tuple]) -> None:
     if applied_r:
-        _exec("UPDATE lending_stagedrepayment SET status = 'APPLIED', applied_at = now()"
+        _exec(f"UPDATE lending_stagedrepayment SET status = {lit(StagedRowStatus.APPLIED)}, applied_at = now()"
               " WHERE id = ANY(%s)", [applied_r])
     if applied_v:
-        _exec("UPDATE lending_stagedreversal SET status = 'APPLIED', applied_at = now()"
+        _exec(f"UPDATE lending_stagedreversal SET status = {lit(StagedRowStatus.APPLIED)}, applied_at = now()"
               " WHERE id = ANY(%s)", [applied_v])
     if not rejects:
         return
@@ -142,5 +144,5 @@ def _mark_staged(run: SettlementRun, rows: dict, applied_r: list[int], applied_v
     for kind, table in (("R", "lending_stagedrepayment"), ("V", "lending_stagedreversal")):
         ids = [txn for txn, *_ in rejects if rows[txn][0] == kind]
         if ids:
-            _exec(f"UPDATE {table} SET status = 'QUARANTINED', applied_at = now()"
+            _exec(f"UPDATE {table} SET status = {lit(StagedRowStatus.QUARANTINED)}, applied_at = now()"
                   " WHERE id = ANY(%s)", [ids])
