@@ -455,3 +455,30 @@ def program_admin_with_cost_cap() -> None:
                        {"form": form, "__module__": __name__})
     admin.site.unregister(Program)
     admin.site.register(Program, cost_capped)
+
+
+# --- The run's own page lists the alerts it raised (regulatory limits among them) -------------
+
+from django.utils.html import format_html_join  # noqa: E402
+
+from lending.admin.settlement import SettlementRunAdmin  # noqa: E402
+from lending.models import SettlementRun  # noqa: E402
+
+
+class SettlementRunAlertsAdmin(SettlementRunAdmin):
+    fields = (*SettlementRunAdmin.fields, "run_alerts")
+    readonly_fields = fields
+
+    @admin.display(description="alerts")
+    def run_alerts(self, obj):
+        alerts = obj.alerts.order_by("raised_at").values_list("key", "message",
+                                                               "acknowledged_at")
+        if not alerts:
+            return "—"
+        return format_html_join(
+            "", "<p><b>{}</b>{}: {}</p>",
+            ((key, " (acknowledged)" if at else "", message) for key, message, at in alerts))
+
+
+admin.site.unregister(SettlementRun)
+admin.site.register(SettlementRun, SettlementRunAlertsAdmin)

@@ -360,3 +360,8 @@ def test_a_run_counts_r4_and_r5_refusals_alerts_and_the_run_list_shows_them():
     assert "1 loan(s), principal 20000.01, refused at booking — R4 per-borrower limit" in body
     alerts_page = client.get(reverse("admin:lending_alert_changelist")).content.decode()
     assert "R5 all-in cost: a rate above the all-in cost cap" in alerts_page
+    run_page = client.get(reverse("admin:lending_settlementrun_change", args=[run.pk]))
+    html = run_page.content.decode()
+    assert f"<b>LIMIT_BREACH:OPA:{DAY}:R4</b>: OPA {DAY}: 1 loan(s), principal 20000.01" in html
+    assert f"<b>LIMIT_BREACH:OPA:{DAY}:R5</b>: OPA {DAY}: 1 loan(s), principal 1000.00" in html
+    assert "&quot;r4_borrowers&quot;" in html  # the limits in the run's control totals
