@@ -87,6 +87,14 @@ class PaymentsDay(AccrualDay):
             current = next(i for i in loan.insts if i.seq > loan.billed_seq)
             self._collect("PRINCIPAL", alloc.prepaid_principal, current.seq, txn, event)
             self._reamortise(alloc.prepaid_principal)
+        elif (kind == "PREPAYMENT" and t.method != "DAILY" and loan.state in OPEN_STATES
+              and any(i.seq > loan.billed_seq for i in loan.insts)):
+            # A prepayment that pays no principal (no more than the interest to date) still
+            # ends the period's first piece: the rest of the period accrues on the balance for
+            # its remaining days, rounded when crystallised (§8.4, §8.6), as after any
+            # prepayment — not as the period's interest less what was crystallised. Its
+            # reversal restores the period like any prepayment's (loan_reversal).
+            self._reamortise(ZERO)
         if alloc.overpayment and event != "SUSPENSE_APPLY":
             loan.overpaid += alloc.overpayment
             self.move(t.bank_id, "OVERPAY", "OVERPAYMENT", alloc.overpayment, None, txn)

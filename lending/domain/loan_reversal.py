@@ -19,7 +19,7 @@ from .loan_state import (
 from .money import ZERO, q2
 from .penalty import penalty_for_days
 from .schedule import build_schedule
-from .split import weighted_parts
+from .split import split_principal, weighted_parts
 
 
 class ReversalDay(ClaimsDay):
@@ -83,7 +83,9 @@ class ReversalDay(ClaimsDay):
             loan.state, loan.claimed_on = "ACTIVE", None
         if was_paid_off:
             loan.state, loan.closed_on = "ACTIVE", None
-        if loan.state in OPEN_STATES and (prepaid_seqs or was_paid_off):
+        if loan.state in OPEN_STATES and (prepaid_seqs or was_paid_off
+                                          or (event.original_kind == "PREPAYMENT"
+                                              and t.method != "DAILY")):
             self._restore_schedule(min(prepaid_seqs, default=loan.billed_seq + 1), anchor)
             # Bill what fell due while the loan stood closed, then the interest of the running
             # period accrued since the payment is crystallised today (penalty follows below).
@@ -206,6 +208,13 @@ class ReversalDay(ClaimsDay):
             # been crystallised of it goes back into the derived accrual (no movement: the GL
             # follows the derived position; the reversal day crystallises it again at once).
             parts = weighted_parts(crystallised, self._weights("accrual_weight"), loan.residual)
+            held = {f: max(s.interest, ZERO) for f, s in loan.shares.items()}
+            if not all(loan.shares[f].interest >= p >= 0 for f, p in parts.items()) and (
+                    0 < crystallised <= sum(held.values(), ZERO)):
+                # crystallised in pieces (a reversal day, then a payment), each split by
+                # weight, a cent can sit with another funder than one split gives: take back
+                # by what each share holds (capped by it) instead
+                parts = split_principal(crystallised, held, loan.residual)
             if all(loan.shares[f].interest >= p >= 0 for f, p in parts.items()):
                 for f, p in parts.items():
                     loan.shares[f].interest -= p

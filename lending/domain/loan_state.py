@@ -151,6 +151,7 @@ class Event:
     original_txn_id: int | None = None
     original_on: date | None = None  # a reversal: the value date the original was applied at
     value_on: date | None = None  # a repayment's paid_on (DOMAIN §8.11); None: the business day
+    original_kind: str | None = None  # a reversal: the reversed repayment's kind
 
 
 # A movement: (loan_id, funder_id, event, component, amount, installment_seq, txn_id, reversal,

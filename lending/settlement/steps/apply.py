@@ -146,7 +146,7 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
                      amount)
     reversals = _fetch(
         """SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
-                  v.reverses_txn_no, v.reversed_on, r.paid_on
+                  v.reverses_txn_no, v.reversed_on, r.paid_on, r.kind
              FROM lending_runevent e
              JOIN lending_stagedreversal v ON v.id = e.staged_id
              JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
@@ -166,11 +166,11 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
             originals[m[6]].append(m[:9])
             original_on[m[6]] = m[9]
     for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on,
-         orig_paid_on) in reversals:
+         orig_paid_on, orig_kind) in reversals:
         # the original counted from its value date (DOMAIN §8.11), never after its run's day
         applied_on = original_on.get(orig_id, run.business_date)
         events[lid].append(Event(vid, "REVERSAL", amount, original=tuple(originals[orig_id]),
-                                 original_txn_id=orig_id,
+                                 original_txn_id=orig_id, original_kind=orig_kind,
                                  original_on=min(orig_paid_on or applied_on, applied_on)))
         rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
                      orig_status)
