@@ -91,8 +91,8 @@ def _matches(perm_app: str, perm_code: str, model: str, rule: tuple[str, str]) -
         return False
     if code.endswith("_*"):
         return perm_code.startswith(code[:-1])
-    if code == "*limit*":
-        return "limit" in model
+    if code == "*limit*":  # the limit models, not their audit-trail event models
+        return "limit" in model and not model.endswith("event")
     return code == perm_code
 
 

@@ -113,3 +113,16 @@ def test_the_auditor_reads_the_limits_and_changes_nothing_other_roles_do_not_see
         client = as_user(role_user(f"x-{role}", role))
         for model in PAGES:
             assert client.get(_url(model)).status_code == 403, (role, model)
+
+
+def test_risk_holds_the_limit_models_permissions_not_their_audit_event_tables():
+    risk = role_user("rita", "risk")
+    for model in ("limitthreshold", "limitbankfigure", "limitrelatedpartygroup",
+                  "limitrelatedparty"):
+        for verb in ("view", "add", "change"):
+            assert risk.has_perm(f"controls.{verb}_{model}"), (verb, model)
+    assert not risk.has_perm("controls.add_limitthresholdevent")
+    assert not risk.has_perm("controls.change_limitbankfigureevent")
+    auditor = role_user("audrey", "auditor")
+    assert auditor.has_perm("controls.view_limitthreshold")
+    assert not auditor.has_perm("controls.change_limitthreshold")
