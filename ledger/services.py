@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
+from config.sql_literals import lit
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft, drafts_check, month_start
 from ledger.domain.errors import (
@@ -113,11 +114,11 @@ _ACCOUNTS = (
 )
 _CLOSED_THROUGH = (
     "SELECT book_id, max(start_date) FROM ledger_period"
-    " WHERE status = 'CLOSED' AND book_id = ANY(%s) GROUP BY book_id"
+    f" WHERE status = {lit(PeriodStatus.CLOSED)} AND book_id = ANY(%s) GROUP BY book_id"
 )
 _ENSURE_PERIODS = (
     "INSERT INTO ledger_period (book_id, start_date, status, closed_by)"
-    " SELECT b, d, 'OPEN', '' FROM unnest(%s::bigint[], %s::date[]) AS t(b, d)"
+    f" SELECT b, d, {lit(PeriodStatus.OPEN)}, '' FROM unnest(%s::bigint[], %s::date[]) AS t(b, d)"
     " ON CONFLICT (book_id, start_date) DO NOTHING"
 )
 _INSERT_ENTRIES = (

@@ -14,6 +14,7 @@ from typing import BinaryIO
 from django.db import connection
 from psycopg import sql
 
+from config.sql_literals import lit
 from lending.intake import streaming
 from lending.intake.checks import kinds, staging
 from partners.files.contract import KINDS
@@ -23,7 +24,7 @@ from partners.files.envelope import (
     FileRejected,
     RowReader,
 )
-from partners.models import InboundFile, Partner
+from partners.models import InboundFile, Partner, QuarantineStage
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def stage(*, inbound: InboundFile, partner: Partner, fname: FileName, ctl: Contr
         quarantined = _step(cur, "quarantine", staging.quarantine_sql(kind, header), params)
         cur.execute(
             "SELECT reason, count(*), coalesce(sum(amount), 0) FROM partners_quarantinedrow "
-            "WHERE file_id = %(file)s AND stage = 'INTAKE' GROUP BY reason ORDER BY reason",
+            f"WHERE file_id = %(file)s AND stage = {lit(QuarantineStage.INTAKE)} GROUP BY reason ORDER BY reason",
             params,
         )
         reasons, q_amount = {}, Decimal("0")

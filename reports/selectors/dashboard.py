@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 
+from config.sql_literals import lit
+from lending.reconciliation.models import BreakStatus
 from lending.settlement.models import Alert, RunState, SettlementRun, Statement
 from partners.models import Partner, QuarantinedRow
 from reports.models import DpdClass, PortfolioDay
@@ -118,12 +120,12 @@ def dashboard_get() -> Dashboard:
             days[pid].quarantined = n
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT partner_id,
+            f"""SELECT partner_id,
                       CASE WHEN last_seen_on - business_date = 0 THEN '0'
                            WHEN last_seen_on - business_date <= 2 THEN '1-2'
                            WHEN last_seen_on - business_date <= 5 THEN '3-5'
                            ELSE '6+' END, count(*)
-                 FROM lending_break WHERE status = 'OPEN' GROUP BY 1, 2""")
+                 FROM lending_break WHERE status = {lit(BreakStatus.OPEN)} GROUP BY 1, 2""")
         for pid, bucket, n in cur.fetchall():
             if pid in days:
                 days[pid].breaks[bucket] = n

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from config.sql_literals import lit
 from lending.domain import rules
 from lending.domain.loan_day import LoanStatus
 from lending.intake.checks.dsl import (
@@ -21,7 +22,9 @@ from lending.intake.checks.dsl import (
     rate_ok,
     raw_column,
 )
+from lending.models import RepaymentMethod, VersionStatus
 from partners.files.contract import KINDS
+from partners.models import PartnerKind
 
 DATE_COLUMNS = {
     "loans": ("disbursed_on", "first_due_on"),
@@ -272,7 +275,7 @@ def _loans(found: Found) -> KindSQL:
           err("BAD_VALUE", "term_months",
               msg("term_months must be a whole number from 0 to 36: ", "term_months")))
     c.choice("repayment_method", LOAN_METHODS)
-    c.add("(r.repayment_method = 'DAILY') <> (r.term_months::integer = 0)",
+    c.add(f"(r.repayment_method = {lit(RepaymentMethod.DAILY)}) <> (r.term_months::integer = 0)",
           err("BAD_VALUE", "term_months",
               msg("term_months is 0 exactly for DAILY loans: ", "term_months")))
     c.date("disbursed_on")
@@ -332,16 +335,16 @@ def _loans(found: Found) -> KindSQL:
         "{br} AS reported_bank_ratio"
     ).format(pr=numeric("principal"), ar=numeric("annual_rate", rate=True),
              br=numeric("bank_ratio", rate=True))
-    joins = sql.SQL(_dup_joins("loans", found) + """
+    joins = sql.SQL(_dup_joins("loans", found) + f"""
 LEFT JOIN lending_program p ON p.partner_id = %(partner)s AND p.code = r.program_code
 LEFT JOIN lending_loan l ON l.partner_id = %(partner)s AND l.loan_no = r.loan_no
 LEFT JOIN LATERAL (
     SELECT av.id AS version_id,
            coalesce((SELECT f.principal_ratio FROM lending_agreementfunder f
-                      JOIN partners_partner bp ON bp.id = f.funder_id AND bp.kind = 'BANK'
+                      JOIN partners_partner bp ON bp.id = f.funder_id AND bp.kind = {lit(PartnerKind.BANK)}
                      WHERE f.version_id = av.id), 0) AS bank_ratio
       FROM lending_agreementversion av
-     WHERE av.agreement_id = p.agreement_id AND av.status IN ('ACTIVE', 'RETIRED')
+     WHERE av.agreement_id = p.agreement_id AND av.status IN ({lit(VersionStatus.ACTIVE)}, {lit(VersionStatus.RETIRED)})
        AND av.effective_from <= d_disbursed_on.d
        AND (av.effective_to IS NULL OR d_disbursed_on.d < av.effective_to)
      ORDER BY av.effective_from DESC, av.id DESC LIMIT 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from config.sql_literals import lit
 from lending.intake.checks.dsl import (
     US,
     Id,
@@ -20,7 +21,9 @@ from lending.intake.checks.kinds import (
     kind_sql,
     numeric,
 )
+from lending.intake.models import StagedRowStatus
 from partners.files.contract import KINDS
+from partners.models import QuarantineStage
 
 # --- Check and stage --------------------------------------------------------------------
 #
@@ -71,10 +74,10 @@ def stage_sql(kind: str, failing: bool = True) -> sql.Composable:
     ).format(t=Id(STAGE_TABLE[kind]), cols=cols)
     if kind in MATERIALISED:
         return head + sql.SQL(
-            "SELECT %(file)s, row_no, %(partner)s, %(bdate)s, 'STAGED', {cols} "
+            f"SELECT %(file)s, row_no, %(partner)s, %(bdate)s, {lit(StagedRowStatus.STAGED)}, {{cols}} "
             "FROM intake_checked WHERE err IS NULL").format(cols=cols)
     return head + sql.SQL(
-        "SELECT %(file)s, r.row_no, %(partner)s, %(bdate)s, 'STAGED', {select} "
+        f"SELECT %(file)s, r.row_no, %(partner)s, %(bdate)s, {lit(StagedRowStatus.STAGED)}, {{select}} "
         "FROM intake_raw r {dates} {where}"
     ).format(select=kind_sql(kind).select, dates=date_joins(DATE_COLUMNS[kind]),
              where=sql.SQL("WHERE NOT EXISTS (SELECT FROM intake_err e WHERE e.row_no = r.row_no)"
@@ -98,6 +101,7 @@ def quarantine_sql(kind: str, header: list[str]) -> sql.Composable:
         "SELECT %(file)s, %(partner)s, %(bdate)s, {e}.row_no, split_part({e}.err, {us}, 2), "
         "split_part({e}.err, {us}, 1), substr({e}.err, length(split_part({e}.err, {us}, 1)) + "
         "length(split_part({e}.err, {us}, 2)) + 3), {raw}, {amount}, "
-        "'INTAKE', now(), false, '' "
+        "{stage}, now(), false, '' "
         "FROM {source} ORDER BY {e}.row_no"
-    ).format(e=sql.Identifier(e), us=L(US), raw=raw, amount=amount, source=source)
+    ).format(e=sql.Identifier(e), us=L(US), raw=raw, amount=amount, source=source,
+             stage=L(QuarantineStage.INTAKE.value))
