@@ -160,7 +160,7 @@ class JournalLineInline(admin.TabularInline):
     model = JournalLine
     extra = 0
     can_delete = False
-    fields = ["account", "debit", "credit", "currency", "program", "counterparty", "source"]
+    fields = ("account", "debit", "credit", "currency", "program", "counterparty", "source")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -182,8 +182,8 @@ class JournalEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "business_date"
     list_select_related = ["book"]
     inlines = [JournalLineInline]
-    readonly_fields = ["book", "business_date", "idempotency_key", "purpose", "source_run",
-                       "memo", "reverses", "posted_at"]
+    readonly_fields = ("book", "business_date", "idempotency_key", "purpose", "source_run",
+                       "memo", "reverses", "posted_at")
     fields = readonly_fields
 
     def has_add_permission(self, request):

@@ -79,13 +79,15 @@ Memo books hold 1001, 1132, 1133, 1221, 1222, 1301, 3001, 6011, 6012, 6903, 7101
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
 from ledger.domain import chart
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 18, "decimal_places": 2}  # DecimalField(**MONEY)
 
 
 class BookKind(models.TextChoices):

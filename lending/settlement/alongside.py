@@ -18,7 +18,8 @@ class Alongside:
     would not see that transaction's rows, so there it simply runs first, inline."""
 
     def __init__(self, fn: Callable, *args) -> None:
-        self._value = self._error = None
+        self._value: object = None
+        self._error: BaseException | None = None
         self.seconds = 0.0
         self._thread = None
         if connection.in_atomic_block:

@@ -87,7 +87,8 @@ def statements_tie(*, as_of: date | None = None, partner_id: int | None = None) 
     """Each statement's net = Σ of its lines, and Σ of all statements of a run = the run's
     GL movement on the settlement accounts (due from/to platform and guarantor, fee payable).
     With `partner_id`: the statements of that platform's runs."""
-    conds, params = [], []
+    conds: list[str] = []
+    params: list[date | int] = []
     if as_of:
         conds.append("s.business_date = %s")
         params.append(as_of)
@@ -134,7 +135,8 @@ def loans_equal_shares(*, as_of: date | None = None, partner_id: int | None = No
     on that date (only the run's chunks and booking write balances); without: every loan. With
     `partner_id`: that partner's loans.
     """
-    conds, params = [], []
+    conds: list[str] = []
+    params: list[date | int] = []
     if as_of:
         conds.append("l.id IN (SELECT loan_id FROM lending_movement WHERE business_date = %s)")
         params.append(as_of)

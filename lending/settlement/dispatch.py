@@ -19,6 +19,7 @@ import time
 from datetime import timedelta
 
 from celery import Task, chord, current_app, group
+from celery.result import AsyncResult
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
@@ -117,7 +118,7 @@ def wait_apply(result, run: SettlementRun, total: int, timeout: float, say, *,
     deadline = time.monotonic() + timeout
     last = -1
     redispatched = False
-    resent: dict[int, object] = {}
+    resent: dict[int, AsyncResult] = {}
     while not result.ready():
         done = RunChunk.objects.filter(run=run, step="APPLY", done_at__isnull=False).count()
         if done != last:

@@ -171,6 +171,8 @@ def control_parse(raw: bytes | None, *, name: str) -> Control:
             problems.append(f"{key} {data[key][:40]!r} is not a code")
     if problems:
         raise FileRejected(f"{label}: " + "; ".join(problems))
+    # no problem recorded: both parsed (each None above added a problem)
+    assert day is not None and total is not None
     return Control(data["partner"], data["kind"], day, rows, total, digest)
 
 
