@@ -139,6 +139,21 @@ def demo_setup() -> None:
             claim_trigger_dpd=80, write_off_dpd=90 if spec.partner == "BETA" else 180,
         )
     _partner_users()
+    _bank_figures()
+
+
+def _bank_figures() -> None:
+    """The bank's figures the limits R2/R3 are measured against (issue 21; staff enter them
+    with an effective date): DOMAIN §1.2's worked example, net tier-1 capital ¥20 bn and total
+    loans ¥300 bn. Idempotent."""
+    from controls.models import BankFigure, LimitBankFigure
+
+    for figure, amount in ((BankFigure.NET_TIER1_CAPITAL, "20000000000"),
+                           (BankFigure.TOTAL_LOANS, "300000000000")):
+        if not LimitBankFigure.objects.filter(figure=figure).exists():
+            LimitBankFigure.objects.create(figure=figure, amount=Decimal(amount),
+                                           effective_from=date(2020, 1, 1),
+                                           note="demo: DOMAIN §1.2's worked example")
 
 
 def is_defaulter(loan_no: str) -> bool:
