@@ -16,7 +16,7 @@ from .loan_state import (
     _period_start,
     _plus_days,
 )
-from .money import ZERO, q2
+from .money import ZERO, accrued_part, q2
 from .penalty import penalty_for_days
 from .schedule import first_period_interest, is_regular_first_period
 from .split import weighted_parts
@@ -45,7 +45,7 @@ class AccrualDay:
         if period <= 0:
             return
         elapsed = min((until - loan.accrual_from).days, period)
-        amount = q2(loan.accrual_amount * elapsed / period)
+        amount = accrued_part(loan.accrual_amount, elapsed, period)
         if amount:
             self._add_by_weights(amount, "interest", "accrual_weight")
             self._fee(amount, elapsed, full_period=elapsed == period and self._regular_current())

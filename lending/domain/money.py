@@ -20,6 +20,18 @@ def q2(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
+GUARD = Decimal("1E-8")
+
+
+def accrued_part(amount: Decimal, elapsed: int, period: int) -> Decimal:
+    """HALF_UP(amount × elapsed / period): the part of a period's running accrual that has
+    accrued, rounded to the cent once (§8.6). `amount` is stored to 10 places, so a part that
+    is exactly half a cent (11.5353333333… × 15/26 = 6.655) can come out a hair below it; it is
+    first rounded to 8 places, which no other value of these ratios lies within, then to the
+    cent. lending/sql/positions.sql does the same (round(round(…, 8), 2))."""
+    return q2((amount * elapsed / period).quantize(GUARD, ROUND_HALF_UP))
+
+
 def to_cents(amount: Decimal) -> int:
     """Exact integer cents of a money amount; raises if it has more than two decimals."""
     cents = amount.scaleb(2)

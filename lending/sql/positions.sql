@@ -7,6 +7,7 @@
 --                             sub-ledger = GL check, in one pass without a per-loan window
 --
 -- Loan level:  acc = HALF_UP(accrual_amount × elapsed / period)        interest not yet billed
+--               (to 8 places first: lending.domain.money.accrued_part says why)
 --              pen = HALF_UP(penalty_base × rate × multiplier × days / year)    罚息
 --              cmp = HALF_UP(compound_base × rate × multiplier × days / year)   复利
 -- Funder level: non-residual funders HALF_UP(x × weight), the residual owner the rest, so the
@@ -28,10 +29,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            l.penalty_outstanding, l.compound_outstanding,
            CASE WHEN lending_loan_closed(l.state) OR l.accrual_from IS NULL
                      OR l.accrual_to <= l.accrual_from THEN 0
-                ELSE round(l.accrual_amount
-                           * LEAST(GREATEST(p_date - l.accrual_from, 0),
-                                   l.accrual_to - l.accrual_from)
-                           / (l.accrual_to - l.accrual_from), 2) END AS acc,
+                ELSE round(round(l.accrual_amount
+                                 * LEAST(GREATEST(p_date - l.accrual_from, 0),
+                                         l.accrual_to - l.accrual_from)
+                                 / (l.accrual_to - l.accrual_from), 8), 2) END AS acc,
            CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL
                      OR p_date <= l.penalty_from THEN 0
                 ELSE round(l.penalty_base * l.annual_rate * g.penalty_multiplier

@@ -52,3 +52,12 @@ def test_four_others_can_overshoot_and_raise():
 def test_a_reversal_amount_mirrors():
     parts = weighted_parts(Decimal("-0.03"), {"R": Decimal("0.3"), "B": Decimal("0.7")}, "R")
     assert parts == {"R": Decimal("-0.01"), "B": Decimal("-0.02")}
+
+
+def test_a_half_cent_part_of_a_ten_place_accrual_rounds_up():
+    # found by the oracle (seed 21): 13.31 × 26/30 stored to 10 places is 11.5353333333;
+    # 15 of its 26 days are exactly 13.31 × 15/30 = 6.655 → 6.66, not 6.654999999981 → 6.65
+    from lending.domain.money import accrued_part
+
+    assert accrued_part(Decimal("11.5353333333"), 15, 26) == Decimal("6.66")
+    assert accrued_part(Decimal("11.5353333333"), 14, 26) == Decimal("6.21")

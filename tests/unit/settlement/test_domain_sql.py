@@ -24,7 +24,7 @@ def test_the_frozen_copy_is_the_rendering_of_the_domain():
 
 def test_the_live_positions_sql_is_the_latest_frozen_copy():
     assert (ROOT / "sql" / "positions.sql").read_text() == (
-        FROZEN / "0022_positions.sql").read_text()
+        FROZEN / "0027_positions.sql").read_text()
 
 
 @pytest.mark.django_db
