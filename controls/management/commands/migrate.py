@@ -10,15 +10,26 @@ way too (Django's test set-up calls `migrate`).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as MigrateCommand
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from controls.db_backend.base import app_role_name, as_owner
 from controls.db_roles import app_role_setup
 
 
 class Command(MigrateCommand):
+    def check(self, *args, **kwargs):
+        """The system checks before migrating run as the owner too: a check that asks the
+        server (a constraint with `nulls_distinct`, which needs the server's version) must not
+        log in as an application role the migration has not created yet (a new cluster)."""
+        with ExitStack() as stack:
+            for alias in kwargs.get("databases") or [DEFAULT_DB_ALIAS]:
+                stack.enter_context(as_owner(connections[alias]))
+            return super().check(*args, **kwargs)
+
     def handle(self, *args, **options):
         connection = connections[options["database"]]
         role = app_role_name(connection)
