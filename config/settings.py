@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InboundFileStatusEnum": "partners.models.InboundFileStatus",
         "BreakStatusEnum": "lending.reconciliation.models.BreakStatus",
+        "StatementStatusEnum": "lending.settlement.models.StatementStatus",
     },
 }
 
@@ -322,6 +323,9 @@ SETTLEMENT_DAILY_AT = os.environ.get("SETTLEMENT_DAILY_AT", "02:30")
 # it a partner whose files are still missing, and a FAILED run, raise an alert.
 SETTLEMENT_RETRY_MINUTES = _env_int("SETTLEMENT_RETRY_MINUTES", 15)
 SETTLEMENT_CUTOFF_AT = os.environ.get("SETTLEMENT_CUTOFF_AT", "10:00")
+# A statement is due this many business days after its business date (T+1 by default); unpaid
+# after that it raises an alert (lending/settlement/statements.py).
+SETTLEMENT_PAYMENT_DAYS = _env_int("SETTLEMENT_PAYMENT_DAYS", 1)
 
 # --- Mail (alerts go to ADMINS through Django's mail settings) --------------------------------
 # ADMINS="Ops Desk <ops@bank.example>,Jane <jane@bank.example>"

@@ -90,6 +90,15 @@ def settle_retry_tick() -> dict:
     return scheduler.retry_tick()
 
 
+@shared_task(name="lending.statements_overdue", acks_late=False)
+def statements_overdue(*, now: str | None = None) -> dict:
+    """Daily (beat): statements of DONE runs not issued yet are issued; an issued statement
+    still unpaid after its due date raises one alert."""
+    from lending.settlement import statements
+
+    return statements.statements_daily(now=datetime.fromisoformat(now) if now else None)
+
+
 @shared_task(name="lending.settle_day", acks_late=False)
 def settle_day(*, business_date: str | None = None) -> dict:
     """The former beat entry (settle one date): now the book of days up to that date."""

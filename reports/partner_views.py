@@ -15,16 +15,17 @@ from datetime import date
 from functools import wraps
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import exceptions as api_exceptions
 
 from lending.reconciliation.models import BreakStatus
+from lending.settlement import statements as statement_life
 from lending.settlement.models import RunState, SettlementRun, Statement, StatementLine
 from partners import selectors as partner_selectors
 from partners import services as partner_services
@@ -74,6 +75,7 @@ def partner_page(view):
         if reason is not None:  # a terminated partner
             raise PermissionDenied(reason)
         request.partner = partner
+        request.partner_user = user  # who acts (a key's user or the logged-in one)
         return view(request, *args, **kwargs)
     return guarded
 
@@ -163,14 +165,15 @@ def statement_list(request):
 def statement_list_export(request, fmt: str):
     _, params = _range(request)
     rows = ((s.business_date, s.run.partner.code, s.counterparty.code, s.line_count,
-             s.lines_total, s.net_amount, s.currency)
+             s.lines_total, s.net_amount, s.currency, s.status, s.due_date or "",
+             s.payment_reference)
             for s in selectors.partner_statement_list(partner=request.partner, **params)
             .iterator())
     return exports.download(exports.Table(
         f"statements-{request.partner.code}",
         ["business_date", "platform", "counterparty", "lines", "lines_total", "net_amount",
-         "currency"], rows, money=frozenset({"lines_total", "net_amount"}),
-        sheet="Statements"), fmt)
+         "currency", "status", "due_date", "payment_reference"], rows,
+        money=frozenset({"lines_total", "net_amount"}), sheet="Statements"), fmt)
 
 
 def _statement(request, statement_id: int):
@@ -188,6 +191,47 @@ def statement_detail(request, statement_id: int):
     return render(request, "reports/partner/statement_detail.html", _context(
         request, f"Statement {st.counterparty.code} {st.business_date:%Y-%m-%d}", view=view,
         st=st))
+
+
+def _act_on_statement(request, statement_id: int, action: str, act) -> HttpResponse:
+    """GET: the page that asks (confirm, or dispute with a reason); POST: do it, then back to
+    the statement's page with what happened. Another partner's statement: 404."""
+    try:
+        st = selectors.partner_statement_get(partner=request.partner,
+                                             statement_id=statement_id)
+    except Statement.DoesNotExist as exc:
+        raise Http404("no such statement") from exc
+    if request.method == "POST":
+        try:
+            st = act(st)
+        except statement_life.StatementError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Statement {st.payment_reference} is {st.status}.")
+        return HttpResponseRedirect(reverse("reports:partner-statement-detail",
+                                            args=[statement_id]))
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "reports/partner/statement_action.html", _context(
+        request, f"{action.capitalize()} statement {st.payment_reference}", st=st,
+        action=action))
+
+
+@partner_page
+def statement_confirm(request, statement_id: int):
+    """The partner confirms its statement (ISSUED or DISPUTED → CONFIRMED)."""
+    return _act_on_statement(request, statement_id, "confirm",
+                             lambda st: statement_life.statement_confirm(
+                                 statement=st, by=request.partner_user))
+
+
+@partner_page
+def statement_dispute(request, statement_id: int):
+    """The partner disputes its statement with a reason (ISSUED → DISPUTED)."""
+    return _act_on_statement(request, statement_id, "dispute",
+                             lambda st: statement_life.statement_dispute(
+                                 statement=st, by=request.partner_user,
+                                 reason=request.POST.get("reason", "")))
 
 
 @partner_page

@@ -19,9 +19,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ledger.models import JournalEntry, JournalLine
+from lending.admin.settlement import may_record_payments
 from lending.models import Loan
 from lending.reconciliation import services as recon_services
 from lending.reconciliation.models import Break, BreakField, BreakKind, BreakStatus
+from lending.settlement import statements as statement_life
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
 from reports import charts, exports, selectors, tasks
@@ -103,10 +105,12 @@ def statement_list(request):
 def statement_list_table(params: dict) -> exports.Table:
     rows = ((s.business_date, s.counterparty.code, s.counterparty.legal_name,
              s.run.partner.code, s.run.state, s.line_count, s.lines_total, s.net_amount,
-             s.currency) for s in selectors.statement_list(**params).iterator())
+             s.currency, s.status, s.due_date or "", s.payment_reference)
+            for s in selectors.statement_list(**params).iterator())
     return exports.Table(
         "statements", ["business_date", "counterparty", "counterparty_name", "platform",
-                       "run_state", "lines", "lines_total", "net_amount", "currency"], rows,
+                       "run_state", "lines", "lines_total", "net_amount", "currency", "status",
+                       "due_date", "payment_reference"], rows,
         money=frozenset({"lines_total", "net_amount"}), sheet="Statements")
 
 
@@ -128,7 +132,9 @@ def statement_detail(request, statement_id: int):
     view = _statement(statement_id)
     st = view.statement
     return render(request, "reports/statement_detail.html", _context(
-        request, f"Statement {st.counterparty.code} {st.business_date}", view=view, st=st))
+        request, f"Statement {st.counterparty.code} {st.business_date}", view=view, st=st,
+        open_statuses=list(statement_life.OPEN),
+        can_record_payment=may_record_payments(request)))
 
 
 @staff_page(STATEMENTS)

@@ -1,13 +1,19 @@
 """Admin of what the settlement run wrote: runs (with the rerun action), alerts, statements,
-movements and claims (read-only views; staff act only through the actions)."""
+movements and claims (read-only views; staff act only through the actions), and the payments
+of the statements (finance records one on its own page; lending.settlement.statements)."""
 
 from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from controls.permissions import ControlPermissions
@@ -22,6 +28,8 @@ from lending.models import (
     Statement,
     StatementLine,
 )
+from lending.settlement import statements as statement_life
+from lending.settlement.models import PaymentSource, StatementPayment
 
 
 class RunChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -160,8 +168,9 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     partner does not see them at all."""
 
     list_display = ("counterparty", "business_date", "platform", "net_amount", "currency",
-                    "run", "figures")
-    list_filter = ("counterparty", ("business_date", admin.DateFieldListFilter))
+                    "run", "figures", "status", "due_date", "payment_reference")
+    list_filter = ("status", "counterparty", ("business_date", admin.DateFieldListFilter))
+    search_fields = ("=payment_reference",)
     list_select_related = ("counterparty", "run__partner")
     date_hierarchy = "business_date"
     inlines = [StatementLineInline]
@@ -174,6 +183,95 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="figures")
     def figures(self, obj):
         return f"PROVISIONAL (run {obj.run.state})" if obj.provisional else "final"
+
+
+class PaymentForm(forms.Form):
+    """What finance records of a statement's payment, as the bank shows it."""
+
+    reference = forms.CharField(max_length=64, help_text="The statement's payment reference "
+                                "(ST-<counterparty>-<yyyymmdd>-<id>), as quoted on the transfer.")
+    value_date = forms.DateField(help_text="YYYY-MM-DD")
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, help_text=(
+        "Signed like the statement's net: + the counterparty paid the bank, − the bank paid "
+        "the counterparty (its release approved first)."))
+
+
+def may_record_payments(request) -> bool:
+    """Finance records payments: who may request changes and reads the ledger (as for the
+    payment releases and manual journals, controls.admin)."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and user.has_perm("controls.request_change")
+                and user.has_perm("ledger.view_journalentry"))
+
+
+@admin.register(StatementPayment)
+class StatementPaymentAdmin(admin.ModelAdmin):
+    """The payments of the statements: read by whoever reads statements; recorded by finance on
+    *Record a payment* (the add page), or imported from the bank statement
+    (`manage.py bank_statement_import`). Never changed or deleted here."""
+
+    list_display = ("reference", "value_date", "amount", "currency", "source", "bank_line_id",
+                    "recorded_by", "recorded_at", "statement_status")
+    list_filter = ("source", ("value_date", admin.DateFieldListFilter))
+    search_fields = ("=reference", "=bank_line_id")
+    list_select_related = ("statement__counterparty", "recorded_by")
+    readonly_fields = ("statement", "reference", "value_date", "amount", "currency", "source",
+                       "bank_line_id", "recorded_by", "recorded_at", "journal_entry_key")
+    fields = readonly_fields
+
+    @admin.display(description="statement")
+    def statement_status(self, obj) -> str:
+        return obj.statement.status
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return bool(user.is_active and user.is_staff and (
+            user.has_perm("lending.view_statementpayment")
+            or user.has_perm("lending.view_statement")))
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return may_record_payments(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Record a payment: posted to the ledger at once (cash against the statement's due
+        balances); every refusal is shown on the form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        initial = {"value_date": timezone.localdate()}
+        if request.GET.get("reference"):
+            initial["reference"] = request.GET["reference"]
+        form = PaymentForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            c = form.cleaned_data
+            try:
+                payment = statement_life.statement_payment_record(
+                    reference=c["reference"], value_date=c["value_date"], amount=c["amount"],
+                    source=PaymentSource.STAFF, recorded_by=request.user)
+            except statement_life.StatementError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                st = payment.statement
+                self.message_user(request, f"payment {payment.amount} of {st.payment_reference} "
+                                           f"recorded and posted; the statement is {st.status}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:lending_statementpayment_changelist"))
+        return render(request, "admin/lending/statementpayment/record.html", {
+            **self.admin_site.each_context(request), "title": "Record a statement payment",
+            "form": form, "opts": self.model._meta,
+        })
 
 
 @admin.register(Movement)

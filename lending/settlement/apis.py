@@ -1,19 +1,25 @@
-"""Partner API (read side): the requesting partner's net settlement statements.
+"""Partner API: the requesting partner's net settlement statements, which it confirms or
+disputes (lending.settlement.statements).
 
 Scoped exactly like the file endpoints of `partners.apis`: every read goes through a selector
-filtered by `request.partner`; another partner's statement answers 404.
+filtered by `request.partner`; another partner's statement answers 404. A confirmation or a
+dispute that the statement's status does not allow answers 409 with the reason.
 """
 
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from lending.settlement import selectors
+from lending.settlement import selectors, statements
 from lending.settlement.models import Statement, StatementLine
 from partners.apis import DateRangeFilters, PartnerApiMixin
+from partners.auth import ErrorSerializer, IsPartnerUser
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
@@ -30,8 +36,15 @@ class StatementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Statement
-        fields = ["id", "business_date", "platform", "net_amount", "currency", "lines"]
+        fields = ["id", "business_date", "platform", "net_amount", "currency", "status",
+                  "due_date", "payment_reference", "dispute_reason", "paid_on", "lines"]
         read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "ISSUED (its run is DONE), CONFIRMED or DISPUTED by the "
+                                    "partner, PAID when payments cover the net amount."},
+            "due_date": {"help_text": "The payment is due on this business day (T+1)."},
+            "payment_reference": {"help_text": "Quote it on the payment."},
+        }
 
 
 class StatementFilters(DateRangeFilters):
@@ -66,3 +79,68 @@ class StatementDetailApi(PartnerApiMixin, RetrieveAPIView):
         if obj is None:
             raise Http404
         return obj
+
+
+class DisputeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the statement is wrong.")
+
+
+def _own(request, pk: int) -> Statement:
+    obj = selectors.statement_get(partner=request.partner, statement_id=pk)
+    if obj is None:
+        raise Http404
+    return obj
+
+
+_REFUSED = OpenApiResponse(ErrorSerializer, description=(
+    "The statement's status does not allow it (e.g. it is PAID, or already confirmed); "
+    "`detail` says why."))
+
+
+class _OwnStatementAction(APIView):
+    """POST on one of the partner's statements; another method on another partner's statement
+    answers 404 like everything else of another partner's (not 405)."""
+
+    permission_classes = [IsPartnerUser]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        _own(request, kwargs["pk"])
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+
+class StatementConfirmApi(_OwnStatementAction):
+    """Confirm one of the requesting partner's statements: ISSUED or DISPUTED → CONFIRMED."""
+
+    @extend_schema(request=None, responses={
+        200: OpenApiResponse(StatementSerializer, description="Confirmed: the statement."),
+        409: _REFUSED})
+    def post(self, request, pk: int, *args, **kwargs):
+        st = _own(request, pk)
+        try:
+            statements.statement_confirm(statement=st, by=request.user)
+        except statements.StatementError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(StatementSerializer(_own(request, pk)).data)
+
+
+class StatementDisputeApi(_OwnStatementAction):
+    """Dispute one of the requesting partner's statements, saying why: ISSUED → DISPUTED."""
+
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(request=DisputeSerializer, responses={
+        200: OpenApiResponse(StatementSerializer, description="Disputed: the statement."),
+        409: _REFUSED,
+        415: OpenApiResponse(ErrorSerializer, description="The body is not JSON or a form.")})
+    def post(self, request, pk: int, *args, **kwargs):
+        st = _own(request, pk)
+        form = DisputeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            statements.statement_dispute(statement=st, by=request.user,
+                                         reason=form.validated_data["reason"])
+        except statements.TransitionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except statements.StatementError as exc:
+            raise serializers.ValidationError({exc.field or "reason": [str(exc)]}) from exc
+        return Response(StatementSerializer(_own(request, pk)).data)

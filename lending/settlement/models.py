@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -9,7 +10,8 @@ from partners.models import Partner
 
 __all__ = [
     "RunState", "SettlementRun", "RunChunk", "RunEvent", "MovementEvent", "Movement", "ClaimStatus",
-    "Claim", "Statement", "StatementLine", "AlertReason", "Alert",
+    "Claim", "StatementStatus", "Statement", "StatementLine", "PaymentSource", "StatementPayment",
+    "AlertReason", "Alert",
 ]
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -179,13 +181,26 @@ class Claim(models.Model):
         return f"claim {self.loan_id} {self.amount} {self.status}"
 
 
+class StatementStatus(models.TextChoices):
+    """The life of a statement (lending.settlement.statements)."""
+
+    PROVISIONAL = "PROVISIONAL", "Provisional (its run is not DONE)"
+    ISSUED = "ISSUED", "Issued to the counterparty"
+    CONFIRMED = "CONFIRMED", "Confirmed by the counterparty"
+    DISPUTED = "DISPUTED", "Disputed by the counterparty"
+    PAID = "PAID", "Paid"
+
+
 class Statement(models.Model):
     """Net settlement with one counterparty for one platform's run of a business date (may be
     negative). A counterparty that serves several platforms (a guarantor) gets one statement
     per platform and day (DOMAIN.md §8.10): each run writes only its own statements, and
     `lending.settlement.selectors.statement_day_totals` adds them up per day.
 
-    Provisional until its run is DONE: partners see only statements of DONE runs."""
+    Provisional until its run is DONE: partners see only statements of DONE runs. Its life
+    (lending.settlement.statements): PROVISIONAL → ISSUED when the run is DONE (with its due
+    date and payment reference) → CONFIRMED or DISPUTED by the counterparty → PAID when the
+    recorded payments (`StatementPayment`) cover its net amount."""
 
     counterparty = models.ForeignKey(Partner, on_delete=models.PROTECT,
                                      related_name="statements")
@@ -193,15 +208,42 @@ class Statement(models.Model):
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="statements")
     net_amount = models.DecimalField(**MONEY, help_text="+ the counterparty pays the bank.")
     currency = models.CharField(max_length=3, default="CNY")
+    status = models.CharField(max_length=12, choices=StatementStatus.choices,
+                              default=StatementStatus.PROVISIONAL)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True,
+                                help_text="business_date + SETTLEMENT_PAYMENT_DAYS business days")
+    payment_reference = models.CharField(
+        max_length=64, blank=True,
+        help_text="ST-<counterparty>-<yyyymmdd>-<id>: quoted on the payment (set at issue).")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    disputed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    dispute_reason = models.TextField(blank=True)
+    paid_on = models.DateField(null=True, blank=True,
+                               help_text="Value date of the payment that completed it.")
 
     class Meta:
         ordering = ["-business_date", "counterparty_id"]
         constraints = [
             models.UniqueConstraint(fields=["run", "counterparty"],
                                     name="statement_per_run_counterparty"),
+            models.UniqueConstraint(fields=["payment_reference"],
+                                    condition=~Q(payment_reference=""),
+                                    name="statement_payment_reference_unique"),
+            models.CheckConstraint(
+                condition=Q(status="PROVISIONAL") | (~Q(payment_reference="")
+                                                     & Q(due_date__isnull=False)),
+                name="statement_issued_has_reference_and_due_date"),
+            models.CheckConstraint(condition=~Q(status="DISPUTED") | ~Q(dispute_reason=""),
+                                   name="statement_dispute_has_reason"),
         ]
         indexes = [models.Index(fields=["counterparty", "business_date"],
-                                name="statement_counterparty_day")]
+                                name="statement_counterparty_day"),
+                   models.Index(fields=["status", "due_date"], name="statement_status_due")]
 
     def __str__(self) -> str:
         return f"{self.counterparty.code} {self.business_date} {self.net_amount}"
@@ -226,10 +268,52 @@ class StatementLine(models.Model):
         return f"{self.line_type} {self.amount}"
 
 
+class PaymentSource(models.TextChoices):
+    STAFF = "STAFF", "Recorded by finance staff"
+    BANK_STATEMENT = "BANK_STATEMENT", "Imported from the bank statement"
+
+
+class StatementPayment(models.Model):
+    """Cash that settled (part of) a statement, signed like its net amount: + the counterparty
+    paid the bank, − the bank paid the counterparty. Recording it posts the cash in BANK_GL
+    against the statement's due-to / due-from balances (lending.settlement.statements).
+    Never changed or deleted: a wrong payment is corrected by staff through a manual journal."""
+
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="payments")
+    reference = models.CharField(max_length=64, help_text="As quoted on the bank transfer.")
+    value_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="CNY")
+    source = models.CharField(max_length=16, choices=PaymentSource.choices)
+    bank_line_id = models.CharField(
+        max_length=64, blank=True,
+        help_text="The bank statement line's id: a line is imported once.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    journal_entry_key = models.CharField(max_length=200, blank=True,
+                                         help_text="Idempotency key of the cash entry.")
+
+    class Meta:
+        ordering = ["statement_id", "value_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_line_id"], condition=~Q(bank_line_id=""),
+                                    name="statement_payment_bank_line"),
+            models.CheckConstraint(condition=~Q(amount=0), name="statement_payment_not_zero"),
+            models.CheckConstraint(
+                condition=Q(source="STAFF") | ~Q(bank_line_id=""),
+                name="statement_payment_bank_line_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.value_date} {self.amount}"
+
+
 class AlertReason(models.TextChoices):
     FILES_MISSING = "FILES_MISSING", "Files still missing after the cut-off"
     RUN_FAILED = "RUN_FAILED", "Settlement run failed"
     LIMIT_BREACH = "LIMIT_BREACH", "Regulatory limit breached"
+    PAYMENT_OVERDUE = "PAYMENT_OVERDUE", "Statement unpaid after its due date"
 
 
 class Alert(models.Model):

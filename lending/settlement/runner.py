@@ -25,6 +25,7 @@ from lending.settlement import dispatch, limits, positions, posting, references,
 from lending.settlement.alongside import Alongside
 from lending.settlement.errors import RunLocked, SettlementError
 from lending.settlement.models import RunChunk, RunState, SettlementRun
+from lending.settlement.statements import statements_issue
 from partners import calendar
 from partners.models import InboundFile, InboundFileStatus, Partner, PartnerKind
 
@@ -185,6 +186,8 @@ def settlement_finalize(*, run_id: int, timings: dict | None = None) -> dict:
     state = RunState.DONE if not problems else RunState.FAILED
     _set(run, state=state, step="", totals=totals, fingerprint=fp, finished_at=timezone.now(),
          error="" if not problems else "checks failed: " + "; ".join(problems[:5]))
+    if state == RunState.DONE:  # its statements are issued: due date, payment reference
+        statements_issue(run_id=run.pk)
     return {"run": run_id, "state": state, "fingerprint": fp}
 
 

@@ -37,6 +37,8 @@ NIGHTLY_TASK = "lending.settle_book_of_days"
 RETRY_TASK = "lending.settle_retry_tick"
 NIGHTLY_NAME = "settlement: book of days (nightly)"
 RETRY_NAME = "settlement: retry WAITING runs, alerts after the cut-off"
+OVERDUE_TASK = "lending.statements_overdue"
+OVERDUE_NAME = "settlement: statements unpaid after their due date (daily alerts)"
 
 
 def _hhmm(value: str, name: str) -> time:
@@ -195,8 +197,9 @@ def alert(reason: str, partner: Partner, day: date, *, run: SettlementRun | None
 
 def schedule_install(*, PeriodicTask=None, CrontabSchedule=None, IntervalSchedule=None
                      ) -> list[str]:
-    """Create the default periodic tasks (the nightly book of days, the retry tick) unless they
-    exist; an edited schedule is kept. Model classes may be a migration's historical ones."""
+    """Create the default periodic tasks (the nightly book of days, the retry tick, the daily
+    overdue statements) unless they exist; an edited schedule is kept. Model classes may be a
+    migration's historical ones."""
     if PeriodicTask is None:
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
     created = []
@@ -216,4 +219,14 @@ def schedule_install(*, PeriodicTask=None, CrontabSchedule=None, IntervalSchedul
                                     description="WAITING runs tried again until the cut-off "
                                                 "(SETTLEMENT_CUTOFF_AT); then alerts.")
         created.append(RETRY_NAME)
+    if not PeriodicTask.objects.filter(name=OVERDUE_NAME).exists():
+        at = _hhmm(settings.SETTLEMENT_DAILY_AT, "SETTLEMENT_DAILY_AT")
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=str(at.minute), hour=str(at.hour), day_of_week="*", day_of_month="*",
+            month_of_year="*", timezone=settings.TIME_ZONE)
+        PeriodicTask.objects.create(name=OVERDUE_NAME, task=OVERDUE_TASK, crontab=crontab,
+                                    description="Statements of DONE runs issued; an issued "
+                                                "statement unpaid after its due date raises "
+                                                "one alert (lending.settlement.statements).")
+        created.append(OVERDUE_NAME)
     return created

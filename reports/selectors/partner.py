@@ -48,6 +48,12 @@ def partner_statement_list(*, partner: Partner, date_from: date | None = None,
     return _between(qs, "business_date", date_from, date_to)
 
 
+def partner_statement_get(*, partner: Partner, statement_id: int) -> Statement:
+    """One of the partner's statements of a DONE run (DoesNotExist for anyone else's)."""
+    return (Statement.objects.select_related("counterparty", "run__partner")
+            .get(pk=statement_id, counterparty=partner, run__state=RunState.DONE))
+
+
 def partner_statement_detail(*, partner: Partner, statement_id: int) -> StatementView:
     """One of the partner's statements of a DONE run (DoesNotExist for anyone else's)."""
     if not Statement.objects.filter(pk=statement_id, counterparty=partner,

@@ -11,10 +11,11 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from ledger.domain import chart
 from ledger.models import JournalEntry, JournalLine
 from lending.models import Program
-from lending.settlement import posting
-from lending.settlement.models import Statement, StatementLine
+from lending.settlement import posting, statements
+from lending.settlement.models import Statement, StatementLine, StatementPayment
 from partners.models import Partner
 from reports.selectors.common import DRILL_PAGE, ZERO
 
@@ -70,10 +71,18 @@ class StatementView:
     lines: list[dict]
     total: Decimal
     programs: dict[int, Program]
+    payments: list[StatementPayment]
+    paid: Decimal  # Σ payments
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.statement.net_amount - self.paid
 
 
 def statement_detail(*, statement_id: int) -> StatementView:
     st = Statement.objects.select_related("counterparty", "run__partner").get(pk=statement_id)
+    payments = list(StatementPayment.objects.filter(statement=st).select_related("recorded_by")
+                    .order_by("value_date", "pk"))
     lines = list(StatementLine.objects.filter(statement=st).order_by("program_id", "line_type",
                                                                        "pk"))
     programs = Program.objects.in_bulk({ln.program_id for ln in lines if ln.program_id})
@@ -81,7 +90,8 @@ def statement_detail(*, statement_id: int) -> StatementView:
              "component": line_component(ln.line_type)} for ln in lines]
     rows.sort(key=lambda r: ((r["program"].name if r["program"] else ""), r["line"].line_type))
     return StatementView(statement=st, lines=rows, total=sum((ln.amount for ln in lines), ZERO),
-                         programs=programs)
+                         programs=programs, payments=payments,
+                         paid=sum((p.amount for p in payments), ZERO))
 
 
 @dataclass
@@ -90,6 +100,17 @@ class CounterpartyDay:
     business_date: date
     statements: list[StatementView]
     total: Decimal  # Σ of every line of every statement
+    # its running balance from the GL (lending.settlement.statements.counterparty_balance):
+    # per settlement account and "TOTAL"; + it owes the bank, − the bank owes it
+    balance: dict[str, Decimal]
+    balance_as_of_day: Decimal  # the same TOTAL over entries dated up to the day
+
+    @property
+    def balance_rows(self) -> list[tuple[str, str, Decimal]]:
+        """(account code, name, debit − credit) of each settlement account."""
+        names = {a.code: a.name for a in chart.CHART}
+        return [(code, names[code], self.balance[code])
+                for code in statements.SETTLEMENT_ACCOUNTS]
 
 
 def counterparty_day(*, counterparty_code: str, business_date: date) -> CounterpartyDay:
@@ -99,8 +120,12 @@ def counterparty_day(*, counterparty_code: str, business_date: date) -> Counterp
     ids = list(Statement.objects.filter(counterparty=counterparty, business_date=business_date)
                .order_by("run__partner__code").values_list("pk", flat=True))
     views = [statement_detail(statement_id=pk) for pk in ids]
-    return CounterpartyDay(counterparty=counterparty, business_date=business_date,
-                           statements=views, total=sum((v.total for v in views), ZERO))
+    return CounterpartyDay(
+        counterparty=counterparty, business_date=business_date, statements=views,
+        total=sum((v.total for v in views), ZERO),
+        balance=statements.counterparty_balance(counterparty_code=counterparty.code),
+        balance_as_of_day=statements.counterparty_balance(
+            counterparty_code=counterparty.code, as_of=business_date)["TOTAL"])
 
 
 def _for_guarantor(st: Statement) -> bool:
