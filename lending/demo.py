@@ -345,3 +345,32 @@ def demo_status(*, end: date = DEMO_END) -> list[dict]:
         out.append({"partner": partner.code, "last_settled": last,
                     "first_open": open_days[0] if open_days else None, "alerts": alerts})
     return out
+
+
+def demo_statements(*, end: date = DEMO_END) -> dict:
+    """The statements' life in the demo (idempotent): the statements of DONE runs issued, ALPHA
+    confirms its last statement up to `end` (as its partner user), and the latest ALPHA-run
+    statement whose counterparty pays the bank before that is paid from a bank statement line.
+    Returns {"confirmed": reference, "paid": reference} (None where there is none)."""
+    from lending.settlement import statements as life
+    from lending.settlement.models import RunState, Statement, StatementStatus
+
+    life.statements_issue()
+    alpha = Partner.objects.get(code="ALPHA")
+    own = (Statement.objects.filter(run__partner=alpha, run__state=RunState.DONE,
+                                    business_date__lte=end)
+           .select_related("counterparty", "run__partner").order_by("-business_date", "pk"))
+    last = own.filter(counterparty=alpha).first()
+    if last is not None and last.status == StatementStatus.ISSUED:
+        by = PartnerUser.objects.filter(partner=alpha).order_by("pk").first()
+        last = life.statement_confirm(statement=last, by=by.user if by else None)
+    paid = own.filter(net_amount__gt=0).exclude(pk=last.pk if last else None).first()
+    if paid is not None and paid.status != StatementStatus.PAID:
+        due = paid.net_amount - sum(p.amount for p in paid.payments.all())
+        result = life.bank_statement_import(lines=[life.BankLine(
+            line=2, value_date=paid.due_date, amount=due, reference=paid.payment_reference,
+            bank_line_id=f"DEMO-BANK-{paid.payment_reference}")])
+        if result.errors:
+            raise life.StatementError("; ".join(result.errors))
+    return {"confirmed": last.payment_reference if last else None,
+            "paid": paid.payment_reference if paid else None}

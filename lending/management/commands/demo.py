@@ -26,6 +26,10 @@ class Command(BaseCommand):
         days = demo.demo_settle(progress=lambda m: self.stderr.write(m))
         out.write(f"Settled {days} partner-days now ({demo.DEMO_START} .. {demo.DEMO_END}) "
                   f"in {time.monotonic() - started:.1f}s.")
+        shown = demo.demo_statements()
+        out.write(f"Statements: {shown['confirmed'] or '-'} confirmed by ALPHA, "
+                  f"{shown['paid'] or '-'} paid (a bank statement line); the others are "
+                  "issued and unpaid.")
 
         lines = selectors.portfolio_summary_list()
         header = (f"{'partner':<10}{'program':<8}{'loans':>8}{'principal':>18}"
