@@ -74,6 +74,8 @@ class ReversalDay(ClaimsDay):
                 share.recovered -= amount
             self.out.movements.append((loan.id, fid, ev, comp, -amount, seq, event.txn_id, True,
                                        loan.accruing))
+        if loan.overpaid < 0:  # the advance it left has paid instalments since
+            self._take_back_advance(event, -loan.overpaid)
         if loan.state == "CLAIMED" and loan.shares[t.bank_id].principal:
             g = loan.shares.get(t.guarantor_id)
             bank = loan.shares[t.bank_id]
@@ -106,6 +108,72 @@ class ReversalDay(ClaimsDay):
             loan.penalty_from = None
         else:
             self._penalty_bases(self.day)
+
+    def _take_back_advance(self, event: Event, short: Decimal) -> None:
+        """The reversed payment left an advance in suspense that has since paid instalments
+        (§8.8): as if it had never been made (§8.3), the last `short` of what suspense paid is
+        unpaid again — the tail of the waterfall, latest application first, each component's
+        part split between funders as it was applied — and suspense is whole again. Penalty
+        on it then runs from the due date like any payment reversed (_penalty_since_due)."""
+        loan = self.loan
+        applied = list(event.advance_applied)
+        same_run = [i for i, m in enumerate(self.out.movements)
+                    if m[6] == event.original_txn_id and not m[7]]
+        tail = self.out.movements[same_run[-1] + 1:] if same_run else self.out.movements
+        if same_run:
+            applied = []  # applied in this run: only what came after it here
+        applied += [m for m in tail if m[2] in _ADVANCE_APPLIED and (m[6] is None or m[7])]
+        # net each application of its negations (an earlier take-back), latest first
+        open_: list[list] = []
+        for (_lid, fid, ev, comp, amount, seq, _txn, rev, _acc) in applied:
+            if not rev:
+                open_.append([fid, ev, comp, amount, seq])
+                continue
+            left = -amount
+            for row in reversed(open_):
+                if left <= 0:
+                    break
+                if (row[0], row[1], row[2], row[4]) == (fid, ev, comp, seq) and row[3] > 0:
+                    took = min(row[3], left)
+                    row[3] -= took
+                    left -= took
+        groups: list[tuple[str, int | None, dict[int, tuple[str, Decimal]]]] = []
+        for fid, ev, comp, amount, seq in open_:
+            if amount <= 0:
+                continue
+            if not groups or groups[-1][:2] != (comp, seq) or fid in groups[-1][2]:
+                groups.append((comp, seq, {}))
+            groups[-1][2][fid] = (ev, amount)
+        for comp, seq, parts in reversed(groups):
+            if short <= 0:
+                break
+            total = sum((a for _ev, a in parts.values()), ZERO)
+            take = min(short, total)
+            held = {fid: a for fid, (_ev, a) in parts.items()}
+            residual = loan.residual if loan.residual in held else max(held, key=held.get)
+            for fid, part in split_principal(take, held, residual).items():
+                if not part:
+                    continue
+                share = loan.shares[fid]
+                attr = COMPONENT_FIELD[comp]
+                setattr(share, attr, getattr(share, attr) + part)
+                inst = self._inst(seq or 0)
+                if inst is not None and comp in ("PRINCIPAL", "INTEREST"):
+                    if comp == "PRINCIPAL":
+                        inst.principal_paid -= part
+                    else:
+                        inst.interest_paid -= part
+                    inst.dirty = True
+                    if inst.seq <= loan.billed_seq:
+                        inst.status, inst.paid_on = "DUE", None
+                self.out.movements.append((loan.id, fid, parts[fid][0], comp, -part, seq,
+                                           event.txn_id, True, loan.accruing))
+                loan.overpaid += part
+            short -= take
+        if loan.overpaid < 0:
+            raise ValueError(f"loan {loan.id}: reversing {event.original_txn_id} leaves "
+                             f"suspense at {loan.overpaid}: its advance's applications are "
+                             "not all known")
 
     def _penalty_since_due(self, before: dict[int, tuple[Decimal, Decimal]],
                            paid_day: date) -> None:
@@ -233,6 +301,8 @@ class ReversalDay(ClaimsDay):
 # A repayment's movements that are not its money: the guarantor's side of a claim, the share
 # closed by it, and the advance refunded when it closed the loan.
 _NOT_PAID_IN = frozenset({"CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT", "REFUND"})
+# What the borrower's advance pays when an instalment falls due (§8.8).
+_ADVANCE_APPLIED = frozenset({"SUSPENSE_APPLY", "SUSP_RECOVERY"})
 
 
 def _guarantor_moved(loan: LoanState, event: Event) -> bool:

@@ -152,6 +152,10 @@ class Event:
     original_on: date | None = None  # a reversal: the value date the original was applied at
     value_on: date | None = None  # a repayment's paid_on (DOMAIN §8.11); None: the business day
     original_kind: str | None = None  # a reversal: the reversed repayment's kind
+    # a reversal: the loan's suspense applications (SUSPENSE_APPLY / SUSP_RECOVERY movement
+    # rows, and their negations) recorded after the original, in order: what the advance the
+    # original left paid since, taken back when the reversal leaves suspense short (§8.3, §8.8)
+    advance_applied: tuple = ()
 
 
 # A movement: (loan_id, funder_id, event, component, amount, installment_seq, txn_id, reversal,

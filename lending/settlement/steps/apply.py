@@ -26,7 +26,7 @@ from lending.domain.loan_day import (
 )
 from lending.domain.loan_day import LoanStatus as S
 from lending.intake.models import StagedRowStatus
-from lending.settlement.models import SettlementRun
+from lending.settlement.models import MovementEvent, SettlementRun
 from lending.settlement.steps.common import (
     _claim_chunk,
     _exec,
@@ -156,25 +156,51 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
             ORDER BY v.row_no""", params)
     originals: dict[int, list[tuple]] = defaultdict(list)
     original_on: dict[int, date] = {}
+    advance_applied: dict[int, tuple] = {}
     earlier = [r[3] for r in reversals if r[4] == StagedRowStatus.APPLIED]
     if earlier:
+        last_id: dict[int, int] = {}
         for m in _fetch(
             """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,
-                      reversal, accruing, business_date
+                      reversal, accruing, business_date, id
                  FROM lending_movement WHERE txn_id = ANY(%s) AND NOT reversal
                 ORDER BY id""", [earlier]):
             originals[m[6]].append(m[:9])
             original_on[m[6]] = m[9]
+            last_id[m[6]] = m[10]
+        advance_applied = _advance_applied(originals, last_id)
     for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on,
          orig_paid_on, orig_kind) in reversals:
         # the original counted from its value date (DOMAIN §8.11), never after its run's day
         applied_on = original_on.get(orig_id, run.business_date)
         events[lid].append(Event(vid, "REVERSAL", amount, original=tuple(originals[orig_id]),
                                  original_txn_id=orig_id, original_kind=orig_kind,
-                                 original_on=min(orig_paid_on or applied_on, applied_on)))
+                                 original_on=min(orig_paid_on or applied_on, applied_on),
+                                 advance_applied=advance_applied.get(orig_id, ())))
         rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
                      orig_status)
     return events, rows
+
+
+def _advance_applied(originals: dict[int, list[tuple]],
+                     last_id: dict[int, int]) -> dict[int, tuple]:
+    """For each reversed repayment that left an advance (an OVERPAY movement): the loan's
+    suspense applications recorded after it (with their negations), in order. One query for
+    the chunk's reversals, on the loan index."""
+    wanted = {txn: rows[0][0] for txn, rows in originals.items()
+              if any(m[2] == MovementEvent.OVERPAY for m in rows)}
+    if not wanted:
+        return {}
+    rows = _fetch(
+        """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,
+                  reversal, accruing, id
+             FROM lending_movement
+            WHERE loan_id = ANY(%s) AND event IN {applied}
+            ORDER BY id""".format(applied=_in([MovementEvent.SUSPENSE_APPLY,
+                                               MovementEvent.SUSP_RECOVERY])),
+        [sorted(set(wanted.values()))])
+    return {txn: tuple(m[:9] for m in rows if m[0] == loan and m[9] > last_id[txn])
+            for txn, loan in wanted.items()}
 
 
 _AGING = """
