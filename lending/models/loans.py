@@ -125,6 +125,10 @@ class Loan(models.Model):
             models.CheckConstraint(
                 condition=Q(annual_rate__gte=0) & Q(annual_rate__lt=1), name="loan_rate_range"
             ),
+            # the borrower's advance (suspense, DOMAIN §8.8) is never negative: a run that
+            # would leave it so fails and rolls back instead of settling
+            models.CheckConstraint(condition=Q(overpaid_amount__gte=0),
+                                   name="loan_overpaid_not_negative"),
         ]
         indexes = [
             models.Index(fields=["program", "state"], name="loan_program_state"),

@@ -188,3 +188,12 @@ def test_service_refuses_four_funders_and_a_residual_owner_that_funds_nothing(se
         created_by=f.user("maker"),
     )
     assert three.funders.count() == 3
+
+
+def test_a_negative_advance_is_refused(setup):
+    _platform, version, program = setup
+    _insert_loan(program, version, loan_no="N1", disbursed_on=date(2026, 1, 15),
+                 bank_ratio="0.70")
+    with pytest.raises(IntegrityError, match="loan_overpaid_not_negative"):
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("UPDATE lending_loan SET overpaid_amount = -500 WHERE loan_no = 'N1'")
