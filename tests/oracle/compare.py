@@ -14,7 +14,7 @@ from lending.models import Loan, Statement
 from lending.settlement import runner
 from partners.models import Partner
 from tests.oracle.model import ORDER
-from tests.oracle.world import World
+from tests.oracle.world import RULES, World
 
 
 def settle(world: World, day: date, files: dict):
@@ -58,6 +58,7 @@ def compare(world: World, day: date) -> list[str]:
     pos = positions_of(day)
     gl_bank, gl_memo = Decimal(0), Decimal(0)
     stmt_expect: dict[str, Decimal] = {}
+    fees: dict[str, Decimal] = {}  # BANK_FIXED_YIELD: the model's fees to date, by loan
     per_loan: dict[str, dict[str, Decimal]] = {}  # the model's bank collections by loan
     all_funders: dict[str, dict[str, Decimal]] = {}  # ... and every funder's, by loan
     for no, m in world.models.items():
@@ -80,6 +81,8 @@ def compare(world: World, day: date) -> list[str]:
         if (loan.state, loan.dpd) != (stt.state, stt.dpd):
             diffs.append(f"{day} {no} state/dpd system={(loan.state, loan.dpd)} "
                          f"model={(stt.state, stt.dpd)}")
+        if m.s.interest_rule == "BANK_FIXED_YIELD" and not stt.fee_untracked:
+            fees[no] = sum(stt.fees.values(), Decimal(0))
         gl_bank += stt.shares["BANK"]["PRINCIPAL"]
         gl_memo += stt.shares[world.code]["PRINCIPAL"]
         # the statement of business day `day` books what today's files changed: the model's
@@ -99,13 +102,16 @@ def compare(world: World, day: date) -> list[str]:
                         mine[comp] = mine.get(comp, Decimal(0)) + sign * a
             for k, dct in (("OVERPAYMENT", s_.overpaid), ("REFUND", s_.refunded)):
                 stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * sum(dct.values(), 0)
+    diffs += _fees(world, day, fees)
     gl = {}
     for book, want in (("BANK_GL", gl_bank), (f"MEMO_{world.code}", gl_memo)):
-        try:
-            got = account_balance_get(book=book, account=chart.LOANS_RECEIVABLE, as_of=day,
-                                      program=f"{world.code}/CASH").balance
-        except UnknownLedgerObject:  # a book is opened by its first posting
-            got = Decimal(0)
+        got = Decimal(0)
+        for prog in RULES:
+            try:
+                got += account_balance_get(book=book, account=chart.LOANS_RECEIVABLE, as_of=day,
+                                           program=f"{world.code}/{prog}").balance
+            except UnknownLedgerObject:  # a book is opened by its first posting
+                pass
         gl[book] = (got, want)
     # the split of a reversal (split_tolerant): each book within a cent per such loan, the
     # books together exact
@@ -193,3 +199,16 @@ def _collections_by_loan(code, day, bank_model, all_model, tolerated) -> list[st
                 continue
         out.append(f"  {no}: bank system={got} model={want}")
     return out
+
+
+def _fees(world: World, day: date, want: dict[str, Decimal]) -> list[str]:
+    """BANK_FIXED_YIELD: the bank's service fee to the platform to date, loan by loan (§3.5 b,
+    §8.7), against the system's FEE movements."""
+    from django.db.models import Sum
+
+    from lending.models import Movement
+    got = dict(Movement.objects.filter(business_date__lte=day, event="FEE",
+                                       loan__loan_no__in=list(want))
+               .values_list("loan__loan_no").annotate(a=Sum("amount")))
+    return [f"{day} {no} fee system={got.get(no, Decimal(0))} model={w}"
+            for no, w in sorted(want.items()) if got.get(no, Decimal(0)) != w]

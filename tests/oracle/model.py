@@ -57,9 +57,23 @@ class LoanModel(PaymentRules):
             # term, interest runs day by day on the outstanding principal (§3.3 worked example)
             due = add_months(s.disbursed, s.daily_term_months, s.disbursed.day)
             return [Inst(1, s.disbursed, due, s.principal, ZERO)]
-        dues = [add_months(s.disbursed, k, s.disbursed.day) for k in range(1, s.term + 1)]
+        first = s.first_due or add_months(s.disbursed, 1, s.disbursed.day)
+        # the later due dates keep the first due date's day of the month (FILE_FORMATS: the
+        # default first due date is the same day next month)
+        dues = [add_months(first, k, first.day) for k in range(s.term)]
         starts = [s.disbursed] + dues[:-1]
         return self._rows(s.principal, s.term, starts, dues, 1)
+
+    @property
+    def irregular(self) -> bool:
+        """§8.5: a first period that is not one month (first_due_on not the anniversary)."""
+        s = self.s
+        return (s.method != "DAILY" and s.first_due is not None
+                and s.first_due != add_months(s.disbursed, 1, s.disbursed.day))
+
+    def _actual(self, bal: Decimal, start: date, due: date) -> Decimal:
+        """Interest for the actual days at the day-count basis (unrounded)."""
+        return bal * self.s.rate * (due - start).days / self.s.basis
 
     def _rows(self, bal, n, starts, dues, seq0, annuity_amt=None):
         rows, i = [], self.i
@@ -69,13 +83,19 @@ class LoanModel(PaymentRules):
             if self.s.method == "INTEREST_FIRST":
                 # not in §8.5 (EI/EP only): actual days at the basis, §3.2 "先息后本 actual/360"
                 exact = bal * self.s.rate * (dues[k] - starts[k]).days / self.s.basis
+            elif seq0 + k == 1 and self.irregular:
+                # §8.5: an irregular first period accrues its actual days at the basis
+                exact = self._actual(bal, starts[k], dues[k])
             else:
                 exact = bal * i  # §8.5: a full monthly period accrues annual ÷ 12
             interest = hu(exact)
             if k == n - 1:
                 principal = bal
             elif self.s.method == "EQUAL_INSTALLMENT":
-                principal = a - interest
+                # §8.5: the level instalment stays the regular annuity; an irregular first
+                # instalment is it plus (actual-day − regular month's interest), so its
+                # principal is the regular one's
+                principal = a - hu(bal * i)
             elif self.s.method == "EQUAL_PRINCIPAL":
                 principal = per
             else:  # INTEREST_FIRST
@@ -92,6 +112,39 @@ class LoanModel(PaymentRules):
     # --- helpers -----------------------------------------------------------------------------
     def _split(self, amount):
         return split(amount, self.weights, self.s.residual)
+
+    def _split_interest(self, st: State, amount: Decimal) -> dict[str, Decimal]:
+        """Interest between funders (§3.5, R11): pro rata (§8.1) under PRO_RATA and
+        BANK_FIXED_YIELD (whose bank share is gross, its excess over the yield a separate
+        fee); under PER_FUNDER_RATE by each funder's own balance × its own rate."""
+        if self.s.interest_rule != "PER_FUNDER_RATE":
+            return self._split(amount)
+        rates = dict(self.s.rates)
+        own = {f: st.shares[f]["PRINCIPAL"] * rates[f] for f, _ in self.s.funders}
+        total = sum(own.values(), ZERO)
+        if total <= 0:
+            return self._split(amount)
+        return split(amount, [(f, own[f] / total) for f, _ in self.s.funders], self.s.residual)
+
+    def _accrue(self, st: State, day: date, amount: Decimal, it: Inst, frm: date, to: date):
+        """Crystallise `amount` of borrower interest of period `it` accrued frm..to into the
+        shares; under BANK_FIXED_YIELD the bank's gross share above its yield for those days
+        is the platform's service fee (§3.5 b), the yield computed on the borrower interest's
+        basis (§8.7): ÷ 12 spread evenly over a full monthly EI/EP period, else actual days."""
+        for f, a in self._split_interest(st, amount).items():
+            st.shares[f]["INTEREST"] += a
+        if self.s.interest_rule != "BANK_FIXED_YIELD" or not amount or to <= frm:
+            return
+        bank = st.shares["BANK"]["PRINCIPAL"]
+        regular = self.s.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and not (
+            it.seq == 1 and self.irregular)
+        if regular:
+            entitled = hu(bank * self.s.bank_yield / 12 * (to - frm).days / (it.due - it.start).days)
+        else:
+            entitled = hu(bank * self.s.bank_yield * (to - frm).days / self.s.basis)
+        fee = self._split(amount)["BANK"] - entitled
+        if fee > 0:
+            st.fees[day] = st.fees.get(day, ZERO) + fee
 
     def _crystallise(self, st: State):
         for it in st.insts:
@@ -203,15 +256,15 @@ class LoanModel(PaymentRules):
             # payment changes the balance it runs on (what rounded away is not carried)
             x = self._cur_interest_to_date(cur, day)
             if x:
-                for f, a in self._split(x).items():
-                    st.shares[f]["INTEREST"] += a
+                self._accrue(st, day, x, cur, getattr(cur, "accrue_from", cur.start), day)
                 cur.cryst_total += x
                 cur.unpaid_cryst += x
             cur.accrue_from = day
             return cur
         if restore and not cur.p_paid and not cur.i_paid and cur.unpaid_cryst:
-            for f, a in self._split(cur.unpaid_cryst).items():
+            for f, a in self._split_interest(st, cur.unpaid_cryst).items():
                 st.shares[f]["INTEREST"] -= a
+            st.fee_untracked = True  # the fee of the restored period: not modelled
             cur.cryst_total -= cur.unpaid_cryst
             cur.unpaid_cryst = cur.seg_cryst = ZERO
             cur.seg_amount = None
@@ -219,8 +272,7 @@ class LoanModel(PaymentRules):
                 del cur.accrue_from
         x = self._cur_interest_to_date(cur, day)
         if x:
-            for f, a in self._split(x).items():
-                st.shares[f]["INTEREST"] += a
+            self._accrue(st, day, x, cur, getattr(cur, "accrue_from", cur.start), day)
             cur.cryst_total += x
             cur.unpaid_cryst += x
             if day < cur.due:
@@ -272,8 +324,8 @@ class LoanModel(PaymentRules):
                         it.billed = True
                         billed_today = True
                         # what of the period's interest is not crystallised yet
-                        for f, a in self._split(it.interest - it.cryst_total).items():
-                            st.shares[f]["INTEREST"] += a
+                        self._accrue(st, day, it.interest - it.cryst_total, it,
+                                     getattr(it, "accrue_from", it.start), it.due)
                 if billed_today:
                     self._crystallise(st)
                     if st.suspense:

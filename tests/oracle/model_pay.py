@@ -74,11 +74,18 @@ class PaymentRules:
         rows = self._rows(bal, n, starts, dues, cur.seq)
         new_cur = rows[0]
         days = (cur.due - cur.start).days
-        rest = new_cur.accrue_base * (cur.due - day).days / days
+        base = new_cur.accrue_base
+        if cur.seq == 1 and self.irregular and self.s.method != "INTEREST_FIRST":
+            # §8.4 with §8.5: the rest of an irregular first period accrues the new balance
+            # for its remaining actual days at the basis, unrounded (§8.6). (A regular period,
+            # and every INTEREST_FIRST period, spreads its rounded interest instead: the
+            # rounding point the engine takes there, a cent apart at most.)
+            base = self._actual(bal, cur.start, cur.due)
+        rest = base * (cur.due - day).days / days
         cur_int = paid_interest + hu(rest)
         cur.principal = prepaid_principal + new_cur.principal
         cur.interest = cur_int
-        cur.accrue_from, cur.accrue_base = day, new_cur.accrue_base
+        cur.accrue_from, cur.accrue_base = day, base
         cur.seg_cryst, cur.seg_amount = ZERO, None
         for old, new in zip(later[1:], rows[1:], strict=True):
             old.principal, old.interest = new.principal, new.interest
@@ -116,7 +123,7 @@ class PaymentRules:
             return {f: tuple(v) for f, v in out.items()}
         cur = self._current(st, st.day)
         if cur is not None:
-            for f, a in self._split(self._cur_interest_to_date(cur, st.day)).items():
+            for f, a in self._split_interest(st, self._cur_interest_to_date(cur, st.day)).items():
                 out[f][1] += a
         for it in st.insts:
             for acc in (it.pen_acc, it.comp_acc):

@@ -56,6 +56,10 @@ class LoanSpec:
     grace_days: int = 0
     basis: int = 360
     daily_term_months: int = 36  # DAILY: the program's max_term_months (its default)
+    first_due: date | None = None  # first_due_on of the loans file (§8.5); None: anniversary
+    interest_rule: str = "PRO_RATA"  # | BANK_FIXED_YIELD | PER_FUNDER_RATE (§3.5)
+    rates: tuple[tuple[str, Decimal], ...] = ()  # PER_FUNDER_RATE: each funder's own rate
+    bank_yield: Decimal = Decimal("0")  # BANK_FIXED_YIELD
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,6 @@ class State:
     overpaid: dict[date, Decimal] = field(default_factory=dict)
     refunded: dict[date, Decimal] = field(default_factory=dict)
     quarantined: list[str] = field(default_factory=list)
+    # BANK_FIXED_YIELD: the bank's service fee to the platform, by the day it was crystallised
+    fees: dict[date, Decimal] = field(default_factory=dict)
+    fee_untracked: bool = False  # a reversal restored a period: its fee is not modelled
