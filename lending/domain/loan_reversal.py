@@ -37,8 +37,17 @@ class ReversalDay(ClaimsDay):
         was_paid_off = loan.state == "PAID_OFF"
         paid_day = event.original_on or (loan.closed_on if was_paid_off else None) or self.day
         anchor = loan.accrual_from if loan.accrual_from is not None else paid_day
-        if loan.penalty_from is not None:
+        # Penalty since the last crystallisation on the bases as they stand is crystallised
+        # together with what runs from the due dates on what the reversal unpays, rounded once
+        # (§8.3, §8.6); a claimed loan's (whose weights the reversal may swap) at once.
+        pending = (ZERO, ZERO)
+        if loan.penalty_from is not None and loan.state == "CLAIMED":
             self.crystallise_penalty(self.day)
+        elif loan.penalty_from is not None:
+            days = max((self.day - loan.penalty_from).days, 0)
+            pending = (loan.penalty_base * days, loan.compound_base * days)
+            loan.penalty_from = self.day
+            self._penalty_bases(self.day)
         before = {i.seq: (i.principal_unpaid, i.interest_unpaid)
                   for i in loan.insts if i.seq <= loan.billed_seq}
         prepaid_seqs: set[int] = set()
@@ -96,7 +105,7 @@ class ReversalDay(ClaimsDay):
                 self._bill(nxt)
                 loan.penalty_from = None
             self.crystallise_interest(self.day)
-        self._penalty_since_due(before, paid_day)
+        self._penalty_since_due(before, paid_day, pending)
         for i in loan.insts:
             if i.seq <= loan.billed_seq and i.status == "DUE" and not (
                 i.principal_unpaid or i.interest_unpaid
@@ -176,12 +185,13 @@ class ReversalDay(ClaimsDay):
                              "not all known")
 
     def _penalty_since_due(self, before: dict[int, tuple[Decimal, Decimal]],
-                           paid_day: date) -> None:
+                           paid_day: date, pending: tuple[Decimal, Decimal]) -> None:
         """Penalty and compound interest on what the reversal made unpaid again, from its due
         date + grace (or from the day it was paid, to which penalty had already been charged)
-        to today, crystallised once (DOMAIN §8.3, §8.6)."""
+        to today, with `pending` (amount × days on the bases since the last crystallisation),
+        crystallised once (DOMAIN §8.3, §8.6)."""
         loan, t = self.loan, self.terms
-        pen_days = cmp_days = ZERO
+        pen_days, cmp_days = pending
         for i in loan.insts:
             if i.seq > loan.billed_seq:
                 break
