@@ -65,6 +65,12 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The README's PNGs (docs/screenshots/) from the current database: run `make demo` first.
+# Needs Chromium, ChromeDriver and a CJK font: apt-get install chromium chromium-driver fonts-noto-cjk
+.PHONY: screenshots
+screenshots: setup
+	$(PY) manage.py screenshots
+
 worker: setup
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
 
