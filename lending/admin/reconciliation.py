@@ -15,6 +15,7 @@ from lending.models import (
     Break,
     BreakStatus,
     Reconciliation,
+    ReconciliationTolerance,
 )
 from lending.reconciliation import services as recon_services
 
@@ -29,6 +30,14 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("partner", ("business_date", admin.DateFieldListFilter))
     list_select_related = ("partner", "file")
     date_hierarchy = "business_date"
+
+
+@admin.register(ReconciliationTolerance)
+class ReconciliationToleranceAdmin(admin.ModelAdmin):
+    """A program's rounding tolerance (default 0.01 without a row; 0 to 1.00, a constraint)."""
+
+    list_display = ("program", "amount_tolerance", "note", "updated_at")
+    list_select_related = ("program",)
 
 
 @admin.register(Break)

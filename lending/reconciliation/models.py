@@ -10,15 +10,22 @@ The bank's own recomputation is the book of record, so ours is never changed by 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from partners.models import Partner
 
-__all__ = ["BreakKind", "BreakField", "BreakStatus", "Break", "Reconciliation"]
+__all__ = ["BreakKind", "BreakField", "BreakStatus", "Break", "Reconciliation",
+           "ReconciliationTolerance"]
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
+
+# An amount difference is "rounding" only up to this: a tolerance beyond one yuan would clear
+# real differences (a missed instalment's interest) into the rounding account unseen.
+MAX_AMOUNT_TOLERANCE = Decimal("1.00")
 
 
 class BreakKind(models.TextChoices):
@@ -68,6 +75,11 @@ class Break(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # An amount difference within the program's tolerance: the id of the partner's memo book's
+    # rounding entry (per program and day, lending.reconciliation.rounding) that holds it. A
+    # plain id, as a statement payment keeps its entry's key: no constraint ties the breaks to
+    # the append-only ledger's tables.
+    rounding_entry_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -133,3 +145,33 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"reconciliation {self.partner_id} {self.business_date}"
+
+
+class ReconciliationTolerance(models.Model):
+    """A program's rounding tolerance (尾差容差) for the partner's balances file.
+
+    A per-loan, per-field amount difference up to `amount_tolerance` (inclusive) is rounding:
+    its break is AUTO_CLEARED at once and the difference is held in the rounding account
+    (lending.reconciliation.rounding). A program without a row has the default
+    (lending.reconciliation.services.AMOUNT_TOLERANCE); 0 clears nothing automatically.
+    """
+
+    program = models.OneToOneField("lending.Program", on_delete=models.PROTECT,
+                                   related_name="reconciliation_tolerance")
+    amount_tolerance = models.DecimalField(
+        **MONEY, help_text=f"Per loan and field, inclusive; 0 to {MAX_AMOUNT_TOLERANCE}.")
+    note = models.TextField(blank=True, help_text="Why this tolerance (e.g. the partner's "
+                                                  "interest engine rounds monthly).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["program_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_tolerance__gte=0)
+                & Q(amount_tolerance__lte=MAX_AMOUNT_TOLERANCE),
+                name="recon_tolerance_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tolerance {self.amount_tolerance} for program {self.program_id}"

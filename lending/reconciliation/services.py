@@ -22,15 +22,19 @@ from psycopg.types.json import Jsonb
 
 from config import locks
 from config.sql_literals import lit
+from ledger.domain import chart
 from lending.domain import loan_day as domain_loan_day
 from lending.intake.models import StagedRowStatus
+from lending.reconciliation import rounding
 from lending.reconciliation.models import Break, BreakField, BreakKind, BreakStatus
 from partners.models import FileKind, InboundFile, InboundFileStatus
 
 log = logging.getLogger(__name__)
 
 # A per-field, per-loan amount difference up to this (inclusive) is rounding (e.g. a 1-fen gap
-# on an odd split, DOMAIN §4.3): recorded as AUTO_CLEARED, never left open.
+# on an odd split, DOMAIN §4.3): recorded as AUTO_CLEARED, never left open, and held in the
+# partner's rounding account (lending.reconciliation.rounding). The default of a program
+# without its own ReconciliationTolerance.
 AMOUNT_TOLERANCE = Decimal("0.01")
 
 # Loans in these states are closed: absent from the partner's file is what we expect.
@@ -52,6 +56,7 @@ class ReconcileResult:
     # per field).
     by_kind: dict[str, int] = field(default_factory=dict)
     within_tolerance: int = 0
+    rounding_entries: int = 0  # rounding entries posted (one per program with a delta)
     opened: int = 0
     seen_again: int = 0
     auto_cleared: int = 0
@@ -78,13 +83,13 @@ WITH t AS (
 ), o AS (
     -- our view: the loan's balances (Σ of its shares, lending.settlement.checks) plus what
     -- accrued since the anchors, per loan — no per-share split is needed for a loan's total
-    SELECT a.id AS loan_id, a.loan_no, a.state AS status, a.dpd,
+    SELECT a.id AS loan_id, a.program_id, a.loan_no, a.state AS status, a.dpd,
            a.principal_outstanding AS principal, a.interest_outstanding + a.acc AS interest,
            a.penalty_outstanding + a.compound_outstanding + a.pen + a.cmp AS penalty
       FROM lending_loan_accruals(%(bdate)s, %(partner)s) a
      WHERE a.booked_on <= %(bdate)s
 ), j AS (
-    SELECT coalesce(t.loan_no, o.loan_no) AS loan_no, o.loan_id,
+    SELECT coalesce(t.loan_no, o.loan_no) AS loan_no, o.loan_id, o.program_id,
            t.loan_no IS NOT NULL AS in_theirs, o.loan_no IS NOT NULL AS in_ours,
            o.status AS o_status, t.status AS t_status, o.dpd AS o_dpd, t.dpd AS t_dpd,
            o.principal AS o_p, t.principal AS t_p, o.interest AS o_i, t.interest AS t_i,
@@ -96,9 +101,12 @@ WITH t AS (
         OR t.principal <> o.principal OR t.interest <> o.interest OR t.penalty <> o.penalty
         OR t.status <> o.status OR t.dpd <> o.dpd
 )
-SELECT j.loan_no, j.loan_id, d.kind, d.field, d.ours, d.theirs, d.difference,
-       d.kind = {lit(BreakKind.AMOUNT_MISMATCH)} AND abs(d.difference) <= %(tol)s AS within
+SELECT j.loan_no, j.loan_id, j.program_id, d.kind, d.field, d.ours, d.theirs, d.difference,
+       coalesce(rt.amount_tolerance, %(tol)s) AS tol,
+       d.kind = {lit(BreakKind.AMOUNT_MISMATCH)}
+       AND abs(d.difference) <= coalesce(rt.amount_tolerance, %(tol)s) AS within
   FROM j
+  LEFT JOIN lending_reconciliationtolerance rt ON rt.program_id = j.program_id
  CROSS JOIN LATERAL (VALUES
     ({lit(BreakKind.MISSING_AT_BANK)}, '', '', j.t_p::text, j.t_p,
      j.in_theirs AND NOT j.in_ours),
@@ -134,7 +142,8 @@ UPDATE lending_break b
 _CLEAR_SQL = f"""
 UPDATE lending_break b
    SET status = {lit(BreakStatus.AUTO_CLEARED)}, resolved_at = %(now)s,
-       resolution_note = 'no longer differs (beyond ' || %(tol)s || ') on ' || %(bdate)s::text
+       resolution_note = 'no longer differs (beyond the program''s tolerance) on '
+                         || %(bdate)s::text
  WHERE b.partner_id = %(partner)s AND b.status = {lit(BreakStatus.OPEN)} AND b.last_seen_on <= %(bdate)s
    AND NOT EXISTS (SELECT 1 FROM recon_diff d
                     WHERE d.loan_no = b.loan_no AND d.kind = b.kind AND d.field = b.field
@@ -143,17 +152,24 @@ UPDATE lending_break b
 
 # New differences: no break of the same loan, kind and field covers the date (an open one was
 # updated above; one first seen by the date and seen up to it is this same sighting). Within
-# the tolerance they are recorded AUTO_CLEARED at once.
+# the program's tolerance they are recorded AUTO_CLEARED at once, linked to the rounding entry
+# that holds them (`r`: program → entry, lending.reconciliation.rounding).
 _OPEN_SQL = f"""
 INSERT INTO lending_break
        (partner_id, business_date, last_seen_on, loan_no, loan_id, kind, field, ours, theirs,
-        difference, status, resolution_note, resolved_at, created_at)
+        difference, status, resolution_note, resolved_at, rounding_entry_id, created_at)
 SELECT %(partner)s, %(bdate)s, %(bdate)s, d.loan_no, d.loan_id, d.kind, d.field, d.ours,
        d.theirs, d.difference,
        CASE WHEN d.within THEN {lit(BreakStatus.AUTO_CLEARED)} ELSE {lit(BreakStatus.OPEN)} END,
-       CASE WHEN d.within THEN 'within tolerance ' || %(tol)s ELSE '' END,
-       CASE WHEN d.within THEN %(now)s END, %(now)s
+       CASE WHEN NOT d.within THEN ''
+            WHEN r.entry_id IS NULL THEN 'within tolerance ' || d.tol
+            ELSE 'within tolerance ' || d.tol || ': cleared into rounding ' || %(rounding)s
+                 || ' of ' || %(book)s || ' (entry #' || r.entry_id || ')' END,
+       CASE WHEN d.within THEN %(now)s END,
+       CASE WHEN d.within THEN r.entry_id END, %(now)s
   FROM recon_diff d
+  LEFT JOIN unnest(%(r_programs)s::bigint[], %(r_entries)s::bigint[]) AS r(program_id, entry_id)
+    ON r.program_id = d.program_id
  WHERE NOT EXISTS (SELECT 1 FROM lending_break b
                     WHERE b.partner_id = %(partner)s AND b.loan_no = d.loan_no
                       AND b.kind = d.kind AND b.field = d.field
@@ -188,10 +204,11 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
     inbound = InboundFile.objects.filter(
         partner_id=partner_id, kind=FileKind.BALANCES, business_date=business_date,
         status=InboundFileStatus.ACCEPTED,
-    ).order_by("pk").first()
+    ).select_related("partner").order_by("pk").first()
     if inbound is None:
         return result
     result.file_id = inbound.pk
+    partner_code = inbound.partner.code
     params = {"partner": partner_id, "bdate": business_date, "tol": AMOUNT_TOLERANCE,
               "closed": list(CLOSED_STATES), "now": timezone.now()}
     with transaction.atomic(), connection.cursor() as cur:
@@ -214,6 +231,12 @@ def breaks_reconcile(*, partner_id: int, business_date: date) -> ReconcileResult
             result.within_tolerance += within
         result.seen_again = _step(cur, "seen_again", _SEEN_AGAIN_SQL, params)
         result.auto_cleared = _step(cur, "clear", _CLEAR_SQL, params)
+        held = rounding.rounding_post(cur, partner_code=partner_code,
+                                      business_date=business_date)
+        result.rounding_entries = held.entries
+        entries = sorted((held.entry_of_program or {}).items())
+        params.update(r_programs=[p for p, _ in entries], r_entries=[e for _, e in entries],
+                      rounding=chart.ROUNDING, book=chart.memo_book_code(partner_code))
         # New sightings: one probe per difference into the break history's unique index
         # (partner, loan, kind, field, first seen) — a hash anti join would read the whole
         # history, which grows by every day's breaks.
