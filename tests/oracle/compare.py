@@ -59,6 +59,7 @@ def compare(world: World, day: date) -> list[str]:
     gl_bank, gl_memo = Decimal(0), Decimal(0)
     stmt_expect: dict[str, Decimal] = {}
     fees: dict[str, Decimal] = {}  # BANK_FIXED_YIELD: the model's fees to date, by loan
+    losses: dict[str, dict] = {}  # written-off loans: write-off and recoveries to date
     per_loan: dict[str, dict[str, Decimal]] = {}  # the model's bank collections by loan
     all_funders: dict[str, dict[str, Decimal]] = {}  # ... and every funder's, by loan
     for no, m in world.models.items():
@@ -81,6 +82,13 @@ def compare(world: World, day: date) -> list[str]:
         if (loan.state, loan.dpd) != (stt.state, stt.dpd):
             diffs.append(f"{day} {no} state/dpd system={(loan.state, loan.dpd)} "
                          f"model={(stt.state, stt.dpd)}")
+        if stt.written_off:
+            losses[no] = {(f, "WRITE_OFF", k): v for f, c in stt.written_off.items()
+                          for k, v in c.items() if v}
+            for r in stt.recovered.values():
+                for f, a in r.items():
+                    key = (f, "WO_RECOVERY", "PRINCIPAL")
+                    losses[no][key] = losses[no].get(key, Decimal(0)) + a
         if m.s.interest_rule == "BANK_FIXED_YIELD" and not stt.fee_untracked:
             fees[no] = sum(stt.fees.values(), Decimal(0))
         gl_bank += stt.shares["BANK"]["PRINCIPAL"]
@@ -100,9 +108,13 @@ def compare(world: World, day: date) -> list[str]:
                         stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * a
                         mine = per_loan.setdefault(no, {})
                         mine[comp] = mine.get(comp, Decimal(0)) + sign * a
+            rec = s_.recovered.values()
+            stmt_expect["WRITE_OFF_RECOVERY"] = stmt_expect.get(
+                "WRITE_OFF_RECOVERY", Decimal(0)) + sign * sum((r["BANK"] for r in rec), Decimal(0))
             for k, dct in (("OVERPAYMENT", s_.overpaid), ("REFUND", s_.refunded)):
                 stmt_expect[k] = stmt_expect.get(k, Decimal(0)) + sign * sum(dct.values(), 0)
     diffs += _fees(world, day, fees)
+    diffs += _losses(world, day, losses)
     gl = {}
     for book, want in (("BANK_GL", gl_bank), (f"MEMO_{world.code}", gl_memo)):
         got = Decimal(0)
@@ -129,7 +141,8 @@ def compare(world: World, day: date) -> list[str]:
     got_lines = {}
     for k, v in lines.items():
         base = k.removeprefix("REVERSAL_")
-        if base.startswith("COLLECTION_") or base in ("OVERPAYMENT", "REFUND"):
+        if base.startswith("COLLECTION_") or base in ("OVERPAYMENT", "REFUND",
+                                                        "WRITE_OFF_RECOVERY"):
             # a statement line is signed from the partner's side (+ it pays the bank): the
             # refund the bank owes the borrower through it is negative
             got_lines[base] = got_lines.get(base, Decimal(0)) + (-v if base == "REFUND" else v)
@@ -212,3 +225,26 @@ def _fees(world: World, day: date, want: dict[str, Decimal]) -> list[str]:
                .values_list("loan__loan_no").annotate(a=Sum("amount")))
     return [f"{day} {no} fee system={got.get(no, Decimal(0))} model={w}"
             for no, w in sorted(want.items()) if got.get(no, Decimal(0)) != w]
+
+
+def _losses(world: World, day: date, want: dict[str, dict]) -> list[str]:
+    """Written-off loans: each funder's written-off principal, interest and penalty (with
+    compound) and its recoveries to date (§3.6, §7.10), against the system's movements."""
+    from django.db.models import Sum
+
+    from lending.models import Movement
+    got: dict[str, dict] = {}
+    for r in (Movement.objects.filter(business_date__lte=day, loan__loan_no__in=list(want),
+                                      event__in=("WRITE_OFF", "WO_RECOVERY"))
+              .values("loan__loan_no", "funder__code", "event", "component")
+              .annotate(a=Sum("amount"))):
+        comp = "PENALTY" if r["component"] == "COMPOUND" else r["component"]
+        key = (r["funder__code"], r["event"], comp)
+        g = got.setdefault(r["loan__loan_no"], {})
+        g[key] = g.get(key, Decimal(0)) + r["a"]
+    out = []
+    for no, w in sorted(want.items()):
+        g = {k: v for k, v in got.get(no, {}).items() if v}
+        if g != w:
+            out.append(f"{day} {no} write-off system={g} model={w}")
+    return out

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from tests.oracle.model_loss import LossRules
 from tests.oracle.model_pay import PaymentRules
 from tests.oracle.model_state import (  # noqa: F401  (re-exported for the test)
     CENT,
@@ -42,9 +43,11 @@ from tests.oracle.model_state import (  # noqa: F401  (re-exported for the test)
 )
 
 
-class LoanModel(PaymentRules):
-    def __init__(self, spec: LoanSpec):
+class LoanModel(PaymentRules, LossRules):
+    def __init__(self, spec: LoanSpec, business: frozenset[date] | None = None):
         self.s = spec
+        # the bank's business days (§8.11: write-offs are decided at their ends); None: every day
+        self.business = business
         self.i = spec.rate / 12
         self.funded = split(spec.principal, [(f, r) for f, r in spec.funders], spec.residual)
         self.weights = [(f, self.funded[f] / spec.principal) for f, _ in spec.funders]
@@ -333,6 +336,9 @@ class LoanModel(PaymentRules):
                         st.suspense = self._pay_due(st, day, st.suspense, day)
                         st.from_advance = False
                         self._close_if_repaid(st, day)
+            if st.state == "WRITTEN_OFF":
+                for p in by_day.get(day, []):
+                    self._recover(st, day, p)  # §3.6, §7.10: a recovery after write-off
             if st.closed_on is None:
                 for p in by_day.get(day, []):
                     if st.closed_on is None:
@@ -344,5 +350,6 @@ class LoanModel(PaymentRules):
                     if day in interest_days:
                         self._crystallise_current(st, day, restore=True)
             self._age(st, day)
+            self._write_off_if_due(st, day)
             day += timedelta(days=1)
         return st

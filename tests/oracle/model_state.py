@@ -57,6 +57,7 @@ class LoanSpec:
     basis: int = 360
     daily_term_months: int = 36  # DAILY: the program's max_term_months (its default)
     first_due: date | None = None  # first_due_on of the loans file (§8.5); None: anniversary
+    write_off_dpd: int | None = None  # the program's automatic write-off (核销) DPD
     interest_rule: str = "PRO_RATA"  # | BANK_FIXED_YIELD | PER_FUNDER_RATE (§3.5)
     rates: tuple[tuple[str, Decimal], ...] = ()  # PER_FUNDER_RATE: each funder's own rate
     bank_yield: Decimal = Decimal("0")  # BANK_FIXED_YIELD
@@ -121,3 +122,7 @@ class State:
     # BANK_FIXED_YIELD: the bank's service fee to the platform, by the day it was crystallised
     fees: dict[date, Decimal] = field(default_factory=dict)
     fee_untracked: bool = False  # a reversal restored a period: its fee is not modelled
+    # write-off (§3.6): what each funder's share wrote off, by PRINCIPAL / INTEREST / PENALTY
+    # (penalty with compound), and the recoveries after it, by day and funder
+    written_off: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    recovered: dict[date, dict[str, Decimal]] = field(default_factory=dict)

@@ -63,12 +63,13 @@ METHODS = os.environ.get("ORACLE_METHODS", ",".join(ALL_METHODS)).split(",")
 # code, the rule, the bank's own rate (its yield under BANK_FIXED_YIELD) and the platform's
 BANK_YIELD, BANK_RATE, PLATFORM_RATE = Decimal("0.08"), Decimal("0.10"), Decimal("0.30")
 RULES = {"CASH": ("PRO_RATA", None, None), "FY": ("BANK_FIXED_YIELD", BANK_YIELD, None),
-         "PF": ("PER_FUNDER_RATE", BANK_RATE, PLATFORM_RATE)}
+         "PF": ("PER_FUNDER_RATE", BANK_RATE, PLATFORM_RATE),
+         "WO": ("PRO_RATA", None, None)}  # with the automatic write-off (核销) at wo_dpd
 # ORACLE_RULES=PF,... narrows a search to some of them
 PROGRAMS = os.environ.get("ORACLE_RULES", ",".join(RULES)).split(",")
 
 
-def world_setup(code: str, bank_ratio: Decimal, grace: int, mult: Decimal):
+def world_setup(code: str, bank_ratio: Decimal, grace: int, mult: Decimal, wo_dpd: int):
     chart_of_accounts_load()
     platform = f.partner(code)
     guarantor = f.partner(f"{code}G", kind="GUARANTOR")
@@ -84,13 +85,17 @@ def world_setup(code: str, bank_ratio: Decimal, grace: int, mult: Decimal):
         services.program_create(
             partner=platform, agreement=Agreement.objects.get(code=f"AG-{code}-{prog}"),
             code=prog, name=prog, repayment_methods=ALL_METHODS,
-            max_annual_rate=Decimal("0.24"), claim_trigger_dpd=None, write_off_dpd=None,
+            max_annual_rate=Decimal("0.24"), claim_trigger_dpd=None,
+            write_off_dpd=wo_dpd if prog == "WO" else None,
             grace_days=grace, penalty_multiplier=mult)
 
 
 class World:
-    def __init__(self, code, data, bank_ratio, grace, mult):
+    def __init__(self, code, data, bank_ratio, grace, mult, business=None, wo_dpd=None):
         self.code = code  # the platform's partner code, a prefix of its loan numbers
+        self.business = business  # the bank's business days of the world (§8.11)
+        self.wo_dpd = wo_dpd  # program WO's write_off_dpd
+        self.defaulters: set[str] = set()  # loans whose borrower never pays
         self.data = data
         self.ratio = bank_ratio
         self.grace, self.mult = grace, mult
@@ -154,15 +159,32 @@ class World:
                                 (("BANK", self.ratio), (self.code, 1 - self.ratio)), self.code,
                                 self.mult, self.grace, first_due=first_due,
                                 interest_rule=rule, rates=rates,
+                                write_off_dpd=self.wo_dpd if prog == "WO" else None,
                                 bank_yield=bank_rate if rule == "BANK_FIXED_YIELD" else Decimal(0))
-                self.models[no], self.pays[no] = LoanModel(spec), []
+                self.models[no], self.pays[no] = LoanModel(spec, self.business), []
                 self.crystal[no], self.icrystal[no] = set(), set()
+                if d.draw(st.integers(0, 4), label="defaulter") == 0:
+                    # a borrower who never pays: overdue, penalty, the write-off (program WO)
+                    self.defaulters.add(no)
                 self.log.append(f"{day} loan {spec}")
         for no, m in self.models.items():
             if m.s.disbursed >= day:
                 continue
             stt = self.model_state(no, day)
-            if stt.closed_on is not None:
+            if stt.state == "WRITTEN_OFF" and stt.closed_on < day and d.draw(
+                    st.integers(0, 3), label=f"{no} recovery {day}") == 0:
+                # §7.10: a recovery after write-off, a part of what is still written off
+                left = m.written_off_total(stt) - m.recovered_total(stt)
+                amt = hu(left * Decimal(d.draw(st.integers(1, 40))) / 100)
+                if amt > 0:
+                    txn = self.new_id("T")
+                    pay = Pay(txn, day, amt, "SCHEDULED")
+                    self.pays[no].append(pay)
+                    self.txn_loan[txn] = no
+                    self.reversed.add(txn)  # not offered for reversal (not generated)
+                    files["repayments"].append((txn, no, day, str(amt), "BORROWER", "SCHEDULED"))
+                    self.log.append(f"{day} recover {no} {pay}")
+            if stt.closed_on is not None or no in self.defaulters:
                 continue
             what = d.draw(st.sampled_from(["none", "none", "none", "due", "partial", "over",
                                            "prepay", "payoff", "reverse"]), label=f"{no} {day}")

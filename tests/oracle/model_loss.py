@@ -1,0 +1,62 @@
+"""The oracle model's losses (a mixin of tests/oracle/model.LoanModel), from DOMAIN.md only:
+the automatic write-off (核销) at the program's write_off_dpd and the recoveries after it.
+
+- §8.11: DPD and write-offs are decided at the end of each business day, counting calendar
+  days; after holidays the first business day may cross the threshold late, and the loan is
+  written off that day.
+- §8.6: at write-off, interest, penalty and compound interest accrued to the day are
+  crystallised (rounded once, HALF_UP) and written off with the principal, per funder share
+  (§3.6: the record carries the written-off principal and interest); nothing is receivable
+  or accrues afterwards.
+- §8.9: a written-off loan keeps the DPD (and class) it had on the write-off day, frozen.
+- §8.8: an advance still held at write-off is refunded (a REFUND line).
+- §7.10: a recovery after write-off is split per funder — by what each has written off and
+  not yet recovered (§8.1's HALF_UP to the non-residual funder, the residual the rest) — and
+  kept out of interest.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tests.oracle.model_state import ZERO, Pay, State, split
+
+KEYS = ("PRINCIPAL", "INTEREST", "PENALTY")
+
+
+class LossRules:
+    def _write_off_if_due(self, st: State, day: date) -> None:
+        s = self.s
+        if (st.closed_on is not None or s.write_off_dpd is None or st.dpd < s.write_off_dpd
+                or (self.business is not None and day not in self.business)):
+            return
+        self._crystallise(st)  # penalty and compound to the day
+        self._crystallise_current(st, day)  # the running period's interest to the day
+        for f, bal in st.shares.items():
+            st.written_off[f] = dict(bal)
+            for k in KEYS:
+                bal[k] = ZERO
+        st.closed_on, st.state = day, "WRITTEN_OFF"  # the DPD stays as aged today
+        if st.suspense:
+            st.refunded[day] = st.refunded.get(day, ZERO) + st.suspense
+            st.suspense = ZERO
+
+    def _recover(self, st: State, day: date, p: Pay) -> None:
+        # by what each funder still has written off and not recovered (as a collection is
+        # split by what each holds, §3.6 prepayment: "by current balances"), so that a full
+        # recovery clears every funder's loss
+        total = {f: sum(v.values(), ZERO) - sum((r.get(f, ZERO) for r in st.recovered.values()),
+                                                ZERO)
+                 for f, v in st.written_off.items()}
+        whole = sum(total.values(), ZERO)
+        weights = [(f, total[f] / whole) for f, _ in self.s.funders]
+        day_rec = st.recovered.setdefault(day, {})
+        for f, a in split(p.amount, weights, self.s.residual).items():
+            day_rec[f] = day_rec.get(f, ZERO) + a
+
+    def written_off_total(self, st: State) -> Decimal:
+        return sum((sum(v.values(), ZERO) for v in st.written_off.values()), ZERO)
+
+    def recovered_total(self, st: State) -> Decimal:
+        return sum((sum(v.values(), ZERO) for v in st.recovered.values()), ZERO)
