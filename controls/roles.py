@@ -31,7 +31,7 @@ _OPERATIONS = {
     "lending": {"settlementrun", "runchunk", "runevent", "alert", "loan", "loanshare",
                 "installment", "movement", "claim", "reconciliation", "break", "program",
                 "agreement", "agreementversion", "agreementfunder", "statement",
-                "statementline"},
+                "statementline", "quarantinecorrection"},
     "partners": {"partner", "calendarday", "inboundfile", "quarantinedrow"},
     "controls": {"changerequest"},
 }

@@ -133,7 +133,7 @@ class QuarantinedRowAdmin(ControlPermissions, ReadOnlyAdmin):
     """Quarantined rows are evidence: read-only; staff record a resolution with a note."""
 
     list_display = ("file", "row_no", "column", "reason", "stage", "short_message",
-                    "business_date", "resolved", "resolved_by", "resolved_at")
+                    "business_date", "resolved", "resolved_by", "resolved_at", "correction")
     list_filter = ("reason", "stage", "resolved", "business_date", "created_at",
                    ("file", admin.RelatedOnlyFieldListFilter), "partner")
     search_fields = ("file__name", "message", "raw")
@@ -143,6 +143,22 @@ class QuarantinedRowAdmin(ControlPermissions, ReadOnlyAdmin):
     @admin.display(description="message")
     def short_message(self, obj):
         return obj.message[:80]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("corrections")
+
+    # Corrections are lending's (lending.intake.corrections): linked by URL name only, as
+    # partners imports no lending code.
+    @admin.display(description="correction")
+    def correction(self, obj):
+        done = [c for c in obj.corrections.all() if c.status != "REJECTED"]
+        if done:
+            url = reverse("admin:lending_quarantinecorrection_change", args=[done[0].pk])
+            return format_html('<a href="{}">#{} {}</a>', url, done[0].pk, done[0].status)
+        if obj.resolved or obj.file.kind == "balances":  # balances rows are not replayed
+            return "—"
+        url = reverse("admin:lending_quarantinecorrection_add") + f"?quarantined={obj.pk}"
+        return format_html('<a href="{}">correct</a>', url)
 
     # A resolution records a note and changes no money (nothing is booked or reversed), so
     # it needs the operator's permission, not a second person.

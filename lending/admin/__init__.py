@@ -1,4 +1,10 @@
 """Back-office admin of the lending app: programs and agreements, loans, what the settlement
 run wrote, reconciliation breaks (one module each, registered on import)."""
 
-from lending.admin import agreements, loans, reconciliation, settlement  # noqa: F401
+from lending.admin import (  # noqa: F401
+    agreements,
+    corrections,
+    loans,
+    reconciliation,
+    settlement,
+)

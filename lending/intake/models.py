@@ -11,10 +11,12 @@ The borrower reference is stored only as its HMAC token (no personal data).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
+from django.db.models import Q
 
-from partners.models import InboundFile, Partner
+from partners.models import InboundFile, Partner, QuarantinedRow
 
 __all__ = [
     "StagedRowStatus",
@@ -22,6 +24,8 @@ __all__ = [
     "StagedRepayment",
     "StagedReversal",
     "StagedBalance",
+    "CorrectionStatus",
+    "QuarantineCorrection",
 ]
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -161,3 +165,67 @@ class StagedBalance(StagedRow):
 
     def __str__(self) -> str:
         return f"balance {self.loan_no} {self.as_of}"
+
+
+# --- Staff corrections of quarantined rows (lending.intake.corrections) ---------------------
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval (four eyes)"
+    REJECTED = "REJECTED", "Rejected by the checker"
+    QUEUED = "QUEUED", "Staged for the run of its business date"
+
+
+class QuarantineCorrection(models.Model):
+    """A staff correction of a quarantined row, replayed into a later run.
+
+    The quarantined row is never changed (its trigger refuses it): it keeps what the partner
+    sent, and links here (`corrections`). The corrected row passed the intake's own row checks
+    against `business_date`, the run it is queued for; once queued it is one staged row of the
+    kind's table with `file` = the original file and `row_no` = −(this correction's id), so it
+    is no row of any file's count (lending.reconciliation.checks counts row_no > 0) and the run
+    applies it like any staged row, once (STAGED → APPLIED or QUARANTINED).
+    """
+
+    quarantined = models.ForeignKey(QuarantinedRow, on_delete=models.PROTECT,
+                                    related_name="corrections")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, help_text="The original file's kind.")
+    values = models.JSONField(default=dict, help_text="The corrected fields, by column.")
+    line = models.TextField(help_text="The corrected row as CSV, in the contract's column order.")
+    note = models.TextField(help_text="Why and from what source the row was corrected.")
+    status = models.CharField(max_length=20, choices=CorrectionStatus.choices)
+    business_date = models.DateField(
+        null=True, blank=True, help_text="The run that applies it (set when it is queued).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    request_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The four-eyes change request (a row that moves money).")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    staged_id = models.BigIntegerField(null=True, blank=True,
+                                       help_text="The staged row the run applies.")
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["quarantined"], condition=~Q(status="REJECTED"),
+                                    name="quarantine_correction_once"),
+            models.CheckConstraint(
+                condition=~Q(status="QUEUED") | (Q(business_date__isnull=False)
+                                                 & Q(staged_id__isnull=False)
+                                                 & Q(queued_at__isnull=False)),
+                name="quarantine_correction_queued_complete"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("created_by")),
+                name="quarantine_correction_four_eyes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"correction #{self.pk} of quarantined row {self.quarantined_id}"
+
+    @property
+    def replay_row_no(self) -> int:
+        return -self.pk

@@ -45,7 +45,7 @@ def borrower_token_fn(partner_code: str):
 
 
 def copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
-               kind: str) -> int:
+              kind: str, tokenised: bool = False) -> int:
     """Stream the data rows into intake_raw with COPY; returns the number of data rows.
 
     intake_raw numbers the rows itself (an identity column, in COPY order) and takes one mark
@@ -55,7 +55,8 @@ def copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
     but one regex match. Every other row is checked for its structure (`_structure`: fields,
     control characters, field length; a failure rejects the file naming the line) and sent
     with its mark. Blank lines are skipped (not data rows). For loans the borrower reference
-    is replaced by its token before it leaves Python.
+    is replaced by its token before it leaves Python (`tokenised`: it already is one, as in a
+    staff correction of a quarantined loans row, whose raw text carries the token).
     """
     stmt = sql.SQL("COPY intake_raw ({}, off) FROM STDIN (FORMAT csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, header))
@@ -64,7 +65,8 @@ def copy_rows(cur, reader: RowReader, header: list[str], partner_code: str,
     with cur.copy(stmt) as copy:
         try:
             if kind == "loans":
-                return _copy_parsed(copy, reader, header, borrower_token_fn(partner_code), where)
+                token = str if tokenised else borrower_token_fn(partner_code)
+                return _copy_parsed(copy, reader, header, token, where)
             return _copy_lines(copy, reader, header, kind, where)
         except UnicodeDecodeError as exc:
             raise reader.decode_error(exc, 0) from None

@@ -22,6 +22,8 @@ from partners.models import InboundFileStatus
 # through the (partner, business_date) indexes, b-tree or BRIN, so the cost is the file's, not
 # the history's)
 # and its quarantined rows (intake or apply stage; a row quarantined at apply is counted once).
+# A file's rows are numbered from 1: a staff correction's replay (lending.intake.corrections)
+# is staged, and may be quarantined, under −(its correction's id) and is checked there.
 _STAGED = {"loans": "lending_stagedloan", "repayments": "lending_stagedrepayment",
            "reversals": "lending_stagedreversal", "balances": "lending_stagedbalance"}
 _SQL = f"""
@@ -37,7 +39,7 @@ SELECT f.name, f.kind, f.business_date, f.rows,
        coalesce(s.applied, 0) + CASE WHEN f.reconciled THEN coalesce(s.staged, 0) ELSE 0 END,
        CASE WHEN f.reconciled THEN 0 ELSE coalesce(s.staged, 0) END,
        (SELECT count(DISTINCT q.row_no) FROM partners_quarantinedrow q
-         WHERE q.file_id = f.id) AS quarantined
+         WHERE q.file_id = f.id AND q.row_no > 0) AS quarantined
   FROM f
  CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE u.status = {lit(StagedRowStatus.APPLIED)}) AS applied,
@@ -47,7 +49,7 @@ SELECT f.name, f.kind, f.business_date, f.rows,
  ORDER BY f.business_date, f.name, f.id
 """.replace("{staged}", "\n UNION ALL ".join(
     f"SELECT x.status FROM {table} x WHERE f.kind = '{kind}' AND x.partner_id = f.partner_id"
-    " AND x.business_date = f.business_date" for kind, table in _STAGED.items()))
+    " AND x.business_date = f.business_date AND x.row_no > 0" for kind, table in _STAGED.items()))
 
 
 def file_rows_accounted(*, as_of: date | None = None, partner_id: int | None = None
