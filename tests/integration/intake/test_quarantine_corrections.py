@@ -238,3 +238,17 @@ def test_staff_correct_in_the_admin_and_another_person_approves(world, client):
     assert (corr.status, corr.approved_by, corr.business_date) == (
         CorrectionStatus.QUEUED, checker, TUE)
     assert StagedRepayment.objects.get(pk=corr.staged_id).status == "STAGED"
+
+
+def test_the_run_a_correction_goes_to(world):
+    """Its own date while open; else the first business day after the last settled one whose
+    run has not started (FILE_FORMATS 1.1: a settled day is never rewritten)."""
+    from lending.settlement.models import SettlementRun
+
+    partner = Partner.objects.get(code=CODE)
+    wed, fri = date(2026, 11, 11), date(2026, 11, 13)
+    assert corrections.correction_target_date(partner_id=partner.pk, row_date=MON) == TUE
+    assert corrections.correction_target_date(partner_id=partner.pk, row_date=FRI) == TUE
+    assert corrections.correction_target_date(partner_id=partner.pk, row_date=fri) == fri
+    SettlementRun.objects.create(partner=partner, business_date=TUE, state=RunState.RUNNING)
+    assert corrections.correction_target_date(partner_id=partner.pk, row_date=MON) == wed
