@@ -42,6 +42,8 @@ class RequestKind(models.TextChoices):
     MANUAL_JOURNAL = "MANUAL_JOURNAL", "Manual journal entry"
     PAYMENT_RELEASE = "PAYMENT_RELEASE", "Settlement payment release"
     LOAN_WRITE_OFF = "LOAN_WRITE_OFF", "Loan write-off (核销)"
+    LIMIT_THRESHOLD = "LIMIT_THRESHOLD", "Limit threshold (from a date)"
+    LIMIT_BANK_FIGURE = "LIMIT_BANK_FIGURE", "Bank figure for the limits (from a date)"
 
 
 class ChangeRequest(models.Model):
@@ -50,8 +52,8 @@ class ChangeRequest(models.Model):
 
     kind = models.CharField(max_length=20, choices=RequestKind.choices)
     target_id = models.BigIntegerField(
-        help_text="The program, break, partner or statement the request is about (0: none, "
-                  "e.g. a manual journal).")
+        help_text="The program, break, partner, statement, loan or limit row the request is "
+                  "about (0: none, e.g. a manual journal, or a new limit row).")
     payload = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True, help_text="Why: shown to the approver.")
     status = models.CharField(max_length=20, choices=RequestStatus.choices,

@@ -24,8 +24,9 @@ def request_create(*, kind: str, target_id: int, payload: dict, note: str, by,
     if kind not in HANDLERS:
         raise RequestError(f"unknown request kind {kind!r}")
     open_ = ChangeRequest.objects.filter(kind=kind, target_id=target_id, status__in=[
-        RequestStatus.DRAFT, RequestStatus.PENDING_APPROVAL]).first()
-    if open_ is not None and HANDLERS[kind].one_open_per_target:
+        RequestStatus.DRAFT, RequestStatus.PENDING_APPROVAL]).order_by("pk").first()
+    # target 0 is no target (a manual journal) or a new row (a limit's): nothing to collide with
+    if open_ is not None and target_id and HANDLERS[kind].one_open_per_target:
         raise RequestError(f"{open_} about the same {kind.lower()} target is still open")
     req = ChangeRequest.objects.create(kind=kind, target_id=target_id, payload=payload or {},
                                        note=note or "", created_by=by)

@@ -7,7 +7,15 @@ this one defining `HANDLER = Handler(check, apply)`, and one line here.
 from __future__ import annotations
 
 from controls.models import RequestKind
-from controls.requests import breaks, journals, loans, partners, payments, programs
+from controls.requests import (
+    breaks,
+    journals,
+    limit_rows,
+    loans,
+    partners,
+    payments,
+    programs,
+)
 from controls.requests.base import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -17,4 +25,6 @@ HANDLERS: dict[str, Handler] = {
     RequestKind.MANUAL_JOURNAL: journals.HANDLER,
     RequestKind.PAYMENT_RELEASE: payments.HANDLER,
     RequestKind.LOAN_WRITE_OFF: loans.HANDLER,
+    RequestKind.LIMIT_THRESHOLD: limit_rows.HANDLER,
+    RequestKind.LIMIT_BANK_FIGURE: limit_rows.HANDLER,
 }
