@@ -133,6 +133,9 @@ class Loan(models.Model):
         indexes = [
             models.Index(fields=["program", "state"], name="loan_program_state"),
             models.Index(fields=["disbursed_on"], name="loan_disbursed_on"),
+            # R4, one borrower's outstanding principal (booking and the run): not partial nor
+            # covering, so the run's updates of state and balances stay HOT
+            models.Index(fields=["partner", "borrower_token"], name="loan_partner_borrower"),
         ]
 
     def __str__(self) -> str:
