@@ -42,6 +42,7 @@ class RequestKind(models.TextChoices):
     MANUAL_JOURNAL = "MANUAL_JOURNAL", "Manual journal entry"
     PAYMENT_RELEASE = "PAYMENT_RELEASE", "Settlement payment release"
     LOAN_WRITE_OFF = "LOAN_WRITE_OFF", "Loan write-off (核销)"
+    ROW_CORRECTION = "ROW_CORRECTION", "Quarantined row correction (replayed)"
     LIMIT_THRESHOLD = "LIMIT_THRESHOLD", "Limit threshold (from a date)"
     LIMIT_BANK_FIGURE = "LIMIT_BANK_FIGURE", "Bank figure for the limits (from a date)"
 

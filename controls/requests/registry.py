@@ -17,6 +17,7 @@ from controls.requests import (
     programs,
 )
 from controls.requests.base import Handler
+from lending.intake import correction_handler
 
 HANDLERS: dict[str, Handler] = {
     RequestKind.PROGRAM_CHANGE: programs.HANDLER,
@@ -25,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     RequestKind.MANUAL_JOURNAL: journals.HANDLER,
     RequestKind.PAYMENT_RELEASE: payments.HANDLER,
     RequestKind.LOAN_WRITE_OFF: loans.HANDLER,
+    RequestKind.ROW_CORRECTION: correction_handler.HANDLER,
     RequestKind.LIMIT_THRESHOLD: limit_rows.HANDLER,
     RequestKind.LIMIT_BANK_FIGURE: limit_rows.HANDLER,
 }
