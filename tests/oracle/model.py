@@ -51,6 +51,12 @@ class LoanModel(PaymentRules, LossRules):
         self.i = spec.rate / 12
         self.funded = split(spec.principal, [(f, r) for f, r in spec.funders], spec.residual)
         self.weights = [(f, self.funded[f] / spec.principal) for f, _ in spec.funders]
+        # after a claim is paid the guarantor holds the bank's share (§3.6, R13) and takes its
+        # place in every split: BANK → the guarantor (reset at each replay)
+        self.alias: dict[str, str] = {}
+
+    def _fs(self) -> list[tuple[str, Decimal]]:
+        return [(self.alias.get(f, f), w) for f, w in self.weights]
 
     # --- schedule (§3.2, R8) -----------------------------------------------------------------
     def schedule(self) -> list[Inst]:
@@ -114,7 +120,7 @@ class LoanModel(PaymentRules, LossRules):
 
     # --- helpers -----------------------------------------------------------------------------
     def _split(self, amount):
-        return split(amount, self.weights, self.s.residual)
+        return split(amount, self._fs(), self.s.residual)
 
     def _split_interest(self, st: State, amount: Decimal) -> dict[str, Decimal]:
         """Interest between funders (§3.5, R11): pro rata (§8.1) under PRO_RATA and
@@ -123,7 +129,7 @@ class LoanModel(PaymentRules, LossRules):
         if self.s.interest_rule != "PER_FUNDER_RATE":
             return self._split(amount)
         rates = dict(self.s.rates)
-        own = {f: st.shares[f]["PRINCIPAL"] * rates[f] for f, _ in self.s.funders}
+        own = {f: st.shares[f]["PRINCIPAL"] * rates[f] for f, _ in self.s.funders}  # (no claim)
         total = sum(own.values(), ZERO)
         if total <= 0:
             return self._split(amount)
@@ -150,27 +156,37 @@ class LoanModel(PaymentRules, LossRules):
             st.fees[day] = st.fees.get(day, ZERO) + fee
 
     def _crystallise(self, st: State):
-        for it in st.insts:
-            for acc, comp in (("pen_acc", "pen"), ("comp_acc", "comp")):
-                r = hu(getattr(it, acc))
-                if r:
-                    setattr(it, comp, getattr(it, comp) + r)
-                    for f, a in self._split(r).items():
-                        st.shares[f]["PENALTY"] += a
+        """Penalty and compound interest accrued since the last crystallisation, rounded once
+        for the loan (§8.6: the worked 5.92 is the loan's penalty, rounded once) and split
+        once; each instalment keeps its part for the waterfall (§8.2), the last one the
+        rounding."""
+        for acc, comp in (("pen_acc", "pen"), ("comp_acc", "comp")):
+            parts = [it for it in st.insts if getattr(it, acc)]
+            r = hu(sum((getattr(it, acc) for it in parts), ZERO))
+            if r:
+                for f, a in self._split(r).items():
+                    st.shares[f]["PENALTY"] += a
+                rest = r
+                for it in parts[:-1]:
+                    x = hu(getattr(it, acc))
+                    setattr(it, comp, getattr(it, comp) + x)
+                    rest -= x
+                setattr(parts[-1], comp, getattr(parts[-1], comp) + rest)
+            for it in parts:
                 setattr(it, acc, ZERO)
 
     def _split_by_balance(self, st: State, key: str, amount: Decimal) -> dict[str, Decimal]:
         """A collection is split by what each funder still holds of that component (the
         engine's documented rule, so a full repayment clears every share): HALF_UP to each
         non-residual funder, no more than it holds, the residual funder the rest."""
-        bal = {f: st.shares[f][key] for f, _ in self.s.funders}
+        bal = {f: st.shares[f][key] for f, _ in self._fs()}
         total = sum(bal.values(), ZERO)
         if total <= 0 or any(v < 0 for v in bal.values()):
             return self._split(amount)
         if amount == total:
             return dict(bal)
         out, rest = {}, amount
-        for f, _ in self.s.funders:
+        for f, _ in self._fs():
             if f != self.s.residual:
                 out[f] = min(hu(amount * bal[f] / total), bal[f])
                 rest -= out[f]
@@ -224,10 +240,11 @@ class LoanModel(PaymentRules, LossRules):
     def payoff_amount(self, st: State) -> Decimal:
         """What PAYOFF on st.day must bring (after the day's accrual): everything billed,
         the interest accrued to date (HALF_UP), all principal."""
-        total = ZERO
+        total = hu(sum((it.pen_acc for it in st.insts), ZERO)) + hu(
+            sum((it.comp_acc for it in st.insts), ZERO))  # rounded once (§8.6)
         for it in st.insts:
             if it.billed:
-                total += it.pen + hu(it.pen_acc) + it.comp + hu(it.comp_acc) + it.i_due + it.p_due
+                total += it.pen + it.comp + it.i_due + it.p_due
             else:
                 total += it.p_due
         cur = self._current(st, st.day)
@@ -307,6 +324,7 @@ class LoanModel(PaymentRules, LossRules):
         st = State(day=s.disbursed, insts=self.schedule(),
                    shares={f: {"PRINCIPAL": self.funded[f], "INTEREST": ZERO, "PENALTY": ZERO}
                            for f, _ in s.funders})
+        self.alias = {}
         pen_rate = s.rate * s.penalty_multiplier / s.basis
         by_day: dict[date, list[Pay]] = {}
         for p in pays:
@@ -341,7 +359,9 @@ class LoanModel(PaymentRules, LossRules):
                     self._recover(st, day, p)  # §3.6, §7.10: a recovery after write-off
             if st.closed_on is None:
                 for p in by_day.get(day, []):
-                    if st.closed_on is None:
+                    if st.closed_on is None and p.payer == "GUARANTOR":
+                        self._claim_paid(st, day, p)
+                    elif st.closed_on is None:
                         self._apply(st, day, p)
                         self._close_if_repaid(st, day)
                 if day in crystal_days and st.closed_on is None:
@@ -350,6 +370,7 @@ class LoanModel(PaymentRules, LossRules):
                     if day in interest_days:
                         self._crystallise_current(st, day, restore=True)
             self._age(st, day)
+            self._claim_if_due(st, day)
             self._write_off_if_due(st, day)
             day += timedelta(days=1)
         return st

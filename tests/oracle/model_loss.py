@@ -13,6 +13,15 @@ the automatic write-off (核销) at the program's write_off_dpd and the recoveri
 - §7.10: a recovery after write-off is split per funder — by what each has written off and
   not yet recovered (§8.1's HALF_UP to the non-residual funder, the residual the rest) — and
   kept out of interest.
+- §3.6 代偿: the claim is raised at the end of the business day the loan reaches the program's
+  claim_trigger_dpd (§8.11); its amount is the bank's principal outstanding and its share of
+  unpaid interest (scope principal + interest, penalty excluded; the §3.6 claim example).
+  Penalty and compound interest are crystallised at the claim and at its payment (§8.6).
+  When the guarantor pays it (a repayment with payer GUARANTOR, R13), the bank's share moves
+  to the guarantor — principal, interest and the penalty outside the claim scope — and the
+  guarantor takes the bank's place in every later split ("later recoveries on that share are
+  routed to the guarantor"); the loan is CLAIMED, its DPD still counted (§8.9 freezes only a
+  write-off's).
 """
 
 from __future__ import annotations
@@ -60,3 +69,22 @@ class LossRules:
 
     def recovered_total(self, st: State) -> Decimal:
         return sum((sum(v.values(), ZERO) for v in st.recovered.values()), ZERO)
+
+    def _claim_if_due(self, st: State, day: date) -> None:
+        s = self.s
+        if (st.closed_on is not None or s.claim_dpd is None or st.claim_raised is not None
+                or st.dpd < s.claim_dpd
+                or (self.business is not None and day not in self.business)):
+            return
+        self._crystallise(st)
+        st.claim_raised = day
+        bank = st.shares["BANK"]
+        st.claim_amount = bank["PRINCIPAL"] + bank["INTEREST"]
+
+    def _claim_paid(self, st: State, day: date, p: Pay) -> None:
+        self._crystallise(st)
+        g = self.s.guarantor
+        st.shares[g] = dict(st.shares["BANK"])
+        st.shares["BANK"] = {k: ZERO for k in KEYS}
+        self.alias["BANK"] = g
+        st.claim_paid, st.state = day, "CLAIMED"

@@ -115,6 +115,8 @@ class PaymentRules:
             st.state = "OVERDUE"
         else:
             st.dpd, st.state = 0, "ACTIVE"
+        if st.claim_paid is not None:
+            st.state = "CLAIMED"  # the bank's share bought by the guarantor (§3.6)
 
     # --- derived positions (§8.6: the day's derived position, rounded once) --------------------
     def positions(self, st: State) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
@@ -125,8 +127,8 @@ class PaymentRules:
         if cur is not None:
             for f, a in self._split_interest(st, self._cur_interest_to_date(cur, st.day)).items():
                 out[f][1] += a
-        for it in st.insts:
-            for acc in (it.pen_acc, it.comp_acc):
-                for f, a in self._split(hu(acc)).items():
-                    out[f][2] += a
+        for acc in ("pen_acc", "comp_acc"):  # the loan's accrual, rounded once (§8.6)
+            total = hu(sum((getattr(it, acc) for it in st.insts), ZERO))
+            for f, a in self._split(total).items():
+                out[f][2] += a
         return {f: tuple(v) for f, v in out.items()}

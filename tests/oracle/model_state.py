@@ -58,6 +58,8 @@ class LoanSpec:
     daily_term_months: int = 36  # DAILY: the program's max_term_months (its default)
     first_due: date | None = None  # first_due_on of the loans file (§8.5); None: anniversary
     write_off_dpd: int | None = None  # the program's automatic write-off (核销) DPD
+    claim_dpd: int | None = None  # the program's claim_trigger_dpd (代偿)
+    guarantor: str = ""  # the agreement's guarantor (its partner code)
     interest_rule: str = "PRO_RATA"  # | BANK_FIXED_YIELD | PER_FUNDER_RATE (§3.5)
     rates: tuple[tuple[str, Decimal], ...] = ()  # PER_FUNDER_RATE: each funder's own rate
     bank_yield: Decimal = Decimal("0")  # BANK_FIXED_YIELD
@@ -69,6 +71,7 @@ class Pay:
     paid_on: date
     amount: Decimal
     kind: str = "SCHEDULED"  # SCHEDULED | PREPAYMENT | PAYOFF
+    payer: str = "BORROWER"  # | GUARANTOR (a claim payment, 代偿)
 
 
 @dataclass
@@ -126,3 +129,7 @@ class State:
     # (penalty with compound), and the recoveries after it, by day and funder
     written_off: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     recovered: dict[date, dict[str, Decimal]] = field(default_factory=dict)
+    # the claim (§3.6): raised on, its amount (bank principal + interest), paid on
+    claim_raised: date | None = None
+    claim_amount: Decimal = ZERO
+    claim_paid: date | None = None

@@ -73,18 +73,20 @@ def test_settlement_agrees_with_the_model_every_day(data):
                                      label="make-up working days")
                 if (START + timedelta(days=k)).weekday() >= 5 and k not in holidays}
     wo_dpd = data.draw(st.sampled_from([3, 10, 20]), label="write_off_dpd")
+    cl_dpd = data.draw(st.sampled_from([2, 8, 15]), label="claim_trigger_dpd")
     code = f"W{next(WORLDS)}"
     kept = {c.day: (c.kind, c.name) for c in CalendarDay.objects.filter(
         day__in=[START + timedelta(days=k) for k in holidays | workdays])}
     try:
-        world_setup(code, ratio, grace, mult, wo_dpd)
+        world_setup(code, ratio, grace, mult, wo_dpd, cl_dpd)
         for kind, days in ((CalendarDayKind.HOLIDAY, holidays),
                            (CalendarDayKind.WORKDAY, workdays)):
             for k in days:
                 CalendarDay.objects.update_or_create(
                     day=START + timedelta(days=k), defaults={"kind": kind, "name": "oracle"})
         business = business_days(START, START + timedelta(days=ndays))
-        world = World(code, data, ratio, grace, mult, frozenset(business), wo_dpd)
+        world = World(code, data, ratio, grace, mult, frozenset(business), wo_dpd,
+                      cl_dpd)
         for day in business:
             files = world.plan_day(day)
             settle(world, day, files)
@@ -107,6 +109,8 @@ def test_settlement_agrees_with_the_model_every_day(data):
                          "rules": sorted(m.s.interest_rule[:3] for m in world.models.values()),
                          "written_off": sum(s.state == "WRITTEN_OFF" for s in sts.values()),
                          "recoveries": sum(len(s.recovered) for s in sts.values()),
+                         "claims": sum(s.claim_raised is not None for s in sts.values()),
+                         "claims_paid": sum(s.claim_paid is not None for s in sts.values()),
                          "paid_off": sum(s.state == "PAID_OFF" for s in sts.values()),
                          "holidays": len(holidays), "workdays": len(workdays)})
     finally:  # the bank's calendar as it was, for the next world and test
