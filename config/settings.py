@@ -20,17 +20,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-DEBUG = _env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", True)
 
 _DEV_SECRET = "dev-only-secret-key-not-for-production"  # noqa: S105
 _DEV_BORROWER_KEY = "dev-only-borrower-hash-key"  # noqa: S105
@@ -85,7 +80,7 @@ INSTALLED_APPS = [
 # The benchmarks (bench_settlement, bench_intake, bench_ledger): a development app, installed
 # unless DEBUG=0 (production) or BENCHMARKS=0. Its one model (benchmarks.BenchPortfolio, the
 # scratch portfolio's state) and its migrations exist only where it is installed.
-if _env_bool("BENCHMARKS", DEBUG):
+if env_bool("BENCHMARKS", DEBUG):
     INSTALLED_APPS.append("benchmarks")
 
 MIDDLEWARE = [
@@ -248,84 +243,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-if CELERY_BROKER_URL:
-    CELERY_TASK_ALWAYS_EAGER = False
-    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or (
-        CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "redis://127.0.0.1:6379/1"
-    )
-else:
-    CELERY_BROKER_URL = "memory://"  # never used: tasks run in-process; no connection attempts
-    CELERY_TASK_ALWAYS_EAGER = True
-    CELERY_TASK_EAGER_PROPAGATES = True
-    CELERY_RESULT_BACKEND = None
+# --- Celery and the settlement run (config/settings_celery.py) -------------------------------
+# CELERY_* and SETTLEMENT_*: the broker, late acknowledgement, time limits, the schedule.
+from config.settings_celery import *  # noqa: E402, F403
 
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw.strip() else default
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from exc
-
-
-# What a settlement needs from Celery when a worker dies (issue 19 item 3):
-# - Late acknowledgement: a chunk's message is acknowledged only after the chunk committed, so a
-#   worker that dies mid-chunk leaves the message on the broker to be delivered again (chunks
-#   are idempotent: each commits with its done mark, a done chunk is skipped).
-CELERY_TASK_ACKS_LATE = True
-# - A pool child killed (-9, out of memory) mid-task: reject and requeue the message at once
-#   instead of acknowledging it as failed, so the chunk runs again rather than failing the run.
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# - Prefetch of one: a worker reserves only the chunk it runs, so the chunks it has not started
-#   stay on the queue for the other workers (and are not lost with it if it dies).
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# - Time limits of a chunk task (lending/tasks.py): a chunk takes seconds (50,000 loans ≈ 5 s);
-#   one that runs past the soft limit is stopped with SoftTimeLimitExceeded (its transaction rolls
-#   back, nothing half-applied), past the hard limit its worker process is killed. The chord
-#   callback (post, statements, checks) is one task over the whole run: its own, longer limits.
-#   (The prefork pool of `make worker` enforces them; the solo pool cannot.)
-SETTLEMENT_CHUNK_SOFT_LIMIT = _env_int("SETTLEMENT_CHUNK_SOFT_LIMIT", 600)
-SETTLEMENT_CHUNK_HARD_LIMIT = _env_int("SETTLEMENT_CHUNK_HARD_LIMIT", 660)
-SETTLEMENT_FINALIZE_SOFT_LIMIT = _env_int("SETTLEMENT_FINALIZE_SOFT_LIMIT", 1800)
-SETTLEMENT_FINALIZE_HARD_LIMIT = _env_int("SETTLEMENT_FINALIZE_HARD_LIMIT", 1860)
-# - Broker visibility timeout (Redis): an unacknowledged message is handed out again after this
-#   long. It must exceed the longest task that acknowledges late (the finalize hard limit), or a
-#   live worker's task would be delivered a second time while it still runs; a dead worker's
-#   chunk is not left to it (1 h by default) — the orchestrator re-dispatches a stalled chunk
-#   after SETTLEMENT_STALL_SECONDS (lending/settlement/runner.py).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT",
-                                   SETTLEMENT_FINALIZE_HARD_LIMIT + 300),
-}
-# A chunk sent to the workers that has no done mark after this many seconds while the run made
-# no other progress (no chunk finished) is sent again: its worker is taken to be dead.
-SETTLEMENT_STALL_SECONDS = _env_int("SETTLEMENT_STALL_SECONDS", 120)
-# Extra modules every worker imports at start (comma-separated): the real-worker tests load
-# their fault drills this way (tests/functional/settlement/faults.py); unset in production.
-CELERY_IMPORTS = tuple(m.strip() for m in os.environ.get("CELERY_IMPORTS", "").split(",")
-                       if m.strip())
-# The schedule is kept in the database (django-celery-beat: Periodic tasks in the admin) and
-# created by `manage.py settlement_schedule` / the migration of lending (0021).
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# The queue the settlement's tasks go to (workers: `celery -A config worker -Q <queue>`).
-SETTLEMENT_QUEUE = os.environ.get("SETTLEMENT_QUEUE", "celery")
-# The nightly run settles every business day up to yesterday that is not DONE, at this local
-# time (HH:MM) — the default of its periodic task (lending/settlement/scheduler.py).
-SETTLEMENT_DAILY_AT = os.environ.get("SETTLEMENT_DAILY_AT", "02:30")
-# WAITING runs are tried again every this many minutes until the cut-off (local HH:MM); after
-# it a partner whose files are still missing, and a FAILED run, raise an alert.
-SETTLEMENT_RETRY_MINUTES = _env_int("SETTLEMENT_RETRY_MINUTES", 15)
-SETTLEMENT_CUTOFF_AT = os.environ.get("SETTLEMENT_CUTOFF_AT", "10:00")
-# A statement is due this many business days after its business date (T+1 by default); unpaid
-# after that it raises an alert (lending/settlement/statements.py).
-SETTLEMENT_PAYMENT_DAYS = _env_int("SETTLEMENT_PAYMENT_DAYS", 1)
 
 # --- Mail (alerts go to ADMINS through Django's mail settings) --------------------------------
 # ADMINS="Ops Desk <ops@bank.example>,Jane <jane@bank.example>"
@@ -337,7 +259,7 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND",
                                "django.core.mail.backends.console.EmailBackend" if DEBUG
                                else "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = _env_int("EMAIL_PORT", 25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
@@ -360,14 +282,14 @@ LOGGING = {
 # Production (DEBUG=0) is secure by default; each setting can be changed from the environment
 # (e.g. SECURE_SSL_REDIRECT=0 when the proxy redirects to HTTPS itself).
 _PROD = not DEBUG
-SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", _PROD)
-CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", _PROD)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _PROD)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _PROD)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = _env_int("SESSION_COOKIE_AGE", 8 * 3600)  # a working day, not two weeks
-SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _PROD)
-SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31_536_000 if _PROD else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PROD)
-SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", _PROD)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)  # a working day, not two weeks
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _PROD)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _PROD else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PROD)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _PROD)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -379,7 +301,7 @@ if os.environ.get("SECURE_PROXY_SSL_HEADER"):
         raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is HEADER,value: "
                                    "HTTP_X_FORWARDED_PROTO,https")
     SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip())
-USE_X_FORWARDED_HOST = _env_bool("USE_X_FORWARDED_HOST", False)
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",")
                         if o.strip()]
 
@@ -389,9 +311,9 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS"
 # administrator lifts it earlier with `manage.py axes_reset_username <name>` /
 # `axes_reset_ip <address>`. Attempts are kept in the database (AccessAttempt), so every web
 # process sees them.
-AXES_ENABLED = _env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = _env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=_env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [
     [p.strip() for p in group.split("+")]
     for group in (os.environ.get("AXES_LOCKOUT_PARAMETERS") or "username,ip_address").split(",")
