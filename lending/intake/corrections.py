@@ -3,8 +3,9 @@
 A quarantined row is evidence and never changes (partners' trigger). Staff correct the fields
 that were wrong (`correction_request`); the corrected row is checked by the intake's own row
 checks (`lending.intake.steps._check_pass`, one definition with the file import) as a row of
-the run it will go to, and refused with the column, the reason code and the message when it
-still fails. A row that moves money (a disbursement, a repayment, a reversal) waits for a
+the run it will go to, then (staged, rolled back) by the run's own checks of what it refers
+to (lending.settlement.references), and refused with the column, the reason code and the
+message when it still fails. A row that moves money (a disbursement, a repayment, a reversal) waits for a
 second person: the correction is a four-eyes change request (`controls.requests`, kind
 ROW_CORRECTION, handled by `lending.intake.correction_handler`). A balances row is not
 replayed: it moves no money, and the next day's balances file carries every open loan again
@@ -142,7 +143,7 @@ def _check_row(*, row: QuarantinedRow, kind: str, values: dict[str, str], day: d
         try:
             steps._check_pass(cur, kind=kind, header=header, reader=reader,
                               partner_code=row.partner.code, params=params, ctl=None,
-                              first_row_no=stage_as or 1, tokenised=True)
+                              first_row_no=stage_as or _PROBE_ROW_NO, tokenised=True)
         except PartnerFileError as exc:
             raise CorrectionInvalid(f"the corrected row is not valid CSV for {where}: "
                                     f"{exc}") from None
@@ -156,13 +157,43 @@ def _check_row(*, row: QuarantinedRow, kind: str, values: dict[str, str], day: d
                 hint = (" (the original row is staged under this number, quarantined at "
                         "apply: give the corrected row a new one)")
             raise CorrectionInvalid(f"{column}: {reason} — {message}{hint} (checked as {where})")
-        if stage_as is None:
-            return None
-        cur.execute(staging.stage_sql(kind, failing=False), params)
-        cur.execute(sql.SQL("SELECT id FROM {} WHERE partner_id = %(partner)s AND "
-                            "business_date = %(bdate)s AND row_no = %(row)s").format(
-            sql.Identifier(kinds.STAGE_TABLE[kind])), {**params, "row": stage_as})
-        return cur.fetchone()[0]
+        # staged (under a number no file row has), then the run's own first step's checks of
+        # what it refers to (lending.settlement.references): a loan nobody has, a repayment
+        # nobody made would only be quarantined again by the run
+        with transaction.atomic():
+            row_no = stage_as or _PROBE_ROW_NO
+            cur.execute(staging.stage_sql(kind, failing=False), params)
+            cur.execute(sql.SQL("SELECT id FROM {} WHERE partner_id = %(partner)s AND "
+                                "business_date = %(bdate)s AND row_no = %(row)s").format(
+                sql.Identifier(kinds.STAGE_TABLE[kind])), {**params, "row": row_no})
+            staged_id = cur.fetchone()[0]
+            _references_check(cur, kind=kind, staged_id=staged_id, params=params, where=where)
+            if stage_as is None:
+                transaction.set_rollback(True)
+                return None
+        return staged_id
+
+
+# The row number a row is staged under while only being checked (rolled back at once; the
+# partner's inbound lock is held, so no two checks of one partner meet).
+_PROBE_ROW_NO = -(2**62)
+
+
+def _references_check(cur, *, kind: str, staged_id: int, params: dict, where: str) -> None:
+    from lending.settlement import references
+
+    if kind not in references._KINDS:
+        return
+    table, build = references._KINDS[kind]
+    checks, joins = build()
+    cur.execute(sql.SQL("SELECT {} FROM {} r {} WHERE r.id = %(staged)s").format(
+        checks.first_failing(), sql.Identifier(table), sql.SQL(joins)),
+        {**params, "staged": staged_id})
+    found = cur.fetchone()
+    if found is not None and found[0] is not None:
+        reason, column, message = found[0].split(US, 2)
+        raise CorrectionInvalid(f"{column}: {reason} — {message} (checked as {where}, "
+                                "as its run will)")
 
 
 def _queue(corr: QuarantineCorrection, *, approved_by=None) -> str:

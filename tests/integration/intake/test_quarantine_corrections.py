@@ -156,6 +156,12 @@ def test_a_correction_still_invalid_is_refused_saying_what_and_where(world):
         corrections.correction_request(
             row=typo, values=_fixed(typo, loan_no=world["loan"].loan_no,
                                     paid_on=TUE.isoformat()), note="loan", by=world["maker"])
+    # what the row refers to is checked as the run's first step checks it
+    with pytest.raises(corrections.CorrectionInvalid,
+                       match=r"^loan_no: UNKNOWN_LOAN — no loan of this partner numbered "):
+        corrections.correction_request(
+            row=typo, values=_fixed(typo, txn_no="XTYPO-C2", paid_on=TUE.isoformat()),
+            note="new number only", by=world["maker"])
     assert not QuarantineCorrection.objects.exists()
     assert not ChangeRequest.objects.filter(kind="ROW_CORRECTION").exists()
 
