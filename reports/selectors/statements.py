@@ -11,12 +11,13 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
+from config.sql_literals import lit
 from ledger.domain import chart
 from ledger.models import JournalEntry, JournalLine
 from lending.models import Program
 from lending.settlement import posting, statements
 from lending.settlement.models import Statement, StatementLine, StatementPayment
-from partners.models import Partner
+from partners.models import Partner, PartnerKind
 from reports.selectors.common import DRILL_PAGE, ZERO
 
 
@@ -132,6 +133,11 @@ def _for_guarantor(st: Statement) -> bool:
     return st.counterparty_id != st.run.partner_id
 
 
+def _is_bank(alias: str) -> str:
+    """SQL, true when the partners_partner row aliased `alias` is the bank."""
+    return f"({alias}.kind = {lit(PartnerKind.BANK)})"
+
+
 def _line_where(line: StatementLine) -> tuple[str, list, list[LineSpec]]:
     """The WHERE clause (over lending_movement m, partners_partner f) of a line's movements."""
     st = line.statement
@@ -140,7 +146,7 @@ def _line_where(line: StatementLine) -> tuple[str, list, list[LineSpec]]:
         return "FALSE", [], specs
     ors, params = [], [st.run_id, st.business_date, line.program_id, reversal]
     for s in specs:
-        clause = "((f.kind = 'BANK') = %s AND m.event = %s"
+        clause = f"({_is_bank('f')} = %s AND m.event = %s"
         params += [s.funder_is_bank, s.event]
         if s.components is not None:
             clause += " AND m.component = ANY(%s)"
@@ -155,7 +161,7 @@ def _sign_sql(specs: list[LineSpec]) -> tuple[str, list]:
     """The line's sign for a movement row (CLAIM_EXCESS counts +1 and −1 on two lines)."""
     parts, params = [], []
     for s in specs:
-        parts.append("WHEN (f.kind = 'BANK') = %s AND m.event = %s THEN %s")
+        parts.append(f"WHEN {_is_bank('f')} = %s AND m.event = %s THEN %s")
         params += [s.funder_is_bank, s.event, s.sign]
     return "CASE " + " ".join(parts) + " ELSE 0 END", params
 
@@ -201,7 +207,7 @@ def line_drilldown(*, line_id: int, page: int = 1, page_size: int = DRILL_PAGE) 
                        FROM lending_movement m JOIN partners_partner f ON f.id = m.funder_id
                       WHERE {where} GROUP BY 1, 2, 3, 4"""
         cur.execute(
-            f"""SELECT DISTINCT a.funder_id, p.kind <> 'BANK', p.code
+            f"""SELECT DISTINCT a.funder_id, NOT {_is_bank('p')}, p.code
                   FROM ({groups}) g JOIN lending_movement a ON {same}
                   JOIN partners_partner p ON p.id = a.funder_id ORDER BY 2, 3""",
             sign_params + params + same_params)

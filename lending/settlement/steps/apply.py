@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from config import locks
+from config.sql_literals import lit
 from lending.domain.aging import RiskClass
 from lending.domain.loan_day import (
     CLOSED_STATES,
@@ -41,6 +42,7 @@ from lending.settlement.steps.common import (
     status_sql,
 )
 from lending.settlement.steps.write_back import _mark_staged, _write_back
+from partners.models import PartnerKind
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,10 @@ SELECT l.id FROM lending_loan l
                l.overpaid_amount > 0
             OR (g.write_off_dpd IS NOT NULL AND l.oldest_unpaid_due_on + g.write_off_dpd <= %(d)s)
             OR (g.claim_trigger_dpd IS NOT NULL AND a.guarantor_id IS NOT NULL
-                AND l.claim_raised_on IS NULL AND l.state <> 'CLAIMED'
+                AND l.claim_raised_on IS NULL AND l.state <> {claimed}
                 AND l.oldest_unpaid_due_on + g.claim_trigger_dpd <= %(d)s))))))
  ORDER BY l.id
-""".replace("{open}", _in(OPEN_STATES))
+""".replace("{open}", _in(OPEN_STATES)).replace("{claimed}", lit(S.CLAIMED))
 
 _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_amount, accrual_from,"
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
@@ -83,7 +85,8 @@ class _TermsCache:
                      FROM lending_program g JOIN lending_agreement a ON a.id = g.agreement_id""",
                 [])
         }
-        self.bank_id = _fetch("SELECT id FROM partners_partner WHERE kind = 'BANK'", [])[0][0]
+        self.bank_id = _fetch(
+            f"SELECT id FROM partners_partner WHERE kind = {lit(PartnerKind.BANK)}", [])[0][0]
         self.versions = {
             r[0]: r for r in _fetch(
                 """SELECT v.id, v.interest_split_rule,
@@ -134,25 +137,25 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
     events: dict[int, list[Event]] = defaultdict(list)
     rows: dict[int, tuple] = {}  # txn id → (kind, file_id, row_no, raw, amount)
     for (rid, lid, kind, amount, payer, file_id, row_no, txn_no, loan_no, paid_on) in _fetch(
-        """SELECT r.id, e.loan_id, r.kind, r.amount, r.payer, r.file_id, r.row_no, r.txn_no,
+        f"""SELECT r.id, e.loan_id, r.kind, r.amount, r.payer, r.file_id, r.row_no, r.txn_no,
                   r.loan_no, r.paid_on
              FROM lending_runevent e
              JOIN lending_stagedrepayment r ON r.id = e.staged_id
             WHERE e.run_id = %(run)s AND e.kind = 'R' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
-              AND r.status = 'STAGED'
+              AND r.status = {lit(StagedRowStatus.STAGED)}
             ORDER BY r.row_no""", params):
         events[lid].append(Event(rid, kind, amount, payer, value_on=paid_on))
         rows[rid] = ("R", file_id, row_no, _raw((txn_no, loan_no, paid_on, amount, payer, kind)),
                      amount)
     reversals = _fetch(
-        """SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
+        f"""SELECT v.id, e.loan_id, v.amount, r.id, r.status, v.file_id, v.row_no, v.txn_no,
                   v.reverses_txn_no, v.reversed_on, r.paid_on, r.kind
              FROM lending_runevent e
              JOIN lending_stagedreversal v ON v.id = e.staged_id
              JOIN lending_stagedrepayment r ON r.partner_id = v.partner_id
                                            AND r.txn_no = v.reverses_txn_no
             WHERE e.run_id = %(run)s AND e.kind = 'V' AND e.loan_id BETWEEN %(lo)s AND %(hi)s
-              AND v.status = 'STAGED'
+              AND v.status = {lit(StagedRowStatus.STAGED)}
             ORDER BY v.row_no""", params)
     originals: dict[int, list[tuple]] = defaultdict(list)
     original_on: dict[int, date] = {}

@@ -26,14 +26,6 @@ PACKAGES = ("lending/settlement", "lending/reconciliation", "lending/intake", "l
 # an enum's value is a hand-written status literal.
 SQL_WORD = re.compile(r"\b(SELECT|UPDATE|INSERT|DELETE|WHERE|FROM|JOIN|VALUES|CASE|SET)\b")
 QUOTED = re.compile(r"'([A-Z][A-Z0-9_]+)'")
-# Files other changes of this session hold open (issue 23 leaves them to those changes): their
-# literals are listed exactly, so a new one still fails.
-NOT_YET = {
-    ("lending/settlement/steps/apply.py", "STAGED"): "the loan-day change owns the file",
-    ("lending/settlement/steps/apply.py", "CLAIMED"): "the loan-day change owns the file",
-    ("lending/settlement/steps/apply.py", "BANK"): "the loan-day change owns the file",
-    ("reports/selectors/statements.py", "BANK"): "the statements change owns the file",
-}
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -76,11 +68,7 @@ def test_the_enums_are_seen():
 
 def test_no_status_literal_is_written_into_sql_by_hand():
     found = _hand_written(_enum_values())
-    left = {(path, line, value) for path, line, value in found
-            if (path, value) not in NOT_YET}
-    assert left == set(), "render these with config.sql_literals.lit(Enum.MEMBER)"
-    # a file on the list that no longer spells its literal comes off the list
-    assert set(NOT_YET) <= {(path, value) for path, _line, value in found}
+    assert found == set(), "render these with config.sql_literals.lit(Enum.MEMBER)"
 
 
 def test_the_scan_finds_a_hand_written_literal(tmp_path, monkeypatch):
