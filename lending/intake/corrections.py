@@ -256,7 +256,7 @@ def correction_request(*, row: QuarantinedRow, values: dict, note: str,
 
 
 def _pending(req) -> QuarantineCorrection:
-    corr = (QuarantineCorrection.objects.select_for_update()
+    corr = (QuarantineCorrection.objects.select_for_update(of=("self",))
             .select_related("quarantined__file", "quarantined__partner", "partner", "created_by")
             .filter(pk=req.target_id).first())
     if corr is None:
