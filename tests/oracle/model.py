@@ -18,7 +18,12 @@ Conventions taken from the brief (cited where used):
   residual funder the rest (§8.1, §3.1);
 - money beyond what is due is an advance applied at the next due date, REFUND at closing (§8.8);
 - prepayment pays interest to date, the rest of the period accrues on the new balance (§8.4);
-- paid off: DPD 0 and class normal (§8.9).
+- paid off: DPD 0 and class normal (§8.9);
+- an irregular first period accrues its actual days at the basis, its instalment the regular
+  annuity plus the difference (§8.5);
+- interest under PER_FUNDER_RATE split by each funder's balance × own rate, under
+  BANK_FIXED_YIELD pro rata with the bank's excess over its yield a fee (§3.5, R11, §8.7);
+- write-off, recoveries and claims: model_loss.py.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class LoanModel(PaymentRules, LossRules):
         # after a claim is paid the guarantor holds the bank's share (§3.6, R13) and takes its
         # place in every split: BANK → the guarantor (reset at each replay)
         self.alias: dict[str, str] = {}
+        # the engine's extra penalty rounding point, taken only for a loan that showed it
+        # (KNOWN_DEFECTS PENALTY_SEGMENTS in tests/oracle/world.py)
+        self.grace_end_crystallise = False
 
     def _fs(self) -> list[tuple[str, Decimal]]:
         return [(self.alias.get(f, f), w) for f, w in self.weights]
@@ -334,6 +342,10 @@ class LoanModel(PaymentRules, LossRules):
             st.day = day
             if st.closed_on is None and day > s.disbursed:
                 # 1. the day's penalty / compound on what is overdue at the start of the day
+                if self.grace_end_crystallise and any(  # (KNOWN_DEFECTS PENALTY_SEGMENTS)
+                        it.billed and day == it.due + timedelta(days=s.grace_days + 1)
+                        for it in st.insts):
+                    self._crystallise(st)
                 for it in st.insts:
                     if it.billed and day > it.due + timedelta(days=s.grace_days):
                         it.pen_acc += it.p_due * pen_rate

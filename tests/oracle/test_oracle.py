@@ -1,19 +1,45 @@
 """The model-based oracle (issue 20): random worlds of business days and partner files driven
-through the real intake and settlement on PostgreSQL, every loan share compared with the
-independent model in tests/oracle/model.py after every settled day.
+through the real intake and settlement on PostgreSQL, compared after every settled day with
+the independent model (tests/oracle/model*.py, written from ../shared/DOMAIN.md only).
 
-`make test` runs two fixed (derandomized) worlds of 60 calendar days, about 25 s;
-`make oracle ORACLE_EXAMPLES=N` searches N random worlds, ORACLE_DAYS the number of calendar
-days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure.
+Modules: model.py (schedule, accrual, interest split, the replay), model_pay.py (payments,
+prepayment, closing, aging, positions), model_loss.py (write-off, recoveries, claims),
+model_state.py (money helpers, state), world.py (agreements, programs and each day's partner
+files), compare.py (import + settle, and the comparison).
 
-What a random search still finds is listed in issue 20's note: the classes below that the
-generator leaves out (KNOWN_DEFECTS), the split of a reversal that `split_tolerant`
-tolerates to a cent per funder, and the rounding points of §8.6 (the engine crystallises
-interest and penalty at more points than the brief names, a cent apart).
+Generated: loans of all four methods in five programs of one platform — CASH (PRO_RATA), FY
+(BANK_FIXED_YIELD, bank yield 8 %), PF (PER_FUNDER_RATE, bank 10 % / platform 30 %, the loan
+at the blended rate), WO (write-off at a drawn write_off_dpd 3/10/20) and CL (guaranteed,
+claim at a drawn claim_trigger_dpd 2/8/15); irregular first periods (first_due_on 5–50 days
+on, §8.5); on-time, partial, over-, pre- and pay-off payments with value dates, reversals;
+borrowers who never pay; recoveries after write-off; the guarantor paying a raised claim
+(payer GUARANTOR) and borrower payments after it; single holidays, a run of up to 7 holidays
+and make-up working days on weekends (§8.11).
 
-Not generated yet: fixed-yield and per-funder-rate agreements, claims, recoveries, write-offs
-and irregular first periods (golden tests cover those; see issue 20's note)."""
+Compared every business day: every loan share (principal, interest), the day's derived
+positions (with penalty), state and DPD, the GL loans receivable of the bank and memo books,
+the platform statement's collection / advance / refund / write-off-recovery lines, the
+BANK_FIXED_YIELD service fee to date (FEE movements), each written-off loan's write-off and
+recoveries per funder and component, and each claim (status, day raised, amount).
 
+Not generated: reversals of a guarantor's claim payment or of a recovery, reversals on a loan
+with a raised claim, a borrower advance at the claim (the guarantor pays only a loan without
+one), the claim scope other than principal + interest, non-accrual (DPD 90 is beyond a
+world), the penalty-to-platform/bank agreement rules.
+
+Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
+generator by default — REPLAY, PIECEWISE (issue 20's note), FEE_REVERSAL and FEE_PART_PERIOD
+(the fixed-yield fee after a reversed prepayment / of a part of a monthly period); tolerated
+to a cent per funder in the positions, the loan's total exact — PENALTY_SPLIT, PF_SPLIT; and
+the split of a reversal (`split_tolerant`). ORACLE_KNOWN_DEFECTS= (empty) generates and
+compares them all; IRREGULAR in it leaves out irregular first periods.
+
+`make test` runs two fixed (derandomized) worlds of 60 calendar days, about 25–60 s with the
+machine's load; `make oracle ORACLE_EXAMPLES=N` searches N random worlds, ORACLE_DAYS the
+number of calendar days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure,
+ORACLE_METHODS / ORACLE_RULES (CASH,FY,PF,WO,CL) narrow a search, ORACLE_DEBUG=1 (or a
+loan_no) adds the model's instalments and the system's movements to a failure,
+ORACLE_SUMMARY=1 (with -s) prints what each world generated."""
 
 from __future__ import annotations
 
