@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.settings import api_settings
 
@@ -71,7 +71,10 @@ class Pagination(LimitOffsetPagination):
         return params
 
 
-class PartnerApiMixin:
+class PartnerApiMixin(GenericAPIView):
+    """Listed first in the partner API's generic views: the partner permission, the strict
+    paging, and the query filters."""
+
     permission_classes = [IsPartnerUser]
     pagination_class = Pagination
 
@@ -82,7 +85,8 @@ class PartnerApiMixin:
         form = filters(data=self.request.query_params.dict())  # a plain dict: "" is a value
         paging = self.pagination_class
         known = set(form.fields) | {api_settings.URL_FORMAT_OVERRIDE} | (
-            {paging.limit_query_param, paging.offset_query_param} if paging else set())
+            {paging.limit_query_param, paging.offset_query_param}
+            if paging is not None and issubclass(paging, LimitOffsetPagination) else set())
         unknown = sorted(set(self.request.query_params) - known)
         if unknown:
             raise serializers.ValidationError({

@@ -36,6 +36,9 @@ class PartnerRateThrottle(_LiveRate):
 
 class ApiKeyFailureThrottle(_LiveRate):
     scope = "api_key_failure"
+    # set by SimpleRateThrottle.__init__ from the rate (parse_rate); read only when a rate is set
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request, view=None):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

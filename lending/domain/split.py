@@ -18,16 +18,18 @@ Computation is in integer cents and integer weights, so HALF_UP ties are exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from .daycount import DEFAULT_DAY_COUNT, DayCount, year_days
 from .money import ZERO, DomainError, from_cents, half_up_div, q2, to_cents
 from .schedule import Movement, daily_interest_unrounded
+
+FunderKey = TypeVar("FunderKey", bound=Hashable)  # a funder's id (int in the run, str in tests)
 
 
 class SplitError(DomainError):
@@ -110,7 +112,8 @@ def _apportion(
     return {key: from_cents(parts[key]) for key in keys}
 
 
-def weighted_parts(amount: Decimal, weights: Mapping, residual) -> dict:
+def weighted_parts(amount: Decimal, weights: Mapping[FunderKey, Decimal], residual: FunderKey
+                   ) -> dict[FunderKey, Decimal]:
     """What accrues (interest, penalty, compound) shared by the share weights: each
     non-residual funder HALF_UP(amount × weight), the residual funder the rest.
 

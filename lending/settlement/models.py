@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -14,7 +16,7 @@ __all__ = [
     "AlertReason", "Alert",
 ]
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 18, "decimal_places": 2}  # DecimalField(**MONEY)
 
 
 class RunState(models.TextChoices):

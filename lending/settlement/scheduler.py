@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import mail_admins
@@ -110,7 +111,7 @@ def book_of_days(*, up_to: date | None = None, now: datetime | None = None,
 
     now = now or timezone.now()
     up_to = up_to or _yesterday(now)
-    out: dict[str, dict] = {}
+    out: dict[str, Any] = {}  # partner code → what settling it did; "alerts" → their keys
     for partner in runner.settling_partners():
         with _partner_lock(partner) as got:
             if not got:
@@ -127,7 +128,7 @@ def retry_tick(*, now: datetime | None = None, progress=None) -> dict:
     from lending.settlement import runner
 
     now = now or timezone.now()
-    out: dict[str, dict] = {}
+    out: dict[str, Any] = {}  # partner code → what settling it did; "alerts" → their keys
     for partner in runner.settling_partners():
         days = open_days(partner, _yesterday(now))
         if not days or now >= cutoff_of(days[0]):
@@ -165,8 +166,9 @@ def raise_alerts(*, now: datetime | None = None, up_to: date | None = None) -> l
             continue
         missing = runner.intake_gate(partner=partner, business_date=days[0])
         if missing:
-            run = SettlementRun.objects.filter(partner=partner, business_date=days[0]).first()
-            key = alert(AlertReason.FILES_MISSING, partner, days[0], run=run,
+            day_run = SettlementRun.objects.filter(partner=partner,
+                                                   business_date=days[0]).first()
+            key = alert(AlertReason.FILES_MISSING, partner, days[0], run=day_run,
                         message=f"{partner.code} {days[0]}: files still missing after the "
                                 f"cut-off ({cutoff_of(days[0]):%Y-%m-%d %H:%M}): "
                                 f"{', '.join(missing)}; the days after it wait")
@@ -195,13 +197,16 @@ def alert(reason: str, partner: Partner, day: date, *, run: SettlementRun | None
     return key
 
 
-def schedule_install(*, PeriodicTask=None, CrontabSchedule=None, IntervalSchedule=None
-                     ) -> list[str]:
+def schedule_install(*, PeriodicTask: Any = None, CrontabSchedule: Any = None,
+                     IntervalSchedule: Any = None) -> list[str]:
     """Create the default periodic tasks (the nightly book of days, the retry tick, the daily
     overdue statements) unless they exist; an edited schedule is kept. Model classes may be a
     migration's historical ones."""
     if PeriodicTask is None:
-        from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+        from django_celery_beat import models as beat
+
+        PeriodicTask, CrontabSchedule, IntervalSchedule = (
+            beat.PeriodicTask, beat.CrontabSchedule, beat.IntervalSchedule)
     created = []
     if not PeriodicTask.objects.filter(name=NIGHTLY_NAME).exists():
         at = _hhmm(settings.SETTLEMENT_DAILY_AT, "SETTLEMENT_DAILY_AT")

@@ -265,7 +265,9 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
         movements: list[tuple] = []
         raised: list[tuple] = []
         paid_claims: list[tuple] = []
-        applied_r, applied_v, rejects = [], [], []
+        applied_r: list[int] = []
+        applied_v: list[int] = []
+        rejects: list[tuple] = []
         for lid in ids:
             loan = loans[lid]
             version_id, rate, method = meta[lid]
