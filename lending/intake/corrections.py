@@ -289,7 +289,8 @@ def correction_outcome(corr: QuarantineCorrection) -> str:
     QUARANTINED (by the run), from its staged row."""
     if corr.staged_id is None:
         return str(corr.status)
-    with connection.cursor() as cur:
+    with connection.cursor() as dj_cur:
+        cur = dj_cur.cursor  # psycopg's own: the statement is composed with psycopg.sql
         cur.execute(sql.SQL("SELECT status FROM {} WHERE id = %s").format(
             sql.Identifier(kinds.STAGE_TABLE[corr.kind])), [corr.staged_id])
         found = cur.fetchone()
@@ -309,7 +310,8 @@ def corrections_accounted(*, as_of: date | None = None, partner_id: int | None =
     by_kind: dict[str, list[QuarantineCorrection]] = {}
     for corr in qs.order_by("pk"):
         by_kind.setdefault(corr.kind, []).append(corr)
-    with connection.cursor() as cur:
+    with connection.cursor() as dj_cur:
+        cur = dj_cur.cursor  # psycopg's own: the statement is composed with psycopg.sql
         for kind, corrs in by_kind.items():
             cur.execute(sql.SQL(
                 "SELECT s.row_no, count(*), min(s.status), bool_and(s.status <> %s OR EXISTS ("

@@ -192,6 +192,10 @@ def test_the_replay_is_applied_once_and_the_files_still_account(world):
     # per file rows = applied + quarantined, both days; the replay is accounted on its own
     assert checks.run_checks(partner_id=loan.partner_id) == []
     assert corrections.corrections_accounted(as_of=TUE) == []
+    # and the check sees a replay that is not there once
+    StagedRepayment.objects.filter(pk=staged.pk).update(row_no=-10**9)
+    assert corrections.corrections_accounted(as_of=TUE) == [
+        f"{corr} (repayments, run {TUE}): 0 staged rows, expected exactly one"]
 
 
 def _staff(username: str, *roles: str):
@@ -244,6 +248,10 @@ def test_staff_correct_in_the_admin_and_another_person_approves(world, client):
     assert (corr.status, corr.approved_by, corr.business_date) == (
         CorrectionStatus.QUEUED, checker, TUE)
     assert StagedRepayment.objects.get(pk=corr.staged_id).status == "STAGED"
+    listed = client.get(changelist).content.decode()
+    assert f"#{corr.request_id}</a>" in listed and "STAGED" in listed  # the replay's state
+    page = client.get(reverse("admin:lending_quarantinecorrection_change", args=[corr.pk]))
+    assert page.status_code == 200 and corr.line in page.content.decode()
 
 
 def test_the_run_a_correction_goes_to(world):
