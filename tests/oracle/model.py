@@ -170,13 +170,13 @@ class LoanModel(PaymentRules, LossRules):
         rounding."""
         for acc, comp in (("pen_acc", "pen"), ("comp_acc", "comp")):
             parts = [it for it in st.insts if getattr(it, acc)]
-            r = hu(sum((getattr(it, acc) for it in parts), ZERO))
+            r = hu(sum((getattr(it, acc) for it in parts), ZERO) / self.s.basis)
             if r:
                 for f, a in self._split(r).items():
                     st.shares[f]["PENALTY"] += a
                 rest = r
                 for it in parts[:-1]:
-                    x = hu(getattr(it, acc))
+                    x = hu(getattr(it, acc) / self.s.basis)
                     setattr(it, comp, getattr(it, comp) + x)
                     rest -= x
                 setattr(parts[-1], comp, getattr(parts[-1], comp) + rest)
@@ -248,8 +248,8 @@ class LoanModel(PaymentRules, LossRules):
     def payoff_amount(self, st: State) -> Decimal:
         """What PAYOFF on st.day must bring (after the day's accrual): everything billed,
         the interest accrued to date (HALF_UP), all principal."""
-        total = hu(sum((it.pen_acc for it in st.insts), ZERO)) + hu(
-            sum((it.comp_acc for it in st.insts), ZERO))  # rounded once (§8.6)
+        total = hu(sum((it.pen_acc for it in st.insts), ZERO) / self.s.basis) + hu(
+            sum((it.comp_acc for it in st.insts), ZERO) / self.s.basis)  # rounded once (§8.6)
         for it in st.insts:
             if it.billed:
                 total += it.pen + it.comp + it.i_due + it.p_due
@@ -333,7 +333,9 @@ class LoanModel(PaymentRules, LossRules):
                    shares={f: {"PRINCIPAL": self.funded[f], "INTEREST": ZERO, "PENALTY": ZERO}
                            for f, _ in s.funders})
         self.alias = {}
-        pen_rate = s.rate * s.penalty_multiplier / s.basis
+        # the day's penalty × basis: exact decimals, divided by the basis only when rounded
+        # (a repeating 0.12 × 1.3 / 360 summed day by day misses an exact half cent)
+        pen_rate = s.rate * s.penalty_multiplier
         by_day: dict[date, list[Pay]] = {}
         for p in pays:
             by_day.setdefault(p.paid_on, []).append(p)

@@ -96,7 +96,8 @@ class PaymentRules:
         paid off), no penalty; the loan is PAID_OFF that day (§8.9)."""
         if st.closed_on is None and all(it.billed for it in st.insts) and all(
                 it.p_due == 0 and it.i_due == 0 and it.pen == 0 and it.comp == 0
-                and hu(it.pen_acc) == 0 and hu(it.comp_acc) == 0 for it in st.insts):
+                and hu(it.pen_acc / self.s.basis) == 0 and hu(it.comp_acc / self.s.basis) == 0
+                for it in st.insts):
             self._close(st, day)
 
     def _close(self, st: State, day: date):
@@ -128,7 +129,7 @@ class PaymentRules:
             for f, a in self._split_interest(st, self._cur_interest_to_date(cur, st.day)).items():
                 out[f][1] += a
         for acc in ("pen_acc", "comp_acc"):  # the loan's accrual, rounded once (§8.6)
-            total = hu(sum((getattr(it, acc) for it in st.insts), ZERO))
+            total = hu(sum((getattr(it, acc) for it in st.insts), ZERO) / self.s.basis)
             for f, a in self._split(total).items():
                 out[f][2] += a
         return {f: tuple(v) for f, v in out.items()}

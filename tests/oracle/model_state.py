@@ -86,7 +86,7 @@ class Inst:
     i_paid: Decimal = ZERO
     pen: Decimal = ZERO       # crystallised, unpaid
     comp: Decimal = ZERO
-    pen_acc: Decimal = ZERO   # unrounded since the last crystallisation
+    pen_acc: Decimal = ZERO   # unrounded since the last crystallisation, × the basis
     comp_acc: Decimal = ZERO
     # the running period's interest crystallised before billing (§8.4 prepayment, §8.3
     # reversal day): in this accrual segment, in the whole period, and of it still unpaid

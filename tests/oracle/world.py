@@ -285,8 +285,9 @@ class World:
                     m.s.interest_rule == "BANK_FIXED_YIELD" and m.s.method in (
                         "EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL")):
                 what = "due"
-            due_now = sum((it.pen + it.comp + it.i_due + it.p_due + hu(it.pen_acc)
-                           + hu(it.comp_acc) for it in at.insts if it.billed), Decimal(0))
+            due_now = sum((it.pen + it.comp + it.i_due + it.p_due + hu(it.pen_acc / m.s.basis)
+                           + hu(it.comp_acc / m.s.basis) for it in at.insts if it.billed),
+                          Decimal(0))
             nxt = next((it for it in at.insts if not it.billed), None)
             if what == "due":
                 amt = due_now or (nxt.principal + nxt.interest if nxt else Decimal("0"))
