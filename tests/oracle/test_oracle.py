@@ -30,12 +30,14 @@ world), the penalty-to-platform/bank agreement rules.
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
 generator by default — REPLAY, PIECEWISE (issue 20's note), FEE_REVERSAL and FEE_PART_PERIOD
 (the fixed-yield fee after a reversed prepayment / of a part of a monthly period); tolerated
-to a cent per funder in the positions, the loan's total exact — PENALTY_SPLIT, PF_SPLIT; and
-the split of a reversal (`split_tolerant`). ORACLE_KNOWN_DEFECTS= (empty) generates and
+to a cent per funder, the loan's total exact — PENALTY_SPLIT (positions), PF_SPLIT (every
+PER_FUNDER_RATE loan is `split_tolerant`) and the split of a reversal (`split_tolerant`);
+PENALTY_SEGMENTS (the engine's extra penalty rounding point at a grace end): a loan that
+shows it is modelled with it from then on. ORACLE_KNOWN_DEFECTS= (empty) generates and
 compares them all; IRREGULAR in it leaves out irregular first periods.
 
-`make test` runs two fixed (derandomized) worlds of 60 calendar days, about 25–60 s with the
-machine's load; `make oracle ORACLE_EXAMPLES=N` searches N random worlds, ORACLE_DAYS the
+`make test` runs two fixed (derandomized) worlds of 60 calendar days (the first is empty),
+about 27–60 s with the machine's load; `make oracle ORACLE_EXAMPLES=N` searches N random worlds, ORACLE_DAYS the
 number of calendar days of each world (60), ORACLE_SHRINK=1 lets Hypothesis shrink a failure,
 ORACLE_METHODS / ORACLE_RULES (CASH,FY,PF,WO,CL) narrow a search, ORACLE_DEBUG=1 (or a
 loan_no) adds the model's instalments and the system's movements to a failure,
