@@ -27,6 +27,9 @@ class AccrualDay:
 
     def __init__(self, loan: LoanState, terms: Terms, day: date, out: DayResult):
         self.loan, self.terms, self.day, self.out = loan, terms, day, out
+        # the repayment whose interest-to-date is being crystallised: its fee (FEE movement)
+        # carries its txn, so that its reversal can take the fee back with the interest
+        self.fee_txn: int | None = None
 
     # -- movements -------------------------------------------------------------------------
     def move(self, funder: int, event: str, component: str, amount: Decimal,
@@ -48,7 +51,7 @@ class AccrualDay:
         amount = accrued_part(loan.accrual_amount, elapsed, period)
         if amount:
             self._add_by_weights(amount, "interest", "accrual_weight")
-            self._fee(amount, elapsed, full_period=elapsed == period and self._regular_current())
+            self._fee(amount, elapsed)
         loan.accrual_amount = (loan.accrual_amount - amount).quantize(TEN_PLACES)
         loan.accrual_from = min(until, loan.accrual_to)
 
@@ -59,20 +62,27 @@ class AccrualDay:
             return True
         return is_regular_first_period(loan.disbursed_on, loan.insts[0].due_on)
 
-    def _fee(self, amount: Decimal, days: int, *, full_period: bool) -> None:
-        """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee."""
-        t = self.terms
-        bank = self.loan.shares.get(t.bank_id)
+    def _fee(self, amount: Decimal, days: int) -> None:
+        """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee. The yield
+        is on the borrower's basis for the period (§8.7): a regular monthly period of an
+        EQUAL_INSTALLMENT / EQUAL_PRINCIPAL loan earns ÷ 12, a part of it that share of the
+        period's days; DAILY and INTEREST_FIRST loans and an irregular first period earn
+        actual days at the day-count basis."""
+        loan, t = self.loan, self.terms
+        bank = loan.shares.get(t.bank_id)
         if t.interest_rule != "BANK_FIXED_YIELD" or not t.bank_yield or bank is None:
             return
-        gross = weighted_parts(amount, self._weights("accrual_weight"), self.loan.residual)
-        if t.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and full_period:
-            entitled = q2(bank.principal * t.bank_yield / 12)
+        gross = weighted_parts(amount, self._weights("accrual_weight"), loan.residual)
+        current = loan.insts[loan.billed_seq] if loan.billed_seq < len(loan.insts) else None
+        if (t.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and current is not None
+                and self._regular_current()):
+            whole = (current.due_on - _period_start(loan, current)).days or 1
+            entitled = q2(bank.principal * t.bank_yield / 12 * days / whole)
         else:
             entitled = q2(bank.principal * t.bank_yield * days / t.year_days)
         fee = gross.get(t.bank_id, ZERO) - entitled
         if fee > 0:
-            self.move(t.bank_id, "FEE", "FEE", fee)
+            self.move(t.bank_id, "FEE", "FEE", fee, None, self.fee_txn)
 
     def crystallise_penalty(self, until: date) -> None:
         loan, t = self.loan, self.terms

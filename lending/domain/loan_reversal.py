@@ -52,6 +52,8 @@ class ReversalDay(ClaimsDay):
                   for i in loan.insts if i.seq <= loan.billed_seq}
         prepaid_seqs: set[int] = set()
         for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
+            if ev == "FEE":  # taken back with the interest it was booked on (_restore_schedule)
+                continue
             share = loan.shares.get(fid)
             if ev in ("COLLECT", "RECOVERY", "SUSPENSE_APPLY", "SUSP_RECOVERY"):
                 attr = COMPONENT_FIELD[comp]
@@ -97,7 +99,8 @@ class ReversalDay(ClaimsDay):
         if loan.state in OPEN_STATES and (prepaid_seqs or was_paid_off
                                           or (event.original_kind == "PREPAYMENT"
                                               and t.method != "DAILY")):
-            self._restore_schedule(min(prepaid_seqs, default=loan.billed_seq + 1), anchor)
+            self._restore_schedule(min(prepaid_seqs, default=loan.billed_seq + 1), anchor,
+                                   event)
             # Bill what fell due while the loan stood closed, then the interest of the running
             # period accrued since the payment is crystallised today (penalty follows below).
             loan.penalty_from = None
@@ -210,7 +213,7 @@ class ReversalDay(ClaimsDay):
             if cmp_:
                 self._add_by_weights(cmp_, "compound", "penalty_weight")
 
-    def _restore_schedule(self, first_seq: int, anchor: date) -> None:
+    def _restore_schedule(self, first_seq: int, anchor: date, event: Event) -> None:
         """Put the principal a reversed PREPAYMENT or PAYOFF took back into the schedule from
         instalment `first_seq` on, and restart the running period's accrual at `anchor`."""
         loan, t = self.loan, self.terms
@@ -297,6 +300,12 @@ class ReversalDay(ClaimsDay):
                 for f, p in parts.items():
                     loan.shares[f].interest -= p
                 anchor, crystallised = _period_start(loan, current), ZERO
+                # the fixed-yield fee booked on the interest the payment crystallised goes
+                # back with it: the reversal day books the period's fee to date once (§3.5)
+                for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
+                    if ev == "FEE":
+                        self.out.movements.append((loan.id, fid, ev, comp, -amount, seq,
+                                                   event.txn_id, True, loan.accruing))
         if reamortised:  # the period so far + the rest on the restored balance
             remaining = sum((i.principal_unpaid for i in loan.insts
                              if i.seq > loan.billed_seq), ZERO)
@@ -309,8 +318,9 @@ class ReversalDay(ClaimsDay):
 
 
 # A repayment's movements that are not its money: the guarantor's side of a claim, the share
-# closed by it, and the advance refunded when it closed the loan.
-_NOT_PAID_IN = frozenset({"CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT", "REFUND"})
+# closed by it, the advance refunded when it closed the loan, and the fixed-yield fee on the
+# interest it crystallised.
+_NOT_PAID_IN = frozenset({"CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT", "REFUND", "FEE"})
 # What the borrower's advance pays when an instalment falls due (§8.8).
 _ADVANCE_APPLIED = frozenset({"SUSPENSE_APPLY", "SUSP_RECOVERY"})
 

@@ -1,0 +1,47 @@
+"""The fixed-yield fee (BANK_FIXED_YIELD, DOMAIN §3.5, §8.7) over part of a period and after a
+reversal — the two defects the oracle found (FEE_PART_PERIOD, FEE_REVERSAL), on the 10,000.00
+/ 18 % / 12-month golden loan, bank 70 % (7,000.00) with a fixed yield of 8 %, disbursed
+2024-01-15, first due 02-15: a regular month of 31 days, 150.00 of interest."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+from lending.domain.loan_day import Event, loan_day
+from lending.domain.money import q2
+from tests.unit.settlement.test_engine import BANK, loan, terms
+
+
+def _fee(result) -> D:
+    return sum((m[4] for m in result.movements if m[2] == "FEE"), D("0"))
+
+
+def _fixed():
+    return loan(), terms(interest_rule="BANK_FIXED_YIELD", bank_yield=D("0.08"))
+
+
+def test_a_prepayment_8_days_into_a_regular_month_earns_the_yield_on_the_months_basis():
+    ln, t = _fixed()
+    r = loan_day(ln, t, date(2024, 1, 23), [Event(1, "PREPAYMENT", D("3000.00"))])
+    interest = q2(D("150.00") * 8 / 31)  # 38.71 to date, the bank's gross part 27.10
+    assert interest == D("38.71")
+    entitled = q2(D("7000.00") * D("0.08") / 12 * 8 / 31)  # ÷ 12 over the period's days (§8.7)
+    assert entitled == D("12.04")  # not 7,000 × 8 % × 8 / 360 = 12.44
+    assert _fee(r) == D("27.10") - entitled == D("15.06")
+    fee_rows = [m for m in r.movements if m[2] == "FEE"]
+    assert [m[1] for m in fee_rows] == [BANK] and fee_rows[0][6] == 1  # the payment's txn
+
+
+def test_reversing_the_prepayment_takes_its_fee_back_and_books_the_period_to_date_once():
+    ln, t = _fixed()
+    r1 = loan_day(ln, t, date(2024, 1, 23), [Event(1, "PREPAYMENT", D("3000.00"))])
+    original = tuple(m for m in r1.movements if m[6] == 1)
+    r2 = loan_day(ln, t, date(2024, 1, 25), [
+        Event(2, "REVERSAL", D("3000.00"), original=original, original_txn_id=1,
+              original_on=date(2024, 1, 23), original_kind="PREPAYMENT")])
+    assert ln.shares[BANK].principal == D("7000.00")
+    # as if never paid: 10 days of the period crystallised once, 48.39, the bank's 33.87
+    entitled = q2(D("7000.00") * D("0.08") / 12 * 10 / 31)
+    assert entitled == D("15.05")
+    assert _fee(r1) + _fee(r2) == D("33.87") - entitled == D("18.82")  # was 15.06 + 18.82
