@@ -28,8 +28,9 @@ one), the claim scope other than principal + interest, non-accrual (DPD 90 is be
 world), the penalty-to-platform/bank agreement rules.
 
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
-generator by default — REPLAY, PIECEWISE (issue 20's note), FEE_REVERSAL and FEE_PART_PERIOD
-(the fixed-yield fee after a reversed prepayment / of a part of a monthly period); tolerated
+generator by default — REPLAY, PIECEWISE (issue 20's note) and FEE_PART_PERIOD (the
+fixed-yield fee of a part of a monthly period; ADVANCE and FEE_REVERSAL are fixed and
+generated); tolerated
 to a cent per funder, the loan's total exact — PENALTY_SPLIT (positions), PF_SPLIT (every
 PER_FUNDER_RATE loan is `split_tolerant`) and the split of a reversal (`split_tolerant`);
 PENALTY_SEGMENTS (the engine's extra penalty rounding point at a grace end): a loan that
