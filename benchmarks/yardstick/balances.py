@@ -81,7 +81,8 @@ def balance_compare_one(*, staged_id: int, day: date) -> int:
         for b in open_breaks.values():  # no longer differing beyond the tolerance
             if b.last_seen_on <= day:
                 b.status, b.resolved_at = BreakStatus.AUTO_CLEARED, now
-                b.resolution_note = f"no longer differs (beyond {AMOUNT_TOLERANCE}) on {day}"
+                b.resolution_note = ("no longer differs (beyond the program's tolerance) "
+                                     f"on {day}")
                 b.save(update_fields=["status", "resolved_at", "resolution_note"])
                 written += 1
         for kind, field, ours_text, theirs_text, difference in within:
