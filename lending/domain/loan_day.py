@@ -150,6 +150,12 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
                                     "the guarantor's share has been repaid since the claim "
                                     "payment; reverse those recoveries first"))
                 continue
+            if (short := ctx.advance_short(ev)) > 0:
+                out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "reverses_txn_no",
+                                    f"the advance the repayment left has since been used "
+                                    f"beyond what can be taken back ({short} short); "
+                                    "reverse the later repayments first"))
+                continue
             ctx.reverse(ev)
             out.applied_txns.append(ev.txn_id)
             continue

@@ -121,20 +121,31 @@ class ReversalDay(ClaimsDay):
         else:
             self._penalty_bases(self.day)
 
-    def _take_back_advance(self, event: Event, short: Decimal) -> None:
-        """The reversed payment left an advance in suspense that has since paid instalments
-        (§8.8): as if it had never been made (§8.3), the last `short` of what suspense paid is
-        unpaid again — the tail of the waterfall, latest application first, each component's
-        part split between funders as it was applied — and suspense is whole again. Penalty
-        on it then runs from the due date like any payment reversed (_penalty_since_due)."""
-        loan = self.loan
+    def advance_short(self, event: Event) -> Decimal:
+        """What reversing `event` would leave suspense short of, beyond what the applications
+        of its advance since (and refunds of it) can give back: > 0 means it cannot be undone
+        exactly (the reversal is refused, nothing applied)."""
+        moved = sum((m[4] for m in event.original if m[2] == "OVERPAY"), ZERO) - sum(
+            (m[4] for m in event.original if m[2] == "REFUND"), ZERO)
+        deficit = moved - self.loan.overpaid
+        if deficit <= 0:
+            return ZERO
+        available = sum((a for _c, _s, parts in self._advance_groups(event)
+                         for _ev, a in parts.values()), ZERO)
+        return max(deficit - available, ZERO)
+
+    def _advance_groups(self, event: Event
+                        ) -> list[tuple[str, int | None, dict[int, tuple[str, Decimal]]]]:
+        """What suspense paid (and refunded at closing) since the reversed payment, net of
+        earlier take-backs, as (component, instalment, {funder: (event, amount)}) in order."""
         applied = list(event.advance_applied)
         same_run = [i for i, m in enumerate(self.out.movements)
                     if m[6] == event.original_txn_id and not m[7]]
         tail = self.out.movements[same_run[-1] + 1:] if same_run else self.out.movements
         if same_run:
             applied = []  # applied in this run: only what came after it here
-        applied += [m for m in tail if m[2] in _ADVANCE_APPLIED and (m[6] is None or m[7])]
+        applied += [m for m in tail if m[2] in _ADVANCE_APPLIED and (m[6] is None or m[7])
+                    or m[2] == "REFUND" and not m[7]]
         # net each application of its negations (an earlier take-back), latest first
         open_: list[list] = []
         for (_lid, fid, ev, comp, amount, seq, _txn, rev, _acc) in applied:
@@ -156,7 +167,18 @@ class ReversalDay(ClaimsDay):
             if not groups or groups[-1][:2] != (comp, seq) or fid in groups[-1][2]:
                 groups.append((comp, seq, {}))
             groups[-1][2][fid] = (ev, amount)
-        for comp, seq, parts in reversed(groups):
+        return groups
+
+    def _take_back_advance(self, event: Event, short: Decimal) -> None:
+        """The reversed payment left an advance in suspense that has since paid instalments
+        (§8.8): as if it had never been made (§8.3), the last `short` of what suspense paid is
+        unpaid again — the tail of the waterfall, latest application first, each component's
+        part split between funders as it was applied — and suspense is whole again (an advance
+        refunded at closing is taken back from the refund). Penalty on it then runs from the
+        due date like any payment reversed (_penalty_since_due). loan_day refuses a reversal
+        whose shortfall this cannot cover (advance_short)."""
+        loan = self.loan
+        for comp, seq, parts in reversed(self._advance_groups(event)):
             if short <= 0:
                 break
             total = sum((a for _ev, a in parts.values()), ZERO)
@@ -166,9 +188,10 @@ class ReversalDay(ClaimsDay):
             for fid, part in split_principal(take, held, residual).items():
                 if not part:
                     continue
-                share = loan.shares[fid]
-                attr = COMPONENT_FIELD[comp]
-                setattr(share, attr, getattr(share, attr) + part)
+                if comp in COMPONENT_FIELD:
+                    share = loan.shares[fid]
+                    attr = COMPONENT_FIELD[comp]
+                    setattr(share, attr, getattr(share, attr) + part)
                 inst = self._inst(seq or 0)
                 if inst is not None and comp in ("PRINCIPAL", "INTEREST"):
                     if comp == "PRINCIPAL":
@@ -182,10 +205,6 @@ class ReversalDay(ClaimsDay):
                                            event.txn_id, True, loan.accruing))
                 loan.overpaid += part
             short -= take
-        if loan.overpaid < 0:
-            raise ValueError(f"loan {loan.id}: reversing {event.original_txn_id} leaves "
-                             f"suspense at {loan.overpaid}: its advance's applications are "
-                             "not all known")
 
     def _penalty_since_due(self, before: dict[int, tuple[Decimal, Decimal]],
                            paid_day: date, pending: tuple[Decimal, Decimal]) -> None:

@@ -105,3 +105,22 @@ def test_the_same_when_the_advance_is_applied_in_the_reversal_s_own_run(golden):
     # together (apart they made 0.31 + 0.26, a cent under)
     assert _penalty("A3") == hu(D("766.80") * PEN) + hu(D("150.00") * PEN) == D("0.69")
     assert gl(chart.OVERPAYMENT_SUSPENSE, AFTER) == 0
+
+
+def test_reversing_an_advance_refunded_at_a_later_payoff_takes_back_the_refund(golden):
+    # 500.00 advance on 01-20; a PAYOFF on 01-22 closes the loan and refunds the advance (§8.8,
+    # REFUND 500.00); the advance bounces, reversed 01-23: the refund is taken back (the
+    # borrower was refunded money that never came), suspense stays at zero, the loan paid off.
+    settle(date(2026, 1, 15), loans=[loan_row("A4")])
+    adv, off, rev = date(2026, 1, 20), date(2026, 1, 22), date(2026, 1, 23)
+    settle(adv, repayments=[pay_row("T1", "A4", adv, "500.00")])
+    settle(off, repayments=[pay_row("P1", "A4", off, "10033.87", kind="PAYOFF")])
+    assert movements("A4", off)[("BANK", "REFUND", "OVERPAYMENT")] == D("500.00")
+    settle(rev, reversals=[("V1", "T1", rev, "500.00", "bounced")])
+    loan = Loan.objects.get(loan_no="A4")
+    assert (loan.state, loan.overpaid_amount, loan.principal_outstanding) == (
+        "PAID_OFF", 0, 0)
+    m = movements("A4", rev)
+    assert m[("BANK", "OVERPAY", "OVERPAYMENT")] == D("-500.00")
+    assert m[("BANK", "REFUND", "OVERPAYMENT")] == D("-500.00")
+    assert gl(chart.OVERPAYMENT_SUSPENSE, rev) == 0

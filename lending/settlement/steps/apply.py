@@ -188,7 +188,7 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
 def _advance_applied(originals: dict[int, list[tuple]],
                      last_id: dict[int, int]) -> dict[int, tuple]:
     """For each reversed repayment that left an advance (an OVERPAY movement): the loan's
-    suspense applications recorded after it (with their negations), in order. One query for
+    suspense applications and refunds recorded after it (with their negations), in order. One query for
     the chunk's reversals, on the loan index."""
     wanted = {txn: rows[0][0] for txn, rows in originals.items()
               if any(m[2] == MovementEvent.OVERPAY for m in rows)}
@@ -200,7 +200,8 @@ def _advance_applied(originals: dict[int, list[tuple]],
              FROM lending_movement
             WHERE loan_id = ANY(%s) AND event IN {applied}
             ORDER BY id""".format(applied=_in([MovementEvent.SUSPENSE_APPLY,
-                                               MovementEvent.SUSP_RECOVERY])),
+                                               MovementEvent.SUSP_RECOVERY,
+                                               MovementEvent.REFUND])),
         [sorted(set(wanted.values()))])
     return {txn: tuple(m[:9] for m in rows if m[0] == loan and m[9] > last_id[txn])
             for txn, loan in wanted.items()}

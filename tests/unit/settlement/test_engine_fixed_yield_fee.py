@@ -45,3 +45,17 @@ def test_reversing_the_prepayment_takes_its_fee_back_and_books_the_period_to_dat
     entitled = q2(D("7000.00") * D("0.08") / 12 * 10 / 31)
     assert entitled == D("15.05")
     assert _fee(r1) + _fee(r2) == D("33.87") - entitled == D("18.82")  # was 15.06 + 18.82
+
+
+def test_a_reversal_whose_advance_cannot_be_taken_back_is_refused_whole():
+    # (an engine rule beside the fee's: the same reversal path) the advance of 100.00 the
+    # repayment left is gone from suspense and no application or refund of it is known
+    from tests.unit.settlement.test_engine import terms as plain_terms
+    ln = loan()
+    original = ((1, BANK, "OVERPAY", "OVERPAYMENT", D("100.00"), None, 7, False, True),)
+    r = loan_day(ln, plain_terms(), date(2024, 1, 25), [
+        Event(8, "REVERSAL", D("100.00"), original=original, original_txn_id=7,
+              original_on=date(2024, 1, 20), original_kind="SCHEDULED")])
+    assert r.rejects and r.rejects[0][:2] == (8, "NOT_REVERSIBLE")
+    assert "100.00 short" in r.rejects[0][3]
+    assert not r.movements and ln.overpaid == 0 and r.applied_txns == []
