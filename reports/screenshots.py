@@ -32,10 +32,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # The browser tests' flags (tests/functional/browser/conftest.py): headless, no sandbox (root
 # in a container), and no background requests (the machine's network may be closed).
+# Headless Chromium as this project runs it (the screenshots and the browser tests): the
+# machine's network is closed, without the background flags Chromium stalls on requests.
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--lang=en-US", "--hide-scrollbars",
+    "--no-first-run", "--lang=en-US",
 )
 WIDTH = 1400
 # A long page (a statement of many lines, 200 breaks) is cut here: the top is what shows.
@@ -101,6 +103,7 @@ def chromium() -> Iterator:
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
+    options.add_argument("--hide-scrollbars")
     options.add_argument(f"--window-size={WIDTH},{MIN_HEIGHT}")
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -18,16 +17,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from reports.screenshots import CHROMEDRIVER, CHROMIUM
+from reports.screenshots import CHROMIUM_FLAGS as SHARED_FLAGS
 from tests.support.ledger import ledger_purge
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    # the machine's network is closed: without these Chromium stalls on background requests
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--lang=en-US", "--window-size=1400,1000",
-)
+CHROMIUM_FLAGS = (*SHARED_FLAGS, "--window-size=1400,1000")
 WAIT_SECONDS = 10
 
 
