@@ -113,6 +113,10 @@ def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(
     assert [label for label, _ in board.trends["collections"]] == [D1.isoformat()]
     html = response.content.decode()
     assert 'id="trend-collections"' in html and "<svg" in html and "cdn" not in html.lower()
+    # money with thousands separators and two decimals
+    assert '<td class="num disbursed">50,000.00 (35,000.00)</td>' in html
+    assert f'<td class="num">{line["principal"]:,.2f}</td>' in html and line["principal"] > 10000
+    assert f'<th class="num">{day.collections_total:,.2f}</th>' in html
     assert f'href="/reports/statements/{statement.pk}/"' in html
 
     out = io.StringIO()
