@@ -85,20 +85,39 @@ class AccrualDay:
             self.move(t.bank_id, "FEE", "FEE", fee, None, self.fee_txn)
 
     def crystallise_penalty(self, until: date) -> None:
+        """Round the penalty and compound interest run since the last crystallisation — the
+        amount × days carried from earlier bases plus the current bases' since `penalty_from`
+        — once, to `until` (a rounding point of §8.6), and split each by the funders."""
         loan, t = self.loan, self.terms
-        if loan.penalty_from is not None and until > loan.penalty_from:
-            days = (until - loan.penalty_from).days
+        pen_days, cmp_days = self._penalty_amount_days(until)
+        loan.penalty_carry = loan.compound_carry = ZERO
+        if pen_days or cmp_days:
             basis = DayCount(t.day_count)
-            pen = penalty_for_days(loan.penalty_base, t.annual_rate, days,
-                                   t.penalty_multiplier, basis)
-            cmp_ = penalty_for_days(loan.compound_base, t.annual_rate, days,
-                                    t.penalty_multiplier, basis)
+            pen = penalty_for_days(pen_days, t.annual_rate, 1, t.penalty_multiplier, basis)
+            cmp_ = penalty_for_days(cmp_days, t.annual_rate, 1, t.penalty_multiplier, basis)
             if pen:
                 self._add_by_weights(pen, "penalty", "penalty_weight")
             if cmp_:
                 self._add_by_weights(cmp_, "compound", "penalty_weight")
         loan.penalty_from = until
         self._penalty_bases(until)
+
+    def _penalty_amount_days(self, until: date) -> tuple[Decimal, Decimal]:
+        """Unrounded amount × days of penalty and of compound interest not yet crystallised."""
+        loan = self.loan
+        days = 0
+        if loan.penalty_from is not None and until > loan.penalty_from:
+            days = (until - loan.penalty_from).days
+        return (loan.penalty_carry + loan.penalty_base * days,
+                loan.compound_carry + loan.compound_base * days)
+
+    def rebase_penalty(self, at: date) -> None:
+        """A base change that is not a rounding point (an instalment's grace ends): what ran on
+        the old bases is carried unrounded as amount × days, and the new bases run from `at`."""
+        loan = self.loan
+        loan.penalty_carry, loan.compound_carry = self._penalty_amount_days(at)
+        loan.penalty_from = at
+        self._penalty_bases(at)
 
     def _penalty_bases(self, at: date) -> None:
         """Bases = unpaid principal / interest of billed instalments past due + grace at `at`."""
@@ -140,7 +159,7 @@ class AccrualDay:
             if bill_on is None and pen_on is None:
                 return
             if pen_on is not None and (bill_on is None or pen_on < bill_on):
-                self.crystallise_penalty(pen_on)
+                self.rebase_penalty(pen_on)
             else:
                 self._bill(nxt)
 

@@ -44,8 +44,8 @@ class ReversalDay(ClaimsDay):
         if loan.penalty_from is not None and loan.state == "CLAIMED":
             self.crystallise_penalty(self.day)
         elif loan.penalty_from is not None:
-            days = max((self.day - loan.penalty_from).days, 0)
-            pending = (loan.penalty_base * days, loan.compound_base * days)
+            pending = self._penalty_amount_days(self.day)
+            loan.penalty_carry = loan.compound_carry = ZERO
             loan.penalty_from = self.day
             self._penalty_bases(self.day)
         before = {i.seq: (i.principal_unpaid, i.interest_unpaid)

@@ -133,6 +133,10 @@ class LoanState:
     disbursed_on: date | None = None  # the start of period 1 (DOMAIN §8.4)
     principal: Decimal | None = None  # as disbursed: the original schedule (§8.3)
     write_off_ordered: bool = False  # staff ordered its write-off (four eyes), due by today
+    # amount × days of penalty / compound on earlier bases since penalty was last rounded
+    # (a grace end is a base change, not a rounding point: §8.6)
+    penalty_carry: Decimal = Decimal(0)
+    compound_carry: Decimal = Decimal(0)
 
     @property
     def residual(self) -> int:

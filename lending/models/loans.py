@@ -95,6 +95,11 @@ class Loan(models.Model):
     penalty_from = models.DateField(null=True, blank=True)
     penalty_base = models.DecimalField(**MONEY_ZERO)
     compound_base = models.DecimalField(**MONEY_ZERO)
+    # Amount × days on earlier bases since the last crystallisation (a grace end changed the
+    # base, which is not a rounding point, DOMAIN §8.6): rounded once with what runs since
+    # penalty_from when the penalty is crystallised.
+    penalty_carry = models.DecimalField(**MONEY_ZERO)
+    compound_carry = models.DecimalField(**MONEY_ZERO)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     next_penalty_on = models.DateField(
         null=True, blank=True, help_text="When the next billed instalment enters the penalty base."

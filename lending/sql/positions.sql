@@ -8,8 +8,9 @@
 --
 -- Loan level:  acc = HALF_UP(accrual_amount × elapsed / period)        interest not yet billed
 --               (to 8 places first: lending.domain.money.accrued_part says why)
---              pen = HALF_UP(penalty_base × rate × multiplier × days / year)    罚息
---              cmp = HALF_UP(compound_base × rate × multiplier × days / year)   复利
+--              pen = HALF_UP((penalty_carry + penalty_base × days) × rate × multiplier / year) 罚息
+--              cmp = HALF_UP((compound_carry + compound_base × days) × rate × multiplier / year) 复利
+--               (carry: amount × days on earlier bases since the last rounding point, §8.6)
 -- Funder level: non-residual funders HALF_UP(x × weight), the residual owner the rest, so the
 -- parts sum to the loan amount exactly (the same rule as lending.settlement.weights).
 -- PostgreSQL's round(numeric, 2) rounds half away from zero: HALF_UP for these amounts.
@@ -33,16 +34,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                  * LEAST(GREATEST(p_date - l.accrual_from, 0),
                                          l.accrual_to - l.accrual_from)
                                  / (l.accrual_to - l.accrual_from), 8), 2) END AS acc,
-           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL
-                     OR p_date <= l.penalty_from THEN 0
-                ELSE round(l.penalty_base * l.annual_rate * g.penalty_multiplier
-                           * (p_date - l.penalty_from)
+           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL THEN 0
+                ELSE round((l.penalty_carry + l.penalty_base
+                            * GREATEST(p_date - l.penalty_from, 0))
+                           * l.annual_rate * g.penalty_multiplier
                            / lending_year_days(g.day_count), 2)
            END AS pen,
-           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL
-                     OR p_date <= l.penalty_from THEN 0
-                ELSE round(l.compound_base * l.annual_rate * g.penalty_multiplier
-                           * (p_date - l.penalty_from)
+           CASE WHEN lending_loan_closed(l.state) OR l.penalty_from IS NULL THEN 0
+                ELSE round((l.compound_carry + l.compound_base
+                            * GREATEST(p_date - l.penalty_from, 0))
+                           * l.annual_rate * g.penalty_multiplier
                            / lending_year_days(g.day_count), 2)
            END AS cmp
       FROM lending_loan l

@@ -73,3 +73,33 @@ def test_a_partial_payment_within_the_grace_days_leaves_the_instalment_due(grace
     day = date(2026, 2, 19)
     settle(day)
     assert state(day) == ("OVERDUE", "OVERDUE", 4, D("0.44"))
+
+
+def test_a_grace_end_is_not_a_rounding_point(grace_program):
+    # Instalment 1 (766.80 + 150.00, due 02-15) and instalment 2 (778.30 + 138.50, due 03-15)
+    # are never paid. Billing instalment 2 on 03-15 rounds the penalty run so far: 02-18 →
+    # 03-15, 25 days at 0.075 % a day, penalty 766.80 → 14.3775 → 14.38, compound 150.00 →
+    # 2.8125 → 2.81. Instalment 2's grace ends on 03-18: the bases grow to 1,545.10 / 288.50,
+    # which is a change of base, not a rounding point (DOMAIN §8.6). On 03-19 the penalty since
+    # 03-15 is rounded once: (766.80 × 3 + 1,545.10 × 1) × 0.075 % = 2.8836 → 2.88 (rounding
+    # at the grace end gave 1.73 + 1.16 = 2.89), compound (150.00 × 3 + 288.50) × 0.075 % =
+    # 0.553875 → 0.55 (0.34 + 0.22 = 0.56).
+    settle(date(2026, 1, 15), loans=[loan_row_in("GRACE", "L1")])
+    settle(DUE)
+    settle(date(2026, 3, 16))
+    assert [i[2:4] for i in installments("L1")[:2]] == [(D("766.80"), D("150.00")),
+                                                        (D("778.30"), D("138.50"))]
+    day = date(2026, 3, 19)
+    settle(day)
+    # positions: penalty + compound of every funder
+    assert sum(p[2] for p in positions("L1", day).values()) == (
+        D("14.38") + D("2.88") + D("2.81") + D("0.55"))
+    # The next rounding point (a payment, here on 03-20) rounds the carried amount × days
+    # with the days since: (766.80 × 3 + 1,545.10 × 2) × 0.075 % = 4.0428 → 4.04, compound
+    # (150.00 × 3 + 288.50 × 2) × 0.075 % = 0.77025 → 0.77; the 10.00 pays penalty first.
+    paid = date(2026, 3, 20)
+    settle(paid, repayments=[pay_row("T1", "L1", paid, "10.00")])
+    assert movements("L1", paid)[("BANK", "COLLECT", "PENALTY")] + movements("L1", paid)[
+        ("ALPHA", "COLLECT", "PENALTY")] == D("10.00")
+    assert sum(p[2] for p in positions("L1", paid).values()) == (
+        D("14.38") + D("4.04") + D("2.81") + D("0.77") - D("10.00"))

@@ -70,7 +70,7 @@ _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_a
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
               " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal,"
-              " write_off_ordered_on")
+              " write_off_ordered_on, penalty_carry, compound_carry")
 
 
 class _TermsCache:
@@ -114,6 +114,7 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
             r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
             r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
             write_off_ordered=r[24] is not None and r[24] <= day,
+            penalty_carry=r[25], compound_carry=r[26],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(

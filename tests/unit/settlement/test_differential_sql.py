@@ -46,6 +46,8 @@ BASE = date(2026, 3, 1)
 
 cents = st.integers(0, 5_000_000).map(lambda c: D(c).scaleb(-2))
 weights = st.integers(0, 10**12).map(lambda n: D(n).scaleb(-12))
+# amount × days carried from earlier penalty bases (a grace end, §8.6): zero or up to 10^7 × days
+carry = st.one_of(st.just(D("0.00")), st.integers(1, 10**11).map(lambda c: D(c).scaleb(-2)))
 accrual = st.integers(0, 2_000 * 10**10).map(lambda n: D(n).scaleb(-10))
 
 
@@ -81,16 +83,18 @@ def dx_loan(golden):  # noqa: F811
        has_accrual=st.booleans(), from_off=st.integers(0, 40), period=st.integers(1, 62),
        amount=accrual, has_penalty=st.booleans(), pen_off=st.integers(0, 40),
        pen_base=cents, cmp_base=cents, day_off=st.integers(-5, 120),
-       w_acc=weights, w_pen=weights, balances=st.lists(cents, min_size=9, max_size=9), w_third=weights, three=st.booleans())
+       w_acc=weights, w_pen=weights, balances=st.lists(cents, min_size=9, max_size=9), w_third=weights, three=st.booleans(),
+       carries=st.tuples(carry, carry))
 def test_share_positions_in_sql_equal_the_domain_crystallisation(
         dx_loan, state, rate, multiplier, day_count, has_accrual, from_off, period, amount,
         has_penalty, pen_off, pen_base, cmp_base, day_off, w_acc, w_pen, balances, w_third,
-        three):
+        three, carries):
     savepoint = transaction.savepoint()
     try:
         _compare(dx_loan, state, rate, multiplier, day_count, has_accrual, from_off, period,
                  amount, has_penalty, pen_off, pen_base, cmp_base, day_off, w_acc, w_pen,
-                 balances, w_third if three else D("0"))
+                 balances, w_third if three else D("0"),
+                 carries if has_penalty else (D("0"), D("0")))
     finally:
         transaction.savepoint_rollback(savepoint)
 
@@ -105,8 +109,10 @@ def _weights(residual: bool, funder: int, first: int, w: D, third: D) -> D:
 
 
 def _compare(dx_loan, state, rate, multiplier, day_count, has_accrual, from_off, period, amount,
-             has_penalty, pen_off, pen_base, cmp_base, day_off, w_acc, w_pen, balances, third):
+             has_penalty, pen_off, pen_base, cmp_base, day_off, w_acc, w_pen, balances, third,
+             carries):
     loan_id, program_id = dx_loan
+    pen_carry, cmp_carry = carries
     acc_from = BASE + timedelta(days=from_off) if has_accrual else None
     acc_to = acc_from + timedelta(days=period) if has_accrual else None
     pen_from = BASE + timedelta(days=pen_off) if has_penalty else None
@@ -119,9 +125,10 @@ def _compare(dx_loan, state, rate, multiplier, day_count, has_accrual, from_off,
                     " WHERE id = %s", [day_count, multiplier, program_id])
         cur.execute("""UPDATE lending_loan SET state = %s, annual_rate = %s, accrual_from = %s,
                               accrual_to = %s, accrual_amount = %s, penalty_from = %s,
-                              penalty_base = %s, compound_base = %s WHERE id = %s""",
+                              penalty_base = %s, compound_base = %s, penalty_carry = %s,
+                              compound_carry = %s WHERE id = %s""",
                     [state, rate, acc_from, acc_to, amount, pen_from, pen_base, cmp_base,
-                     loan_id])
+                     pen_carry, cmp_carry, loan_id])
         for n, (fid, residual, _p) in enumerate(shares):
             aw = _weights(residual, fid, first, w_acc, third)
             pw = _weights(residual, fid, first, w_pen, third)
@@ -144,7 +151,7 @@ def _compare(dx_loan, state, rate, multiplier, day_count, has_accrual, from_off,
         loan_shares[fid] = Share(fid, p, i, pn, c, aw, pw, residual, p)
     loan = LoanState(loan_id, program_id, state, True, D("0"), acc_from, acc_to, amount, 0,
                      pen_from, pen_base, cmp_base, None, None, None, None, None, None, 0,
-                     loan_shares, [])
+                     loan_shares, [], penalty_carry=pen_carry, compound_carry=cmp_carry)
     terms = Terms(annual_rate=rate, method="EQUAL_INSTALLMENT", day_count=day_count,
                   penalty_multiplier=multiplier, grace_days=0, order=(), claim_trigger_dpd=None,
                   claim_scope="PRINCIPAL_INTEREST", write_off_dpd=None, interest_rule="PRO_RATA",
