@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from lending import services
+from lending import demo_disputes, services
 from lending.models import Agreement, Program
 from partners.models import FileEncoding, Partner, PartnerKind, PartnerUser
 
@@ -194,9 +194,10 @@ SELECT l.loan_no, l.id, SUM(i.principal_due - i.principal_paid + i.interest_due 
  GROUP BY l.loan_no, l.id ORDER BY l.id"""
 
 
-def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) -> dict:
+def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int, *,
+               end: date = DEMO_END) -> dict:
     """What the platform sends for business day `day`: new loans, repayments, reversals,
-    balances."""
+    balances (with the figures it gets wrong for days on end before `end`, demo_disputes)."""
     from django.db import connection
 
     from partners.calendar import previous_business_day
@@ -285,6 +286,7 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int) ->
             balances.append((loan_no, day, f"{principal:.2f}", f"{interest:.2f}",
                              f"{penalty:.2f}", dpd, status))
     balances += [(r[0], day, r[3], "0.00", "0.00", 0, "ACTIVE") for r in loans]
+    balances = demo_disputes.balances_disputed(balances, day, partner.pk, partner.code, end)
     if day.weekday() == 0:  # now and then a platform sends a payment for a loan we never had
         repayments.append((txn(), f"NOSUCH{day:%m%d}", day, "100.00", "BORROWER", "SCHEDULED"))
     return {"loans": loans, "repayments": repayments, "reversals": reversals,
@@ -315,7 +317,7 @@ def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
             rng = random.Random(f"{seed}:{partner.code}:{day}")
             if run is None or run.state != RunState.WAITING:
                 partner_files_import(partner=partner.code, business_date=day,
-                                     files=_day_files(day, partner, rng, per_day),
+                                     files=_day_files(day, partner, rng, per_day, end=end),
                                      encoding=partner.file_encoding)
             run = runner.settlement_run(partner=partner, business_date=day)
             if run.state != RunState.DONE:

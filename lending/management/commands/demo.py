@@ -13,7 +13,8 @@ import time
 from django.core.management.base import BaseCommand
 
 from ledger import checks
-from lending import demo, selectors
+from lending import demo, demo_disputes, selectors
+from reports.selectors import dashboard
 
 
 class Command(BaseCommand):
@@ -53,6 +54,16 @@ class Command(BaseCommand):
             out.write(f"{r.partner:<10}{r.days:>6}{r.collections:>18,.2f}{r.bank_share:>18,.2f}"
                       f"{r.partner_share:>18,.2f}{r.disbursed_bank:>18,.2f}{r.net_settlement:>18,.2f}"
                       f"{r.quarantined:>13}{r.breaks_open:>13}")
+
+        out.write("\nOpen breaks by age, as the dashboard shows them (days from first to last seen)")
+        for day in dashboard.dashboard_get().partners:
+            if day.breaks_open:
+                out.write(f"  {day.partner.code:<8} " + "  ".join(
+                    f"{label}: {n}" for label, n in day.break_buckets))
+        for brk in demo_disputes.dispute_breaks(demo.DEMO_END):
+            out.write(f"  {brk.partner.code:<8} {brk.loan_no} {brk.field.lower()} "
+                      f"{brk.difference:+,.2f} {brk.status} {brk.business_date} .. "
+                      f"{brk.last_seen_on} ({brk.age_days} days)")
 
         problems = checks.run_checks(as_of=demo.DEMO_END)
         out.write("\nChecks (every entry balanced, trial balances, sub-ledger = GL, statements "
