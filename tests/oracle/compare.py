@@ -77,17 +77,6 @@ def compare(world: World, day: date) -> list[str]:
         stt = world.model_state(no, day)
         loan = Loan.objects.get(loan_no=no)
         found = _loan_diffs(world, no, day, loan, stt, pos)
-        if found and not m.grace_end_crystallise and m.s.grace_days and (
-                "PENALTY_SEGMENTS" in KNOWN_DEFECTS):
-            # the engine's extra penalty rounding point (KNOWN_DEFECTS PENALTY_SEGMENTS): if
-            # the loan agrees with it, it is modelled with it from now on
-            m.grace_end_crystallise = True
-            alt = world.model_state(no, day)
-            if _loan_diffs(world, no, day, loan, alt, pos):
-                m.grace_end_crystallise = False
-            else:
-                stt, found = alt, []
-                world.log.append(f"{day} PENALTY_SEGMENTS {no}")
         diffs += found
         if stt.claim_raised is not None:
             claims[no] = ("PAID" if stt.claim_paid else "RAISED", stt.claim_raised,

@@ -59,9 +59,6 @@ class LoanModel(PaymentRules, LossRules):
         # after a claim is paid the guarantor holds the bank's share (§3.6, R13) and takes its
         # place in every split: BANK → the guarantor (reset at each replay)
         self.alias: dict[str, str] = {}
-        # the engine's extra penalty rounding point, taken only for a loan that showed it
-        # (KNOWN_DEFECTS PENALTY_SEGMENTS in tests/oracle/world.py)
-        self.grace_end_crystallise = False
 
     def _fs(self) -> list[tuple[str, Decimal]]:
         return [(self.alias.get(f, f), w) for f, w in self.weights]
@@ -344,10 +341,6 @@ class LoanModel(PaymentRules, LossRules):
             st.day = day
             if st.closed_on is None and day > s.disbursed:
                 # 1. the day's penalty / compound on what is overdue at the start of the day
-                if self.grace_end_crystallise and any(  # (KNOWN_DEFECTS PENALTY_SEGMENTS)
-                        it.billed and day == it.due + timedelta(days=s.grace_days + 1)
-                        for it in st.insts):
-                    self._crystallise(st)
                 for it in st.insts:
                     if it.billed and day > it.due + timedelta(days=s.grace_days):
                         it.pen_acc += it.p_due * pen_rate

@@ -33,8 +33,7 @@ fixed-yield fee of a part of a monthly period; ADVANCE and FEE_REVERSAL are fixe
 generated); tolerated
 to a cent per funder, the loan's total exact — PENALTY_SPLIT (positions), PF_SPLIT (every
 PER_FUNDER_RATE loan is `split_tolerant`) and the split of a reversal (`split_tolerant`);
-PENALTY_SEGMENTS (the engine's extra penalty rounding point at a grace end): a loan that
-shows it is modelled with it from then on. ORACLE_KNOWN_DEFECTS= (empty) generates and
+ORACLE_KNOWN_DEFECTS= (empty) generates and
 compares them all; IRREGULAR in it leaves out irregular first periods.
 
 `make test` runs two fixed (derandomized) worlds of 60 calendar days (the first is empty),
