@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -127,8 +128,8 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 
 
-def _parse_db(url: str, name: str) -> dict:
-    db = dj_database_url.parse(url, conn_max_age=0)
+def _parse_db(url: str, name: str) -> dict[str, Any]:
+    db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if db["ENGINE"] not in (
         "django.db.backends.postgresql",
         "django.db.backends.postgresql_psycopg2",

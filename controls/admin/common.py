@@ -3,7 +3,7 @@ the user's roles do not give, and who counts as finance or an auditor."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
@@ -14,7 +14,7 @@ def reason_page(model_admin, request, queryset, *, action: str, question: str):
         **model_admin.admin_site.each_context(request),
         "title": question, "question": question, "objects": queryset.order_by("pk"),
         "action": action, "reason_label": "Reason (required)", "button": "Reject",
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "opts": model_admin.model._meta,
     })
 

@@ -20,8 +20,13 @@ from lending.models import SettlementRun, Statement
 
 class StatementReleaseAdmin(RefuseUnavailableActions, StatementAdmin):
     actions = ["request_payment_release"]
-    list_display = (*StatementAdmin.list_display, "payment")
-    list_select_related = (*StatementAdmin.list_select_related, "payment_release")
+
+    # added through the getters: the base's tuples keep their own type (mypy)
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "payment")
+
+    def get_list_select_related(self, request):
+        return (*super().get_list_select_related(request), "payment_release")
 
     def has_payment_release_permission(self, request) -> bool:
         return finance_request(request)
@@ -91,8 +96,11 @@ def program_admin_with_cost_cap() -> None:
 
 
 class SettlementRunAlertsAdmin(SettlementRunAdmin):
-    fields = (*SettlementRunAdmin.fields, "run_alerts")
-    readonly_fields = fields
+    def get_fields(self, request, obj=None):
+        return (*super().get_fields(request, obj), "run_alerts")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "run_alerts")
 
     @admin.display(description="alerts")
     def run_alerts(self, obj):

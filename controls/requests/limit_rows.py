@@ -23,7 +23,7 @@ ROW_MODELS: dict[str, type[models.Model]] = {
     RequestKind.LIMIT_BANK_FIGURE: LimitBankFigure,
 }
 # What a row is about: a new value of another limit or figure is a new row, not a change.
-IDENTITY = {RequestKind.LIMIT_THRESHOLD: "code", RequestKind.LIMIT_BANK_FIGURE: "figure"}
+IDENTITY: dict[str, str] = {RequestKind.LIMIT_THRESHOLD: "code", RequestKind.LIMIT_BANK_FIGURE: "figure"}
 
 
 def _row_with(req: ChangeRequest) -> models.Model:

@@ -38,6 +38,8 @@ def _release_check(req: ChangeRequest) -> None:
 
 def _release_apply(req: ChangeRequest) -> str:
     statement = _release_target(req)
+    if req.decided_by is None:  # lifecycle.request_approve sets it before applying
+        raise RequestError(f"{req}: a release needs the approver who released it")
     PaymentRelease.objects.create(statement=statement, amount=statement.net_amount,
                                   currency=statement.currency, request=req,
                                   requested_by_id=req.created_by_id, released_by=req.decided_by)
