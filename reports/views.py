@@ -26,7 +26,7 @@ from lending.reconciliation.models import Break, BreakField, BreakKind, BreakSta
 from lending.settlement import statements as statement_life
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
-from reports import charts, exports, selectors, tasks
+from reports import charts, dashboard_export, exports, selectors, tasks
 
 BREAKS_PAGE = 200
 
@@ -66,6 +66,9 @@ def dashboard(request):
     board = selectors.dashboard_get()
     if board.portfolio_pending:  # a newly settled day: its snapshot is made by a worker
         transaction.on_commit(tasks.portfolio_snapshot.delay)
+    if request.GET.get("download"):  # ?download=xlsx (a sheet per table) or csv&table=…
+        return dashboard_export.dashboard_download(board, request.GET["download"],
+                                                   request.GET.get("table"))
     trends = board.trends
     charts_html = [
         charts.line_chart(trends["collections"], title="Collections", css_id="trend-collections"),

@@ -118,6 +118,10 @@ def test_dashboard_reads_day_figures_in_a_fixed_number_of_queries(
     assert f'<td class="num">{line["principal"]:,.2f}</td>' in html and line["principal"] > 10000
     assert f'<th class="num">{day.collections_total:,.2f}</th>' in html
     assert f'href="/reports/statements/{statement.pk}/"' in html
+    # the net settlement's payment state: the statement's status and, unpaid, its due date
+    assert statement.status == "ISSUED" and statement.due_date
+    assert (f'<td class="statement-status status-ISSUED">Issued to the counterparty, due '
+            f'{statement.due_date.isoformat()}</td>') in html
 
     out = io.StringIO()
     call_command("dashboard_timing", "--repeat", "1", stdout=out)
