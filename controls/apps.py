@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -6,6 +8,12 @@ class ControlsConfig(AppConfig):
 
     name = "controls"
     verbose_name = "Controls: roles, four eyes, audit trail"
+
+    def import_models(self) -> None:
+        super().import_models()
+        # the audit trail's proxies of other apps' models: models too, loaded with these but
+        # kept apart from controls.models (controls.audit_trail says why)
+        import_module(f"{self.name}.audit_trail")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

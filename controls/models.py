@@ -6,14 +6,13 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
 from controls.roles import CONTROL_PERMISSIONS
-from lending.models import Agreement, AgreementFunder, AgreementVersion, Break, Program, Statement
-from partners.models import CalendarDay, Partner, PartnerApiKey, PartnerUser, QuarantinedRow
+from lending.models import Statement
+from partners.models import Partner
 
 
 class Control(models.Model):
@@ -121,48 +120,16 @@ class PaymentRelease(models.Model):
 
 
 # --- The audit trail (django-pghistory: database triggers, so raw SQL is recorded too) ---------
-# Models of other apps are tracked through proxies here, so their triggers and event tables
-# live in this app's migrations. Each event row is the row after an insert or update, or
-# before a delete; the context says who (the request's user) and where (its URL).
+# This app's own models are tracked here; other apps' models through proxies in
+# controls.audit_trail (loaded with these models, controls.apps). Each event row is the row
+# after an insert or update, or before a delete; the context says who and where.
 
-def _trackers():  # new ones per model: a tracker learns its model's fields
+def audit_trackers():  # new ones per model: a tracker learns its model's fields
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 
-def _tracked(model, name: str):
-    proxy = type(name, (model,), {
-        "__module__": __name__,
-        "Meta": type("Meta", (), {"proxy": True, "app_label": "controls"}),
-    })
-    return pghistory.track(*_trackers(), model_name=f"{name}Event",
-                           obj_field=pghistory.ObjForeignKey(db_constraint=False))(proxy)
-
-
-AUDITED = {
-    "User": User, "Group": Group, "Partner": Partner, "PartnerUser": PartnerUser,
-    "PartnerApiKey": PartnerApiKey, "CalendarDay": CalendarDay, "Program": Program,
-    "Agreement": Agreement, "AgreementVersion": AgreementVersion,
-    "AgreementFunder": AgreementFunder, "Statement": Statement, "Break": Break,
-    "QuarantinedRow": QuarantinedRow,
-}
-AuditUser = _tracked(User, "AuditUser")
-AuditGroup = _tracked(Group, "AuditGroup")
-AuditPartner = _tracked(Partner, "AuditPartner")
-AuditPartnerUser = _tracked(PartnerUser, "AuditPartnerUser")
-AuditPartnerApiKey = _tracked(PartnerApiKey, "AuditPartnerApiKey")
-AuditCalendarDay = _tracked(CalendarDay, "AuditCalendarDay")
-AuditProgram = _tracked(Program, "AuditProgram")
-AuditAgreement = _tracked(Agreement, "AuditAgreement")
-AuditAgreementVersion = _tracked(AgreementVersion, "AuditAgreementVersion")
-AuditAgreementFunder = _tracked(AgreementFunder, "AuditAgreementFunder")
-AuditStatement = _tracked(Statement, "AuditStatement")
-AuditBreak = _tracked(Break, "AuditBreak")
-AuditQuarantinedRow = _tracked(QuarantinedRow, "AuditQuarantinedRow")
-# who holds which role (a user's groups) and what a role may do (a group's permissions)
-AuditUserGroup = _tracked(User.groups.through, "AuditUserGroup")
-AuditGroupPermission = _tracked(Group.permissions.through, "AuditGroupPermission")
-pghistory.track(*_trackers(), model_name="ChangeRequestEvent")(ChangeRequest)
-pghistory.track(*_trackers(), model_name="PaymentReleaseEvent")(PaymentRelease)
+pghistory.track(*audit_trackers(), model_name="ChangeRequestEvent")(ChangeRequest)
+pghistory.track(*audit_trackers(), model_name="PaymentReleaseEvent")(PaymentRelease)
 
 
 # --- Regulatory limits (issue 21, DOMAIN §1.2): effective-dated thresholds and bank figures ----
@@ -259,4 +226,4 @@ class LimitRelatedParty(models.Model):
 
 
 for _limit_model in (LimitThreshold, LimitBankFigure, LimitRelatedPartyGroup, LimitRelatedParty):
-    pghistory.track(*_trackers(), model_name=f"{_limit_model.__name__}Event")(_limit_model)
+    pghistory.track(*audit_trackers(), model_name=f"{_limit_model.__name__}Event")(_limit_model)
