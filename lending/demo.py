@@ -249,12 +249,16 @@ def _day_files(day: date, partner: Partner, rng: random.Random, per_day: int, *,
         for loan_no, amount in cur.fetchall():  # 代偿: the guarantor pays the raised claim
             repayments.append((txn(), loan_no, day, f"{amount:.2f}", "GUARANTOR", "SCHEDULED"))
         cur.execute(
-            """SELECT loan_no, state FROM lending_loan WHERE partner_id = %s
-                AND state IN ('CLAIMED', 'WRITTEN_OFF') ORDER BY id""", [partner.pk])
-        for loan_no, state in cur.fetchall():
+            """SELECT loan_no, state, state = 'WRITTEN_OFF' AND NOT EXISTS (
+                      SELECT 1 FROM lending_movement m WHERE m.loan_id = l.id
+                         AND m.event = 'WO_RECOVERY')
+                 FROM lending_loan l WHERE partner_id = %s
+                  AND state IN ('CLAIMED', 'WRITTEN_OFF') ORDER BY id""", [partner.pk])
+        for loan_no, state, first in cur.fetchall():
             # a defaulted borrower pays something now and then: after the claim a recovery
             # routed to the guarantor, after the write-off a recovery of the written-off loan
-            if rng.random() < (0.10 if state == "CLAIMED" else 0.30):
+            # (the collection agency's first one on the next business day)
+            if rng.random() < (0.10 if state == "CLAIMED" else 0.30) or first:
                 repayments.append((txn(), loan_no, day, "100.00" if state == "CLAIMED"
                                    else "80.00", "BORROWER", "SCHEDULED"))
         cur.execute(
@@ -306,6 +310,7 @@ def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
     from lending.settlement import runner
     from lending.settlement.models import RunState, SettlementRun
     from partners.calendar import business_days
+    from reports.services import portfolio_days_build
 
     settled = 0
     month = None
@@ -323,6 +328,9 @@ def demo_settle(*, start: date = DEMO_START, end: date = DEMO_END,
             if run.state != RunState.DONE:
                 raise runner.SettlementError(f"{partner.code} {day}: {run.state} {run.error}")
             settled += 1
+        # the day's portfolio snapshot, as the 15-minute task takes it after each settled day
+        # (the dashboard's DPD 30+ trend reads one per day)
+        portfolio_days_build()
         if progress and day.month != month:
             month = day.month
             progress(f"settling {day:%Y-%m} (from {day})")

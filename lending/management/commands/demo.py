@@ -11,9 +11,11 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand
+from django.db.models import Count, Sum
 
 from ledger import checks
 from lending import demo, demo_disputes, selectors
+from lending.models import Claim, ClaimStatus, Loan, Movement
 from reports.selectors import dashboard
 
 
@@ -31,6 +33,17 @@ class Command(BaseCommand):
         out.write(f"Statements: {shown['confirmed'] or '-'} confirmed by ALPHA, "
                   f"{shown['paid'] or '-'} paid (a bank statement line); the others are "
                   "issued and unpaid.")
+
+        paid = Claim.objects.filter(status=ClaimStatus.PAID)
+        moved = dict(Movement.objects.filter(event__in=("RECOVERY", "WO_RECOVERY"))
+                     .values_list("event").annotate(n=Count("txn_id", distinct=True))
+                     .order_by())  # payments (a payment moves one amount per funder)
+        out.write(f"Risk: {paid.count()} claims paid by the guarantor "
+                  f"({paid.aggregate(s=Sum('amount'))['s'] or 0:,.2f}), "
+                  f"{Loan.objects.filter(accruing=False).count()} non-accrual loan(s), "
+                  f"{Loan.objects.filter(state='WRITTEN_OFF').count()} written off; "
+                  f"recoveries paid: {moved.get('RECOVERY', 0)} after a claim, "
+                  f"{moved.get('WO_RECOVERY', 0)} after a write-off.")
 
         lines = selectors.portfolio_summary_list()
         header = (f"{'partner':<10}{'program':<8}{'loans':>8}{'principal':>18}"

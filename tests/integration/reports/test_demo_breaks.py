@@ -1,7 +1,8 @@
 """The demo shows open breaks of more than a day (issue 22, "demo data that shows everything"):
 the platforms' balances files get a figure wrong for days on end (lending.demo_disputes), the
 files go through intake and the runs, and the dashboard shows the breaks in the 3–5 and 6+ day
-buckets; the one the platform corrects closes itself. Three weeks of the demo's own writer and
+buckets; the one the platform corrects closes itself. The portfolio snapshot is taken after each
+settled day, so the DPD 30+ trend has a point per day. Three weeks of the demo's own writer and
 runs, with `end` three weeks after the start instead of the demo's 2026-12-04."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pytest
 from ledger import checks
 from lending import demo, demo_disputes
 from lending.reconciliation.models import Break
-from partners.calendar import next_business_day
+from partners.calendar import business_days, next_business_day
 from partners.models import Partner
+from reports.models import PortfolioDay
 from reports.selectors.dashboard import dashboard_get
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -53,6 +55,12 @@ def test_the_demo_leaves_breaks_open_for_days_and_the_corrected_one_closes_itsel
     assert others.exists()
     assert [b for b in others if b.last_seen_on > next_business_day(b.business_date)] == []
 
-    board = {d.partner.code: dict(d.break_buckets) for d in dashboard_get().partners}
+    # the portfolio snapshot after each settled day, so the DPD 30+ trend has every day
+    days = list(business_days(START, END))
+    assert sorted(set(PortfolioDay.objects.values_list("business_date", flat=True))) == days
+    dashboard = dashboard_get()
+    assert [label for label, _ in dashboard.trends["dpd30"]] == [d.isoformat() for d in days]
+
+    board = {d.partner.code: dict(d.break_buckets) for d in dashboard.partners}
     assert board["ALPHA"]["6+"] == 1 and board["BETA"]["3-5"] == 1
     assert board["ALPHA"]["3-5"] == 0 and board["BETA"]["6+"] == 0
