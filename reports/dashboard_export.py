@@ -5,9 +5,11 @@ the 30-day trends — as the sheets of one XLSX, or one of them as CSV (`?table=
 
 from __future__ import annotations
 
-from django.http import Http404, StreamingHttpResponse
+from functools import partial
 
-from reports import exports
+from django.http import StreamingHttpResponse
+
+from reports import exports, page_downloads
 from reports.selectors import AGE_BUCKETS, Dashboard
 
 COMPONENT_COLUMNS = ("PRINCIPAL", "INTEREST", "PENALTY", "COMPOUND", "FEE", "COSTS")
@@ -60,10 +62,5 @@ TABLES = {"days": _days, "portfolio": _portfolio, "trends": _trends}
 
 def dashboard_download(board: Dashboard, fmt: str, table: str | None) -> StreamingHttpResponse:
     """XLSX: every table, one sheet each. CSV: the table named by `table` (default "days")."""
-    if fmt == "xlsx" and not table:
-        return exports.xlsx_response([build(board) for build in TABLES.values()],
-                                     "dashboard.xlsx")
-    build = TABLES.get(table or "days")
-    if build is None:
-        raise Http404(f"no dashboard table {table!r}; {', '.join(TABLES)}")
-    return exports.download(build(board), fmt)
+    return page_downloads.download({name: partial(build, board) for name, build in TABLES.items()},
+                                   fmt, table, "dashboard")

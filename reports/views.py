@@ -26,7 +26,7 @@ from lending.reconciliation.models import Break, BreakField, BreakKind, BreakSta
 from lending.settlement import statements as statement_life
 from lending.settlement.models import Statement, StatementLine
 from partners.models import Partner
-from reports import charts, dashboard_export, exports, selectors, tasks
+from reports import charts, dashboard_export, exports, page_downloads, selectors, tasks
 
 BREAKS_PAGE = 200
 
@@ -147,6 +147,11 @@ def counterparty_day(request, code: str, business_date: str):
                                          business_date=date.fromisoformat(business_date))
     except (Partner.DoesNotExist, ValueError) as exc:
         raise Http404("no such counterparty or date") from exc
+    if request.GET.get("download"):  # ?download=xlsx (a sheet per table) or csv&table=…
+        return page_downloads.download(page_downloads.counterparty_day_tables(day),
+                                       request.GET["download"], request.GET.get("table"),
+                                       f"counterparty-{day.counterparty.code}-"
+                                       f"{day.business_date}")
     return render(request, "reports/counterparty_day.html", _context(
         request, f"Statements of {day.counterparty.code} on {day.business_date:%Y-%m-%d}",
         day=day))
@@ -240,6 +245,10 @@ def loan_detail(request, loan_id: int):
         view = selectors.loan_detail(loan_id=loan_id)
     except Loan.DoesNotExist as exc:
         raise Http404("no such loan") from exc
+    if request.GET.get("download"):  # ?download=xlsx (a sheet per table) or csv&table=…
+        return page_downloads.download(page_downloads.loan_tables(view), request.GET["download"],
+                                       request.GET.get("table"),
+                                       f"loan-{view.loan.partner.code}-{view.loan.loan_no}")
     return render(request, "reports/loan_detail.html", _context(
         request, f"Loan {view.loan.partner.code} {view.loan.loan_no}", view=view,
         loan=view.loan))
