@@ -1,7 +1,7 @@
 """Downloads of the report pages with several tables (issue 22, exports: "every list and report
 above downloads as CSV … and XLSX"): a counterparty's day (its running balance and each
-platform's statement lines) and a loan (shares, schedule, repayments, movements, breaks, journal
-entries). XLSX: every table of the page, one sheet each (`?download=xlsx`); CSV: one of them
+platform's statement lines), a loan (shares, schedule, repayments, movements, breaks, journal
+entries), a journal entry's lines and a journal line's movements. XLSX: every table of the page, one sheet each (`?download=xlsx`); CSV: one of them
 (`?download=csv&table=<name>`). A query parameter of the page's own route, as the dashboard's
 (reports.dashboard_export): a new route would be a new row of docs/permissions.md's matrix."""
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.http import Http404, StreamingHttpResponse
 
 from reports import exports
-from reports.selectors import CounterpartyDay, LoanView
+from reports.selectors import CounterpartyDay, EntryView, LoanView
 
 
 def download(tables: dict[str, Callable[[], exports.Table]], fmt: str, table: str | None,
@@ -104,3 +104,25 @@ def loan_tables(view: LoanView) -> dict[str, Callable[[], exports.Table]]:
             [(e.pk, e.business_date, e.book.code, e.purpose, e.source_run, e.memo)
              for e in view.entries], set(), "Journal entries"),
     }
+
+
+def entry_tables(view: EntryView) -> dict[str, Callable[[], exports.Table]]:
+    """A journal entry's lines with the movements each was posted from (count and Σ)."""
+    e = view.entry
+    rows = [(e.pk, e.business_date, e.book.code, e.purpose, r["line"].pk, r["line"].account.code,
+             r["line"].program, r["line"].counterparty, r["line"].debit, r["line"].credit,
+             r["movements"], r["movement_total"]) for r in view.lines]
+    return {"lines": lambda: exports.Table(
+        f"journal-entry-{e.pk}", ["entry_id", "business_date", "book", "purpose", "line_id",
+                                  "account", "program", "counterparty", "debit", "credit",
+                                  "movements", "movement_total"], rows,
+        money=frozenset({"debit", "credit", "movement_total"}), sheet="Journal entry")}
+
+
+def journal_line_tables(line, rows: list[dict]) -> dict[str, Callable[[], exports.Table]]:
+    """The movements a journal line was posted from, per loan."""
+    return {"movements": lambda: exports.Table(
+        f"journal-line-{line.pk}-movements",
+        ["journal_line_id", "loan_no", "txn_no", "installment_seq", "amount"],
+        [(line.pk, r["loan_no"], r["txn_no"] or "", r["installment_seq"], r["amount"])
+         for r in rows], money=frozenset({"amount"}), sheet="Movements")}

@@ -223,6 +223,10 @@ def journal_entry_detail(request, entry_id: int):
         view = selectors.journal_entry_detail(entry_id=entry_id)
     except JournalEntry.DoesNotExist as exc:
         raise Http404("no such journal entry") from exc
+    if request.GET.get("download"):  # ?download=xlsx or csv
+        return page_downloads.download(page_downloads.entry_tables(view),
+                                       request.GET["download"], request.GET.get("table"),
+                                       f"journal-entry-{view.entry.pk}")
     return render(request, "reports/journal_entry.html", _context(
         request, f"Journal entry #{view.entry.pk} {view.entry.purpose}", view=view,
         entry=view.entry))
@@ -230,10 +234,15 @@ def journal_entry_detail(request, entry_id: int):
 
 @staff_page(JOURNALS)
 def journal_line_movements(request, line_id: int):
+    download = request.GET.get("download")  # ?download=xlsx or csv: every movement
     try:
-        line, rows = selectors.journal_line_movements(line_id=line_id)
+        line, rows = selectors.journal_line_movements(
+            line_id=line_id, **({"limit": 10**9} if download else {}))
     except JournalLine.DoesNotExist as exc:
         raise Http404("no such journal line") from exc
+    if download:
+        return page_downloads.download(page_downloads.journal_line_tables(line, rows), download,
+                                       request.GET.get("table"), f"journal-line-{line.pk}")
     return render(request, "reports/journal_line.html", _context(
         request, f"Journal line #{line.pk}: its movements", line=line, rows=rows,
         limit=selectors.DRILL_PAGE))

@@ -91,3 +91,26 @@ def test_a_loan_downloads_every_table_of_its_page(claim_day, staff_client):  # n
     schedule = _csv(staff_client.get(url, {"download": "csv", "table": "schedule"}))
     assert [D(r["principal_due"]) for r in schedule] == \
         [i.principal_due for i in view.installments]
+
+
+def test_a_journal_entry_and_a_line_download_their_rows(claim_day, staff_client):  # noqa: F811
+    loan = Loan.objects.get(loan_no="L1")
+    entry = next(e for e in staff_client.get(f"/reports/loans/{loan.pk}/").context["view"]
+                 .entries if e.purpose == "COLLECT")
+    url = f"/reports/journal-entries/{entry.pk}/"
+    view = staff_client.get(url).context["view"]
+    (rows,) = _sheets(staff_client.get(url, {"download": "xlsx"}),
+                      f"journal-entry-{entry.pk}.xlsx").values()
+    assert [r["line_id"] for r in rows] == [r["line"].pk for r in view.lines]
+    debits = sum(_money(r["debit"]) for r in rows)
+    assert debits == sum(_money(r["credit"]) for r in rows) > 0
+    assert [D(r["debit"]) for r in _csv(staff_client.get(url, {"download": "csv"}))] == \
+        [r["line"].debit for r in view.lines]
+
+    line = next(r for r in view.lines if r["movements"])
+    url = f"/reports/journal-lines/{line['line'].pk}/"
+    (movements,) = _sheets(staff_client.get(url, {"download": "xlsx"}),
+                           f"journal-line-{line['line'].pk}.xlsx").values()
+    assert len(movements) == line["movements"]
+    assert sum(_money(r["amount"]) for r in movements) == line["movement_total"] == \
+        (line["line"].debit or line["line"].credit)
