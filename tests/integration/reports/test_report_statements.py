@@ -172,8 +172,12 @@ def test_statement_csv_has_a_bom_the_page_totals_and_chinese(claim_day, staff_cl
 
 def test_loan_page_shows_schedule_shares_repayments_and_postings(claim_day, staff_client):
     from lending.models import Loan
+    from lending.reconciliation.models import Break
 
     loan = Loan.objects.get(loan_no="L1")
+    brk = Break.objects.create(partner=loan.partner, loan=loan, loan_no=loan.loan_no,
+                               kind="DPD_MISMATCH", business_date=PAID, last_seen_on=PAID,
+                               ours="92", theirs="95")
     response = staff_client.get(f"/reports/loans/{loan.pk}/")
     assert response.status_code == 200
     view = response.context["view"]
@@ -189,6 +193,8 @@ def test_loan_page_shows_schedule_shares_repayments_and_postings(claim_day, staf
     html = response.content.decode()
     assert all(f'href="/reports/journal-entries/{e.pk}/"' in html for e in view.entries)
     assert "B1" in html
+    assert brk in view.breaks  # the loan's breaks, on its page
+    assert "ours 92 / theirs 95" in html.split('id="loan-breaks"')[1].split("</table>")[0]
 
 
 def test_pages_are_for_staff_with_the_permission(client, django_user_model):
