@@ -32,7 +32,7 @@ def _break(code: str, pick: int, field: str) -> Break:
     return brk
 
 
-def test_the_demo_leaves_breaks_open_for_days_and_the_corrected_one_closes_itself():
+def test_the_demo_leaves_breaks_open_for_days_and_the_corrected_one_closes_itself(staff_client):
     demo.demo_setup()
     assert demo.demo_settle(start=START, end=END, per_day=4) == 30  # 15 days × 2 platforms
     assert checks.run_checks(as_of=END) == []
@@ -64,3 +64,11 @@ def test_the_demo_leaves_breaks_open_for_days_and_the_corrected_one_closes_itsel
     board = {d.partner.code: dict(d.break_buckets) for d in dashboard.partners}
     assert board["ALPHA"]["6+"] == 1 and board["BETA"]["3-5"] == 1
     assert board["ALPHA"]["3-5"] == 0 and board["BETA"]["6+"] == 0
+
+    # the breaks list: open ones of 6+ days, and the corrected one saying it closed itself
+    page = staff_client.get("/reports/breaks/", {"age": "6+"})
+    assert [b.pk for b in page.context["page"]] == [old.pk]
+    page = staff_client.get("/reports/breaks/", {"status": "AUTO_CLEARED", "age": "6+"})
+    assert [b.pk for b in page.context["page"]] == [fixed.pk]
+    row = page.content.decode().split(f'id="break-{fixed.pk}"')[1].split("</tr>")[0]
+    assert "no longer differs" in row
