@@ -64,7 +64,8 @@ class AccrualDay:
 
     def _fee(self, amount: Decimal, days: int) -> None:
         """BANK_FIXED_YIELD: the bank's gross share above its yield is a service fee. The yield
-        is on the borrower's basis for the period (§8.7): a regular monthly period of an
+        is on the borrower's basis for the period (§8.7) — the bank's part of the balance the
+        period's interest runs on — and a regular monthly period of an
         EQUAL_INSTALLMENT / EQUAL_PRINCIPAL loan earns ÷ 12, a part of it that share of the
         period's days; DAILY and INTEREST_FIRST loans and an irregular first period earn
         actual days at the day-count basis."""
@@ -72,14 +73,22 @@ class AccrualDay:
         bank = loan.shares.get(t.bank_id)
         if t.interest_rule != "BANK_FIXED_YIELD" or not t.bank_yield or bank is None:
             return
-        gross = weighted_parts(amount, self._weights("accrual_weight"), loan.residual)
+        weights = self._weights("accrual_weight")
+        gross = weighted_parts(amount, weights, loan.residual)
+        # The basis is the bank's part of the balance the period's interest runs on: its
+        # principal less its part of principal billed and unpaid (an overdue instalment's
+        # principal bears penalty, not interest).
+        billed_unpaid = sum((i.principal_unpaid for i in loan.insts if i.seq <= loan.billed_seq),
+                            ZERO)
+        basis = bank.principal - (weighted_parts(billed_unpaid, weights, loan.residual).get(
+            t.bank_id, ZERO) if billed_unpaid > 0 else ZERO)
         current = loan.insts[loan.billed_seq] if loan.billed_seq < len(loan.insts) else None
         if (t.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and current is not None
                 and self._regular_current()):
             whole = (current.due_on - _period_start(loan, current)).days or 1
-            entitled = q2(bank.principal * t.bank_yield / 12 * days / whole)
+            entitled = q2(basis * t.bank_yield / 12 * days / whole)
         else:
-            entitled = q2(bank.principal * t.bank_yield * days / t.year_days)
+            entitled = q2(basis * t.bank_yield * days / t.year_days)
         fee = gross.get(t.bank_id, ZERO) - entitled
         if fee > 0:
             self.move(t.bank_id, "FEE", "FEE", fee, None, self.fee_txn)

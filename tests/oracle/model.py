@@ -149,7 +149,11 @@ class LoanModel(PaymentRules, LossRules):
             st.shares[f]["INTEREST"] += a
         if self.s.interest_rule != "BANK_FIXED_YIELD" or not amount or to <= frm:
             return
-        bank = st.shares["BANK"]["PRINCIPAL"]
+        # the bank's part of the balance the period's interest runs on (§8.7 "the same basis"):
+        # its principal less its part of earlier instalments' principal billed and not paid
+        billed_unpaid = sum((x.p_due for x in st.insts if x.billed and x.seq < it.seq), ZERO)
+        bank = st.shares["BANK"]["PRINCIPAL"] - (
+            self._split(billed_unpaid)["BANK"] if billed_unpaid > 0 else ZERO)
         regular = self.s.method in ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL") and not (
             it.seq == 1 and self.irregular)
         if regular:

@@ -28,9 +28,8 @@ one), the claim scope other than principal + interest, non-accrual (DPD 90 is be
 world), the penalty-to-platform/bank agreement rules.
 
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
-generator by default — REPLAY, PIECEWISE (issue 20's note) and FEE_PART_PERIOD (the
-fixed-yield fee of a part of a monthly period; ADVANCE and FEE_REVERSAL are fixed and
-generated); tolerated
+generator by default — REPLAY and PIECEWISE (issue 20's note); ADVANCE, FEE_REVERSAL and
+FEE_PART_PERIOD are fixed and generated; tolerated
 to a cent per funder, the loan's total exact — PENALTY_SPLIT (positions), PF_SPLIT (every
 PER_FUNDER_RATE loan is `split_tolerant`) and the split of a reversal (`split_tolerant`);
 ORACLE_KNOWN_DEFECTS= (empty) generates and

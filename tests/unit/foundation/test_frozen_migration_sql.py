@@ -17,7 +17,7 @@ LIVE_TO_LATEST_COPY = [
      "partners/migrations/sql/0004_quarantine_append_only.sql"),
     ("lending/sql/agreement_integrity.sql", "lending/migrations/sql/0002_agreement_integrity.sql"),
     ("lending/intake/sql/functions.sql", "lending/migrations/sql/0004_intake_functions.sql"),
-    ("lending/sql/positions.sql", "lending/migrations/sql/0027_positions.sql"),
+    ("lending/sql/positions.sql", "lending/migrations/sql/0033_positions.sql"),
 ]
 
 

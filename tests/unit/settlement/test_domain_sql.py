@@ -1,6 +1,6 @@
 """The SQL functions rendered from lending.domain: the frozen copy migration 0022 installs is
-today's rendering, the live positions.sql is what the database has, and the installed
-functions answer what the domain answers."""
+today's rendering and the installed functions answer what the domain answers (the live
+positions.sql against its frozen copy: tests/unit/foundation/test_frozen_migration_sql.py)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,6 @@ FROZEN = ROOT / "migrations" / "sql"
 def test_the_frozen_copy_is_the_rendering_of_the_domain():
     # A change to the domain's rules must come with a new migration (and a new frozen copy).
     assert (FROZEN / "0022_domain_functions.sql").read_text() == domain_functions_sql()
-
-
-def test_the_live_positions_sql_is_the_latest_frozen_copy():
-    # A change to positions.sql must come with a migration that freezes it (the newest copy).
-    latest = sorted(FROZEN.glob("*_positions.sql"))[-1]
-    assert (ROOT / "sql" / "positions.sql").read_text() == latest.read_text()
 
 
 @pytest.mark.django_db

@@ -59,3 +59,28 @@ def test_a_reversal_whose_advance_cannot_be_taken_back_is_refused_whole():
     assert r.rejects and r.rejects[0][:2] == (8, "NOT_REVERSIBLE")
     assert "100.00 short" in r.rejects[0][3]
     assert not r.movements and ln.overpaid == 0 and r.applied_txns == []
+
+
+def test_the_yield_basis_leaves_out_an_overdue_instalments_principal():
+    # Instalment 1 (766.80 principal, due 02-15) is not paid. Period 2 (02-15 → 03-15, 29 days
+    # in 2024) accrues on 9,233.20: 138.50. The bank's yield is on its part of that balance
+    # (§8.7 "the same basis"): 7,000.00 less HALF_UP(766.80 × 0.7) = 536.76, i.e. 6,463.24;
+    # the overdue principal bears penalty, not interest.
+    ln, t = _fixed()
+    r1 = loan_day(ln, t, date(2024, 2, 16), [])
+    assert _fee(r1) == D("105.00") - q2(D("7000.00") * D("0.08") / 12) == D("58.33")
+    # A PREPAYMENT on 02-20, 5 days into period 2: interest to date 138.50 × 5 / 29 = 23.88,
+    # the bank's gross part 16.72, its yield 6,463.24 × 8 % ÷ 12 × 5 / 29 = 7.43 → fee 9.29
+    # (on 7,000.00 the yield was 8.05 and the fee 8.67).
+    r2 = loan_day(ln, t, date(2024, 2, 20), [Event(1, "PREPAYMENT", D("3000.00"))])
+    entitled = q2(D("6463.24") * D("0.08") / 12 * 5 / 29)
+    assert entitled == D("7.43")
+    assert _fee(r2) == D("16.72") - entitled == D("9.29")
+
+
+def test_at_billing_the_yield_basis_leaves_out_an_overdue_instalments_principal():
+    ln, t = _fixed()
+    loan_day(ln, t, date(2024, 2, 16), [])
+    r = loan_day(ln, t, date(2024, 3, 16), [])
+    # period 2's 138.50, the bank's gross HALF_UP(96.95) = 96.95; yield on 6,463.24 ÷ 12
+    assert _fee(r) == D("96.95") - q2(D("6463.24") * D("0.08") / 12) == D("53.86")
