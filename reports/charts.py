@@ -27,11 +27,11 @@ def line_chart(points: list[tuple[str, Decimal]], *, title: str, css_id: str) ->
     path = " ".join(f"{x},{yy}" for x, yy in coords)
     zero = y(Decimal(0))
     dots = "".join(
-        f'<circle cx="{x}" cy="{yy}" r="2"><title>{escape(label)}: {v}</title></circle>'
+        f'<circle cx="{x}" cy="{yy}" r="2"><title>{escape(label)}: {Decimal(v):,}</title></circle>'
         for (x, yy), (label, v) in zip(coords, points, strict=True))
     return mark_safe(
         f'<figure class="chart" id="{escape(css_id)}"><figcaption>{escape(title)} '
-        f'<small>{escape(points[0][0])} – {escape(points[-1][0])}, last {values[-1]}</small>'
+        f'<small>{escape(points[0][0])} – {escape(points[-1][0])}, last {values[-1]:,}</small>'
         f'</figcaption><svg role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}"><line x1="0" x2="{WIDTH}" y1="{zero}" y2="{zero}" '
         f'stroke="#ccc"/><polyline fill="none" stroke="#417690" stroke-width="1.5" '

@@ -94,3 +94,11 @@ def test_the_downloads_are_for_staff_with_the_permission(claim_day, client,  # n
     user = django_user_model.objects.create_user("clerk", password="pw-clerk-1", is_staff=True)
     client.force_login(user)
     assert client.get("/reports/?download=xlsx").status_code == 403
+
+
+def test_the_charts_figures_have_thousands_separators():
+    from reports.charts import line_chart
+
+    svg = line_chart([("2026-12-03", D("-48432.87")), ("2026-12-04", D("1234567.50"))],
+                     title="Net", css_id="trend-net")
+    assert "last 1,234,567.50</small>" in svg and "2026-12-03: -48,432.87</title>" in svg
