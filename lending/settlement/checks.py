@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.db import connection
 
 from config.sql_literals import lit
+from ledger import selectors as ledger_selectors
 from ledger.domain import chart
 from lending.settlement import positions
 from lending.settlement.models import RunState
 from lending.settlement.posting import program_dimension
+from lending.settlement.statements_ledger import SETTLEMENT_ACCOUNTS
 from partners.models import PartnerKind
 
 ZERO = Decimal("0.00")
@@ -58,17 +60,10 @@ def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> l
                 GROUP BY 1, 2""",
             [chart.BANK_GL, chart.MEMO_PREFIX, *params])
         sub = cur.fetchall()
-        cur.execute(
-            """SELECT b.code, l.program, a.code, SUM(l.debit) - SUM(l.credit)
-                 FROM ledger_journalline l
-                 JOIN ledger_journalentry e ON e.id = l.entry_id
-                 JOIN ledger_account a ON a.id = l.account_id
-                 JOIN ledger_book b ON b.id = e.book_id
-                WHERE e.business_date <= %s AND a.code = ANY(%s) AND l.program LIKE %s
-                GROUP BY 1, 2, 3""",
-            [day, [chart.LOANS_RECEIVABLE, chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE,
-                   chart.OFF_BALANCE_INTEREST], f"{partner_code}/%"])
-        gl = {(b, p, a): v for b, p, a, v in cur.fetchall()}
+    gl = ledger_selectors.balances_by_book_account_program(
+        accounts=[chart.LOANS_RECEIVABLE, chart.INTEREST_RECEIVABLE, chart.PENALTY_RECEIVABLE,
+                  chart.OFF_BALANCE_INTEREST],
+        as_of=day, program_prefix=program_dimension(partner_code, ""))
     problems = []
     for book, program, principal, interest, penalty, off in sub:
         dim = program_dimension(partner_code, program)
@@ -76,7 +71,7 @@ def _partner_subledger_vs_gl(partner_id: int, partner_code: str, day: date) -> l
                                   (chart.INTEREST_RECEIVABLE, interest),
                                   (chart.PENALTY_RECEIVABLE, penalty),
                                   (chart.OFF_BALANCE_INTEREST, off)):
-            got = gl.get((book, dim, account), ZERO)
+            got = gl.get((book, account, dim), ZERO)
             if (expected or ZERO) != got:
                 problems.append(f"{day} {book} {dim} account {account}: sub-ledger "
                                 f"{expected or ZERO} != GL {got}")
@@ -105,25 +100,17 @@ def statements_tie(*, as_of: date | None = None, partner_id: int | None = None) 
         problems = [f"statement {sid}: net {net} != lines {lines}"
                     for sid, net, lines in cur.fetchall()]
         cur.execute(
-            f"""WITH st AS (SELECT s.run_id, SUM(s.net_amount) AS net FROM lending_statement s
-                           {where} GROUP BY 1),
-                    gl AS (SELECT r.id AS run_id,
-                                  SUM(l.debit - l.credit) AS net
-                             FROM lending_settlementrun r
-                             JOIN partners_partner p ON p.id = r.partner_id
-                             JOIN ledger_journalentry e
-                               ON e.source_run = 'settle:' || to_char(r.business_date,
-                                                                       'YYYY-MM-DD') || ':' || p.code
-                             JOIN ledger_journalline l ON l.entry_id = e.id
-                             JOIN ledger_account a ON a.id = l.account_id
-                             JOIN ledger_book b ON b.id = e.book_id
-                            WHERE b.code = %s AND a.code IN ('1221', '1222', '2241', '2242', '2243')
-                            GROUP BY 1)
-                SELECT st.run_id, st.net, COALESCE(gl.net, 0) FROM st
-                  LEFT JOIN gl ON gl.run_id = st.run_id
-                 WHERE st.net <> COALESCE(gl.net, 0)""", params + [chart.BANK_GL])
-        problems += [f"run {rid}: statements net {net} != GL settlement accounts {g}"
-                     for rid, net, g in cur.fetchall()]
+            f"""SELECT s.run_id, 'settle:' || to_char(r.business_date, 'YYYY-MM-DD') || ':'
+                       || p.code, SUM(s.net_amount)
+                  FROM lending_statement s
+                  JOIN lending_settlementrun r ON r.id = s.run_id
+                  JOIN partners_partner p ON p.id = r.partner_id
+                  {where} GROUP BY 1, 2 ORDER BY 1""", params)
+        runs = cur.fetchall()
+    gl = ledger_selectors.balances_by_source_run(
+        book=chart.BANK_GL, accounts=SETTLEMENT_ACCOUNTS, source_runs=[key for _, key, _ in runs])
+    problems += [f"run {rid}: statements net {net} != GL settlement accounts {gl.get(key, 0)}"
+                 for rid, key, net in runs if net != gl.get(key, 0)]
     return problems
 
 

@@ -16,11 +16,13 @@ Which accounts a movement group posts to, and which statement line it makes, is 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
 
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
@@ -124,16 +126,8 @@ def post_run(run: SettlementRun) -> dict:
 
 def _gl_balances(accounts: list[str], programs: list[str], as_of) -> dict:
     """(book, account, program) → debit − credit over every entry dated ≤ as_of."""
-    with connection.cursor() as cur:
-        cur.execute(
-            """SELECT b.code, a.code, l.program, SUM(l.debit) - SUM(l.credit)
-                 FROM ledger_journalline l
-                 JOIN ledger_journalentry e ON e.id = l.entry_id
-                 JOIN ledger_account a ON a.id = l.account_id
-                 JOIN ledger_book b ON b.id = e.book_id
-                WHERE a.code = ANY(%s) AND l.program = ANY(%s) AND e.business_date <= %s
-                GROUP BY 1, 2, 3""", [accounts, programs, as_of])
-        return {(b, a, p): v for b, a, p, v in cur.fetchall()}
+    return ledger_selectors.balances_by_book_account_program(
+        accounts=accounts, programs=programs, as_of=as_of)
 
 
 def subledger_targets(partner_id: int, as_of) -> dict:
@@ -231,31 +225,37 @@ def statements_build(run: SettlementRun) -> list[Statement]:
 # A movement line's source is `mv:<run id>:<program id>:<funder id>:<event>:<component>:<rev>`
 # (the drill-down to the movements). Ids depend on the order rows were made in, so the
 # fingerprint reads it with the run dropped and the program and funder as their codes.
-_SOURCE_WITHOUT_IDS = """CASE WHEN l.source ~ '^mv:[0-9]+:[0-9]+:[0-9]+:' THEN
-        'mv:' || (SELECT g.code FROM lending_program g
-                   WHERE g.id = split_part(l.source, ':', 3)::bigint)
-        || ':' || (SELECT f.code FROM partners_partner f
-                    WHERE f.id = split_part(l.source, ':', 4)::bigint)
-        || ':' || array_to_string((string_to_array(l.source, ':'))[5:], ':')
-        ELSE l.source END"""
+_MOVEMENT_SOURCE = re.compile(r"mv:[0-9]+:([0-9]+):([0-9]+):")
+
+
+def _sources_without_ids(sources: list[str]) -> dict[str, str | None]:
+    """Movement source → `mv:<program code>:<funder code>:<event>:<component>:<rev>` (None when
+    its program or funder is gone, as SQL's NULL || text); other sources are left out."""
+    found = {s: m for s in sources if (m := _MOVEMENT_SOURCE.match(s))}
+    program_ids = sorted({int(m[1]) for m in found.values()})
+    funder_ids = sorted({int(m[2]) for m in found.values()})
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, code FROM lending_program WHERE id = ANY(%s)", [program_ids])
+        programs = dict(cur.fetchall())
+        cur.execute("SELECT id, code FROM partners_partner WHERE id = ANY(%s)", [funder_ids])
+        funders = dict(cur.fetchall())
+    out: dict[str, str | None] = {}
+    for source, m in found.items():
+        program, funder = programs.get(int(m[1])), funders.get(int(m[2]))
+        out[source] = (None if program is None or funder is None else
+                       ":".join(["mv", program, funder, *source.split(":")[4:]]))
+    return out
 
 
 def fingerprint(business_date, partner_code: str | None = None) -> str:
     """SHA-256 of everything posted for the date, in a canonical order (no ids, no times)."""
     like = f"settle:{business_date:%Y-%m-%d}:{partner_code}" if partner_code else \
         f"settle:{business_date:%Y-%m-%d}:%"
+    labels = _sources_without_ids(ledger_selectors.line_sources_list(
+        business_date=business_date, source_run_like=like))
     digest = hashlib.sha256()
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""SELECT e.idempotency_key, b.code, e.purpose, a.code, l.program, l.counterparty,
-                       {_SOURCE_WITHOUT_IDS}, l.debit, l.credit, l.currency
-                  FROM ledger_journalentry e
-                  JOIN ledger_journalline l ON l.entry_id = e.id
-                  JOIN ledger_book b ON b.id = e.book_id
-                  JOIN ledger_account a ON a.id = l.account_id
-                 WHERE e.business_date = %s AND e.source_run LIKE %s
-                 ORDER BY 1, 4, 5, 6, 7, 8, 9""", [business_date, like])
-        for row in cur:
-            digest.update("|".join(str(v) for v in row).encode())
-            digest.update(b"\n")
+    for row in ledger_selectors.lines_canonical_list(
+            business_date=business_date, source_run_like=like, source_labels=labels):
+        digest.update("|".join(str(v) for v in row).encode())
+        digest.update(b"\n")
     return digest.hexdigest()

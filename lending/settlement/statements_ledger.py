@@ -28,8 +28,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
-
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
@@ -55,19 +54,10 @@ def _is_guarantor_statement(st: Statement) -> bool:
 def _gross(st: Statement) -> Lines:
     """(account, program) → debit − credit that the statement's run posted in BANK_GL to the
     counterparty's settlement accounts: the statement's gross amounts (Σ = its net)."""
-    source_run = posting.run_key(st.run)
-    with connection.cursor() as cur:
-        cur.execute(
-            """SELECT a.code, l.program, SUM(l.debit - l.credit)
-                 FROM ledger_journalline l
-                 JOIN ledger_journalentry e ON e.id = l.entry_id
-                 JOIN ledger_book b ON b.id = e.book_id
-                 JOIN ledger_account a ON a.id = l.account_id
-                WHERE b.code = %s AND e.source_run = %s AND l.counterparty = %s
-                  AND a.code = ANY(%s)
-                GROUP BY 1, 2 ORDER BY 1, 2""",
-            [chart.BANK_GL, source_run, st.counterparty.code, list(SETTLEMENT_ACCOUNTS)])
-        return {(a, p): v for a, p, v in cur.fetchall() if v}
+    gross = ledger_selectors.counterparty_balances_by_account_program(
+        book=chart.BANK_GL, counterparty=st.counterparty.code, accounts=SETTLEMENT_ACCOUNTS,
+        source_run=posting.run_key(st.run))
+    return {k: v for k, v in gross.items() if v}
 
 
 def net_account(st: Statement) -> str:
@@ -135,18 +125,11 @@ def counterparty_balance(*, counterparty_code: str, as_of: date | None = None
     """A counterparty's running balance from the GL: per settlement account, debit − credit of
     every BANK_GL line with its code (dated up to `as_of`, default all), and their Σ under
     "TOTAL" (+: it owes the bank; −: the bank owes it)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            """SELECT a.code, SUM(l.debit - l.credit)
-                 FROM ledger_journalline l
-                 JOIN ledger_journalentry e ON e.id = l.entry_id
-                 JOIN ledger_book b ON b.id = e.book_id
-                 JOIN ledger_account a ON a.id = l.account_id
-                WHERE b.code = %s AND l.counterparty = %s AND a.code = ANY(%s)
-                  AND (%s::date IS NULL OR e.business_date <= %s::date)
-                GROUP BY 1""",
-            [chart.BANK_GL, counterparty_code, list(SETTLEMENT_ACCOUNTS), as_of, as_of])
-        found = dict(cur.fetchall())
+    found: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (account, _program), amount in ledger_selectors.counterparty_balances_by_account_program(
+            book=chart.BANK_GL, counterparty=counterparty_code, accounts=SETTLEMENT_ACCOUNTS,
+            as_of=as_of).items():
+        found[account] += amount
     out = {code: found.get(code) or ZERO for code in SETTLEMENT_ACCOUNTS}
     out["TOTAL"] = sum(out.values(), ZERO)
     return out
