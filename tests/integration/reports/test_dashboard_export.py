@@ -89,8 +89,7 @@ def test_the_dashboard_downloads_its_tables_as_xlsx_sheets_and_csv(claim_day, st
     assert staff_client.get("/reports/?download=pdf").status_code == 404
 
 
-def test_the_downloads_are_for_staff_with_the_permission(claim_day, client,  # noqa: F811
-                                                         django_user_model):
+def test_the_downloads_are_for_staff_with_the_permission(client, django_user_model):
     user = django_user_model.objects.create_user("clerk", password="pw-clerk-1", is_staff=True)
     client.force_login(user)
     assert client.get("/reports/?download=xlsx").status_code == 403
