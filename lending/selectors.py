@@ -7,6 +7,14 @@ from decimal import Decimal
 
 from django.db import connection
 
+from config.sql_literals import lit
+from lending.reconciliation.models import BreakStatus
+from lending.settlement.models import MovementEvent as Ev
+from lending.settlement.models import RunState
+from partners.models import PartnerKind
+
+BANK = lit(PartnerKind.BANK)
+
 
 @dataclass(frozen=True)
 class PortfolioLine:
@@ -23,11 +31,11 @@ def portfolio_summary_list() -> list[PortfolioLine]:
     """Per partner and program: loans, principal, the bank's and the partners' funded shares."""
     with connection.cursor() as cur:
         cur.execute(
-            """
+            f"""
             WITH shares AS (
                 SELECT s.loan_id,
-                       SUM(s.funded_principal) FILTER (WHERE f.kind = 'BANK') AS bank,
-                       SUM(s.funded_principal) FILTER (WHERE f.kind <> 'BANK') AS others
+                       SUM(s.funded_principal) FILTER (WHERE f.kind = {BANK}) AS bank,
+                       SUM(s.funded_principal) FILTER (WHERE f.kind <> {BANK}) AS others
                   FROM lending_loanshare s JOIN partners_partner f ON f.id = s.funder_id
                  GROUP BY s.loan_id
             )
@@ -67,16 +75,16 @@ def settlement_summary_list(*, date_from=None, date_to=None) -> list[SettlementL
             f"""
             WITH runs AS (
                 SELECT r.id, r.partner_id FROM lending_settlementrun r
-                 WHERE r.state = 'DONE' AND {span.format(c='r.business_date')}
+                 WHERE r.state = {lit(RunState.DONE)} AND {span.format(c='r.business_date')}
             ), mv AS (
                 SELECT runs.partner_id,
-                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'RECOVERY',
-                           'SUSPENSE_APPLY', 'CLAIM', 'WO_RECOVERY')) AS collections,
-                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'SUSPENSE_APPLY',
-                           'CLAIM', 'WO_RECOVERY') AND f.kind = 'BANK') AS bank,
-                       SUM(m.amount) FILTER (WHERE m.event IN ('COLLECT', 'RECOVERY',
-                           'SUSPENSE_APPLY', 'WO_RECOVERY') AND f.kind <> 'BANK') AS partners,
-                       SUM(m.amount) FILTER (WHERE m.event = 'DISBURSE' AND f.kind = 'BANK')
+                       SUM(m.amount) FILTER (WHERE m.event IN ({lit(Ev.COLLECT, Ev.RECOVERY,
+                           Ev.SUSPENSE_APPLY, Ev.CLAIM, Ev.WO_RECOVERY)})) AS collections,
+                       SUM(m.amount) FILTER (WHERE m.event IN ({lit(Ev.COLLECT, Ev.SUSPENSE_APPLY,
+                           Ev.CLAIM, Ev.WO_RECOVERY)}) AND f.kind = {BANK}) AS bank,
+                       SUM(m.amount) FILTER (WHERE m.event IN ({lit(Ev.COLLECT, Ev.RECOVERY,
+                           Ev.SUSPENSE_APPLY, Ev.WO_RECOVERY)}) AND f.kind <> {BANK}) AS partners,
+                       SUM(m.amount) FILTER (WHERE m.event = {lit(Ev.DISBURSE)} AND f.kind = {BANK})
                            AS disbursed
                   FROM lending_movement m JOIN runs ON runs.id = m.run_id
                   JOIN partners_partner f ON f.id = m.funder_id
@@ -88,7 +96,7 @@ def settlement_summary_list(*, date_from=None, date_to=None) -> list[SettlementL
                 SELECT partner_id, count(*) AS n FROM partners_quarantinedrow
                  WHERE {span.format(c='business_date')} GROUP BY 1
             ), b AS (
-                SELECT partner_id, count(*) AS n FROM lending_break WHERE status = 'OPEN'
+                SELECT partner_id, count(*) AS n FROM lending_break WHERE status = {lit(BreakStatus.OPEN)}
                  GROUP BY 1
             )
             SELECT p.code, (SELECT count(*) FROM runs WHERE runs.partner_id = p.id),
@@ -108,7 +116,7 @@ def last_settled_date(partner_id: int):
 
     The business-date rules of FILE_FORMATS.md v1.1 count from it: a file or a row dated on or
     before it touches a settled day, which is never rewritten."""
-    from lending.settlement.models import RunState, SettlementRun
+    from lending.settlement.models import SettlementRun
 
     return (SettlementRun.objects.filter(partner_id=partner_id, state=RunState.DONE)
             .order_by("-business_date").values_list("business_date", flat=True).first())
