@@ -77,6 +77,17 @@ def _user(username: str, *, superuser: bool = False, password: str | None = None
     return user
 
 
+def _approver(username: str):
+    """A staff user holding the approver role (four eyes: agreement versions need it)."""
+    from django.contrib.auth.models import Group
+
+    from controls.roles import APPROVER
+
+    user = _user(username)
+    user.groups.add(Group.objects.get(name=APPROVER))
+    return user
+
+
 def _agreement(code: str, *, platform: Partner, guarantor: Partner | None, bank_ratio: str,
                bank_rate: str | None = None, **terms) -> None:
     if Agreement.objects.filter(code=code).exists():
@@ -95,7 +106,7 @@ def _agreement(code: str, *, platform: Partner, guarantor: Partner | None, bank_
         ],
         created_by=_user("demo-maker"), **terms,
     )
-    services.agreement_version_approve(version=version, approved_by=_user("demo-checker"))
+    services.agreement_version_approve(version=version, approved_by=_approver("demo-checker"))
 
 
 def partner_logins() -> list[tuple[str, str]]:

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from benchmarks.database import bench_database_confirm
 from benchmarks.models import BenchPortfolio
+from controls.roles import APPROVER
 from lending import services
 from lending.models import Agreement, Program
 from partners.models import Partner, PartnerKind
@@ -204,7 +206,9 @@ def _agreement(code: str, *, platform: Partner, guarantor: Partner | None, bank_
         funders=[services.FunderTerms(bank, ratio, Decimal(bank_rate) if bank_rate else None),
                  services.FunderTerms(platform, 1 - ratio)],
         created_by=_user("bench-maker"), **terms)
-    services.agreement_version_approve(version=version, approved_by=_user("bench-checker"))
+    checker = _user("bench-checker")
+    checker.groups.add(Group.objects.get(name=APPROVER))  # four eyes: the approver role
+    services.agreement_version_approve(version=version, approved_by=checker)
     return agreement
 
 

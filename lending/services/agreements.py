@@ -129,7 +129,7 @@ def agreement_version_edited(*, version: AgreementVersion, by) -> AgreementVersi
 
 @transaction.atomic
 def agreement_version_reject(*, version: AgreementVersion, by, reason: str,
-                             require_role: bool = False) -> AgreementVersion:
+                             require_role: bool = True) -> AgreementVersion:
     """A second person rejects a pending version, with a reason; it can be edited again."""
     version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.PENDING_APPROVAL:
@@ -181,12 +181,13 @@ def agreement_version_draft(
 
 @transaction.atomic
 def agreement_version_approve(*, version: AgreementVersion, approved_by,
-                              require_role: bool = False) -> AgreementVersion:
+                              require_role: bool = True) -> AgreementVersion:
     """A second person approves a pending version; it becomes ACTIVE and ends the previous one.
 
     The approver is neither the maker nor anyone who edited the version
-    (controls.four_eyes); staff acting in the admin must also hold the approver role
-    (`require_role`). The terms are checked again, as they are now."""
+    (controls.four_eyes) and holds the approver role — every caller, not only the admin
+    (`require_role=False` only where a test proves the other rules alone). The terms are
+    checked again, as they are now."""
     version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.PENDING_APPROVAL:
         raise AgreementError(f"{version} is {version.status}, not pending approval")

@@ -6,7 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
+from controls.roles import APPROVER
 from lending import services
 from lending.models import Agreement, AgreementVersion, Program
 from partners.models import Partner, PartnerKind
@@ -30,6 +32,13 @@ def partner(code: str, kind: str = PartnerKind.PLATFORM, **extra) -> Partner:
 def user(username: str):
     User = get_user_model()
     obj, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    return obj
+
+
+def approver(username: str):
+    """A staff user with the approver role (controls.roles; the groups come by migration)."""
+    obj = user(username)
+    obj.groups.add(Group.objects.get(name=APPROVER))
     return obj
 
 
@@ -57,7 +66,7 @@ def active_agreement(
         created_by=user("maker"),
         **terms,
     )
-    return services.agreement_version_approve(version=version, approved_by=user("checker"))
+    return services.agreement_version_approve(version=version, approved_by=approver("checker"))
 
 
 def program(*, code: str, version: AgreementVersion, **params) -> Program:

@@ -26,7 +26,7 @@ def golden(db):
         funders=[services.FunderTerms(f.bank(), Decimal("0.70")),
                  services.FunderTerms(platform, Decimal("0.30"))],
         created_by=f.user("maker"))
-    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    services.agreement_version_approve(version=version, approved_by=f.approver("checker"))
     program = services.program_create(
         partner=platform, agreement=Agreement.objects.get(code="AG-G"), code="CASH",
         name="cash", repayment_methods=["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL",

@@ -44,7 +44,7 @@ def beta(golden):
         funders=[services.FunderTerms(f.bank(), D("0.70")),
                  services.FunderTerms(platform, D("0.30"))],
         created_by=f.user("maker"))
-    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    services.agreement_version_approve(version=version, approved_by=f.approver("checker"))
     services.program_create(
         partner=platform, agreement=Agreement.objects.get(code="AG-GB"), code="CASH",
         name="cash", repayment_methods=["EQUAL_INSTALLMENT"], max_annual_rate=D("0.24"),

@@ -114,7 +114,7 @@ def world_setup(code: str, bank_ratio: Decimal, grace: int, mult: Decimal, wo_dp
             funders=[services.FunderTerms(f.bank(), bank_ratio, bank_rate),
                      services.FunderTerms(platform, Decimal("1") - bank_ratio, platform_rate)],
             created_by=f.user("maker"), interest_split_rule=rule)
-        services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+        services.agreement_version_approve(version=version, approved_by=f.approver("checker"))
         services.program_create(
             partner=platform, agreement=Agreement.objects.get(code=f"AG-{code}-{prog}"),
             code=prog, name=prog, repayment_methods=ALL_METHODS,

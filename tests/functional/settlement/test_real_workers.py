@@ -64,7 +64,7 @@ def _setup_portfolio() -> None:
         funders=[services.FunderTerms(f.bank(), Decimal("0.70")),
                  services.FunderTerms(platform, Decimal("0.30"))],
         created_by=f.user("maker"))
-    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    services.agreement_version_approve(version=version, approved_by=f.approver("checker"))
     services.program_create(partner=platform, agreement=Agreement.objects.get(code="AG-W"),
                             code="CASH", name="cash",
                             repayment_methods=["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL"])

@@ -111,3 +111,20 @@ def test_agreement_version_terms_are_checked_again_at_approval():
         services.agreement_version_approve(version=pending, approved_by=approver,
                                            require_role=True)
     assert AgreementVersion.objects.get(pk=pending.pk).status == "PENDING_APPROVAL"
+
+
+def test_the_agreement_services_require_the_approver_role_by_default():
+    """Every caller of the service, not only the admin, needs an approver: a second staff user
+    without the role can neither approve nor reject a pending version (helper scripts, the
+    shell and future callers included); the approver can."""
+    active = f.active_agreement(code="AG-C", platform=f.partner("GAMMA"))
+    maker, plain = role_user("mia", "risk"), role_user("pat", "risk")
+    pending = fb.pending_version(agreement=active.agreement, maker=maker,
+                                 effective_from=date(2025, 1, 1))
+    with pytest.raises(services.FourEyesError, match="approver role"):
+        services.agreement_version_approve(version=pending, approved_by=plain)
+    with pytest.raises(services.FourEyesError, match="approver role"):
+        services.agreement_version_reject(version=pending, by=plain, reason="not agreed")
+    assert AgreementVersion.objects.get(pk=pending.pk).status == "PENDING_APPROVAL"
+    services.agreement_version_approve(version=pending, approved_by=role_user("ann", "approver"))
+    assert AgreementVersion.objects.get(pk=pending.pk).status == "ACTIVE"

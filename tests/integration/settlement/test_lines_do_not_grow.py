@@ -34,7 +34,7 @@ def _platform(code: str) -> None:
         funders=[services.FunderTerms(f.bank(), Decimal("0.70")),
                  services.FunderTerms(platform, Decimal("0.30"))],
         created_by=f.user("maker"))
-    services.agreement_version_approve(version=version, approved_by=f.user("checker"))
+    services.agreement_version_approve(version=version, approved_by=f.approver("checker"))
     services.program_create(partner=platform, agreement=agreement, code="CASH", name="cash",
                             repayment_methods=["EQUAL_INSTALLMENT"],
                             max_annual_rate=Decimal("0.24"), claim_trigger_dpd=80)
