@@ -211,6 +211,15 @@ REST_FRAMEWORK = {
         "partners.auth.PartnerApiKeyAuthentication",  # Authorization: Api-Key <key>
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON, and the same rows as a file: `Accept: text/csv` / `?format=csv` (UTF-8 with a BOM)
+    # and the XLSX media type / `?format=xlsx` (reports.renderers, issue 22)
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+        "reports.renderers.CSVRenderer",
+        "reports.renderers.XLSXRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "reports.renderers.FormatNegotiation",  # bad ?format=: 400
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
     "ALLOWED_VERSIONS": ["v1"],
     # Throttles (partners/throttles.py): per partner user, and failed API keys per address.

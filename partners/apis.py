@@ -18,6 +18,8 @@ from partners import selectors
 from partners.auth import IsPartnerUser
 from partners.models import FileKind, InboundFile, QuarantinedRow
 
+EXPORT_FORMATS = ("csv", "xlsx")  # the download renderers' formats (REST_FRAMEWORK settings)
+
 
 class InboundFileSerializer(serializers.ModelSerializer):
     class Meta:
@@ -77,6 +79,18 @@ class PartnerApiMixin(GenericAPIView):
 
     permission_classes = [IsPartnerUser]
     pagination_class = Pagination
+    export_name = "export"  # a CSV / XLSX download's file name (reports.renderers)
+
+    def paginate_queryset(self, queryset):
+        """A CSV or XLSX download (`Accept` or `?format=`) holds every row the filters select;
+        with `limit` or `offset` it holds that page, like the JSON."""
+        paging = self.pagination_class
+        fmt = getattr(getattr(self.request, "accepted_renderer", None), "format", None)
+        if fmt in EXPORT_FORMATS and paging is not None and not (
+                {paging.limit_query_param, paging.offset_query_param}
+                & set(self.request.query_params)):
+            return None
+        return super().paginate_queryset(queryset)
 
     def query_filters(self, filters: type[serializers.Serializer]) -> dict:
         """The query parameters validated by `filters` (400 naming each invalid one, an empty
@@ -119,6 +133,7 @@ class InboundFileListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's files, newest first."""
 
     serializer_class = InboundFileSerializer
+    export_name = "files"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -136,6 +151,7 @@ class InboundFileDetailApi(PartnerApiMixin, RetrieveAPIView):
 
     serializer_class = InboundFileSerializer
     queryset = InboundFile.objects.none()  # for the schema; reads go through the selector
+    export_name = "file"
 
     def get_object(self):
         obj = selectors.inbound_file_get(partner=self.request.partner, file_id=self.kwargs["pk"])
@@ -149,6 +165,7 @@ class QuarantinedRowListApi(PartnerApiMixin, ListAPIView):
 
     serializer_class = QuarantinedRowSerializer
     queryset = QuarantinedRow.objects.none()
+    export_name = "quarantined-rows"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -36,6 +36,7 @@ class BreakListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's reconciliation breaks, newest first."""
 
     serializer_class = BreakSerializer
+    export_name = "breaks"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -56,6 +57,7 @@ class StatementListApi(PartnerApiMixin, ListAPIView):
     """The requesting partner's net settlement statements with their lines, newest first."""
 
     serializer_class = StatementSerializer
+    export_name, export_row = "statements", "statement"  # XLSX: a sheet of lines too
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -72,6 +74,8 @@ class StatementDetailApi(PartnerApiMixin, RetrieveAPIView):
 
     serializer_class = StatementSerializer
     queryset = Statement.objects.none()  # for the schema; reads go through the selector
+    export_name, export_row = "statement", "statement"
+    export_csv_table = "lines"  # a statement's CSV: its lines (the XLSX has both sheets)
 
     def get_object(self):
         obj = selectors.statement_get(partner=self.request.partner,
@@ -102,6 +106,8 @@ class _OwnStatementAction(APIView):
     answers 404 like everything else of another partner's (not 405)."""
 
     permission_classes = [IsPartnerUser]
+    # an action's answer is JSON (or the browsable page), never a download
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         _own(request, kwargs["pk"])
