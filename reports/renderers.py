@@ -15,7 +15,9 @@ The rows:
   pagination envelope. The columns are the view serializer's fields, in its order; its
   `DecimalField`s are the money columns, its `DateField`s / `DateTimeField`s dates.
 - a nested list of objects (a statement's `lines`) is a table of its own: a second XLSX sheet,
-  each row led by its parent's `id` (as `<export_row>_id`) and `business_date`. The CSV holds
+  each row led by its parent's `id` (as `<export_row>_id`; or the view's `export_key`) and
+  `business_date`; or, named by the view's `export_wide`, spread into columns of the main
+  table (a snapshot's funders: `bank_principal`, `bank_interest`, …). The CSV holds
   one table: the main rows, or the view's `export_csv_table` (a statement's detail: its lines).
 - the file is named after the view's `export_name` and the requesting partner's code.
 
@@ -86,6 +88,23 @@ def _cell(value, field, *, typed: bool):
     return value
 
 
+def _spread(rows: list[dict], key: str, child: dict | None) -> dict:
+    """The view's `export_wide` list spread into columns, `<first field>_<field>` for each
+    item (a snapshot's funders: `bank_principal`, …), from the first row's items:
+    {column: (getter, field)}."""
+    if not child or not rows:
+        return {}
+    label, *rest = list(child)
+    out = {}
+    for i, item in enumerate(rows[0].get(key) or []):
+        prefix = str(item.get(label)).lower()
+        for k in rest:
+            out[f"{prefix}_{k}"] = (
+                lambda r, i=i, k=k: ((r.get(key) or [])[i].get(k)
+                                     if i < len(r.get(key) or []) else None), child[k])
+    return out
+
+
 def _money(fields: dict) -> frozenset[str]:
     return frozenset(name for name, f in fields.items()
                      if isinstance(f, serializers.DecimalField))
@@ -97,17 +116,23 @@ def tables(data, view, *, typed: bool) -> list[exports.Table]:
     fields = _fields(view, rows)
     name = getattr(view, "export_name", "export")
     flat = {k: f for k, f in fields.items() if _nested(f) is None}
+    wide = getattr(view, "export_wide", None)
+    spread = _spread(rows, wide, _nested(fields.get(wide))) if wide else {}
     main = exports.Table(
-        name, list(flat),
-        [[_cell(r.get(k), f, typed=typed) for k, f in flat.items()] for r in rows],
-        money=_money(flat), sheet=getattr(view, "export_sheet", name.capitalize()))
+        name, [*flat, *spread],
+        [[_cell(r.get(k), f, typed=typed) for k, f in flat.items()]
+         + [_cell(get(r), f, typed=typed) for get, f in spread.values()] for r in rows],
+        money=_money(flat) | _money({k: f for k, (_, f) in spread.items()}),
+        sheet=getattr(view, "export_sheet", name.capitalize()))
     out = [main]
+    key_name = getattr(view, "export_key", "id")
     for key, field in fields.items():
         child = _nested(field)
-        if child is None:
+        if child is None or key == wide:
             continue
-        lead = {f"{getattr(view, 'export_row', 'parent')}_id": "id"} | ({"business_date": "business_date"}
-                                       if "business_date" in flat else {})
+        lead = {(f"{getattr(view, 'export_row', 'parent')}_id" if key_name == "id"
+                 else key_name): key_name} | ({"business_date": "business_date"}
+                                              if "business_date" in flat else {})
         child_rows = [[_cell(r.get(src), flat.get(src), typed=typed) for src in lead.values()]
                       + [_cell(item.get(k), f, typed=typed) for k, f in child.items()]
                       for r in rows for item in (r.get(key) or [])]

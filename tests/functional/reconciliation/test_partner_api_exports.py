@@ -194,3 +194,37 @@ def test_an_unknown_or_empty_format_is_a_400_naming_it(world):
         resp = client.get("/api/v1/statements/", {"format": value})
         assert resp.status_code == 400 and "format" in resp.json(), resp.content
     assert client.get("/api/v1/statements/", {"format": "json"}).status_code == 200
+
+
+@pytest.mark.urls("tests.functional.reconciliation.snapshot_urls")
+def test_the_loan_snapshot_in_json_csv_and_xlsx_holds_only_own_loans(world):
+    client = _client_for(world["alpha"])
+    assert client.get("/api/v1/snapshot/").status_code == 400  # the day is required
+    body = client.get("/api/v1/snapshot/", {"business_date": "2026-06-16", "limit": 1000})
+    assert body.status_code == 200, body.content
+    json_rows = body.json()["results"]
+    assert [r["loan_no"] for r in json_rows] == ["A1", "A2"]
+    json_total = sum(Decimal(r["principal_outstanding"]) for r in json_rows)
+    funders = [f["funder"] for f in json_rows[0]["funders"]]
+    assert funders and json_total > 0
+    bank = funders[0].lower()
+    bank_total = sum(Decimal(r["funders"][0]["principal"]) for r in json_rows)
+
+    rows = _csv(client.get("/api/v1/snapshot/", {"business_date": "2026-06-16"},
+                           HTTP_ACCEPT=CSV))
+    assert [r["loan_no"] for r in rows] == ["A1", "A2"]
+    assert sum(Decimal(r["principal_outstanding"]) for r in rows) == json_total
+    assert sum(Decimal(r[f"{bank}_principal"]) for r in rows) == bank_total
+
+    sheet = _xlsx(client.get("/api/v1/snapshot/", {"business_date": "2026-06-16",
+                                                   "format": "xlsx"}))["Loan-snapshot"]
+    assert [r["loan_no"] for r in sheet] == ["A1", "A2"]
+    assert sum(Decimal(str(r["principal_outstanding"])) for r in sheet) == json_total
+    assert isinstance(sheet[0][f"{bank}_principal"], int | float)
+    assert isinstance(sheet[0]["as_of"], datetime)
+
+    beta = _csv(_client_for(world["beta"]).get("/api/v1/snapshot/?business_date=2026-06-16",
+                                               HTTP_ACCEPT=CSV))
+    assert [r["loan_no"] for r in beta] == ["B1"]
+    before = client.get("/api/v1/snapshot/", {"business_date": "2020-01-01"}).json()
+    assert before["count"] == 0  # no loan booked yet
