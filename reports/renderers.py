@@ -123,7 +123,7 @@ def tables(data, view, *, typed: bool) -> list[exports.Table]:
         [[_cell(r.get(k), f, typed=typed) for k, f in flat.items()]
          + [_cell(get(r), f, typed=typed) for get, f in spread.values()] for r in rows],
         money=_money(flat) | _money({k: f for k, (_, f) in spread.items()}),
-        sheet=getattr(view, "export_sheet", name.capitalize()))
+        sheet=getattr(view, "export_sheet", name.replace("-", " ").capitalize()))
     out = [main]
     key_name = getattr(view, "export_key", "id")
     for key, field in fields.items():

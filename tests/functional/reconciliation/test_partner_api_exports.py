@@ -166,7 +166,7 @@ def test_breaks_files_and_quarantined_rows_download(world):
     quarantined = _csv(client.get(url, HTTP_ACCEPT=CSV))
     assert [(r["message"], r["amount"]) for r in quarantined] == [
         (f"金额无效: {CHINESE}", "12.34")]
-    sheet = _xlsx(client.get(url, HTTP_ACCEPT=XLSX))["Quarantined-rows"]
+    sheet = _xlsx(client.get(url, HTTP_ACCEPT=XLSX))["Quarantined rows"]
     assert sheet[0]["amount"] == 12.34 and sheet[0]["message"].endswith(CHINESE)
 
 
@@ -217,7 +217,7 @@ def test_the_loan_snapshot_in_json_csv_and_xlsx_holds_only_own_loans(world):
     assert sum(Decimal(r[f"{bank}_principal"]) for r in rows) == bank_total
 
     sheet = _xlsx(client.get("/api/v1/snapshot/", {"business_date": "2026-06-16",
-                                                   "format": "xlsx"}))["Loan-snapshot"]
+                                                   "format": "xlsx"}))["Loan snapshot"]
     assert [r["loan_no"] for r in sheet] == ["A1", "A2"]
     assert sum(Decimal(str(r["principal_outstanding"])) for r in sheet) == json_total
     assert isinstance(sheet[0][f"{bank}_principal"], int | float)
