@@ -20,6 +20,7 @@ from .money import ZERO, accrued_part, q2
 from .penalty import penalty_for_days
 from .schedule import first_period_interest, is_regular_first_period
 from .split import weighted_parts
+from .weights import accrual_weights
 
 
 class AccrualDay:
@@ -143,6 +144,21 @@ class AccrualDay:
             elif nxt is None or start < nxt:
                 nxt = start
         loan.penalty_base, loan.compound_base, loan.next_penalty_on = base, cbase, nxt
+
+    def reweigh_interest(self) -> None:
+        """PER_FUNDER_RATE: each funder's interest is from its own balance at its own rate
+        (§3.5, R11), so the interest weights follow the balances after every change of
+        principal (a claimed loan keeps the weights the claim gave it)."""
+        loan = self.loan
+        if self.terms.interest_rule != "PER_FUNDER_RATE" or loan.state == "CLAIMED":
+            return
+        shares = loan.shares.values()
+        if not any(s.principal > 0 and s.rate for s in shares):
+            return  # nothing earns: keep the weights (the derived accrual is zero)
+        weights = accrual_weights("PER_FUNDER_RATE", {s.funder_id: s.principal for s in shares},
+                                  {s.funder_id: s.rate for s in shares})
+        for s in shares:
+            s.accrual_weight = weights[s.funder_id]
 
     def _weights(self, attr: str) -> dict[int, Decimal]:
         return {fid: getattr(s, attr) for fid, s in self.loan.shares.items()}

@@ -112,6 +112,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             # Money held in suspense pays what has fallen due (and nothing early).
             ctx._pay(loan.overpaid, kind="SCHEDULED", txn=None, event="SUSPENSE_APPLY")
             ctx.refund_if_closed(None)
+            ctx.reweigh_interest()
 
     def bring_to(on: date) -> None:
         if at[0] == on:
@@ -157,6 +158,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
                                     "reverse the later repayments first"))
                 continue
             ctx.reverse(ev)
+            ctx.reweigh_interest()
             out.applied_txns.append(ev.txn_id)
             continue
         if loan.state in NO_PAYMENT_STATES:
@@ -174,6 +176,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
         else:
             ctx._pay(ev.amount, kind=ev.kind, txn=ev.txn_id)
         ctx.refund_if_closed(ev.txn_id)
+        ctx.reweigh_interest()
         out.applied_txns.append(ev.txn_id)
     bring_to(day)
     # Aging transitions that change balances (DPD, class and accrual flags are set in SQL).

@@ -84,6 +84,7 @@ class Share:
     written_off: Decimal = ZERO
     recovered: Decimal = ZERO
     new: bool = False
+    rate: Decimal | None = None  # PER_FUNDER_RATE: the funder's own rate (§3.5, R11)
 
 
 @dataclass(slots=True)

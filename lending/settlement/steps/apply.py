@@ -121,9 +121,11 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
         """SELECT loan_id, funder_id, principal_outstanding, interest_outstanding,
                   penalty_outstanding, compound_outstanding, accrual_weight, penalty_weight,
                   is_residual, funded_principal, claimed_amount, written_off_amount,
-                  recovered_amount
+                  recovered_amount, interest_rate
              FROM lending_loanshare WHERE loan_id = ANY(%s)""", [ids]):
-        loans[r[0]].shares[r[1]] = Share(*r[1:])
+        share = Share(*r[1:13])
+        share.rate = r[13]
+        loans[r[0]].shares[r[1]] = share
     for r in _fetch(
         """SELECT loan_id, seq, due_on, principal_due, interest_due, principal_paid,
                   interest_paid, status, paid_on
