@@ -196,7 +196,6 @@ def test_an_unknown_or_empty_format_is_a_400_naming_it(world):
     assert client.get("/api/v1/statements/", {"format": "json"}).status_code == 200
 
 
-@pytest.mark.urls("tests.functional.reconciliation.snapshot_urls")
 def test_the_loan_snapshot_in_json_csv_and_xlsx_holds_only_own_loans(world):
     client = _client_for(world["alpha"])
     assert client.get("/api/v1/snapshot/").status_code == 400  # the day is required
