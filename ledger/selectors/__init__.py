@@ -6,7 +6,8 @@ the modules below is re-exported here, so callers write `from ledger.selectors i
 
 - accounts: one account's balance and lines (and UnknownLedgerObject);
 - trial_balance: a book's trial balance, unbalanced entries, the books;
-- dimensions: balances by book, account, program, counterparty and source run (settlement).
+- dimensions: balances by book, account, program, counterparty and source run (settlement);
+- purposes: the entries of one purpose per program and source (the reconciliation's rounding).
 """
 
 from ledger.selectors.accounts import (
@@ -22,6 +23,11 @@ from ledger.selectors.dimensions import (
     counterparty_balances_by_account_program,
     line_sources_list,
     lines_canonical_list,
+)
+from ledger.selectors.purposes import (
+    purpose_balances_by_program_source,
+    purpose_entries_count,
+    purpose_latest_entry_by_program,
 )
 from ledger.selectors.trial_balance import (
     TrialBalance,
@@ -46,5 +52,8 @@ __all__ = [
     "entries_unbalanced_list",
     "line_sources_list",
     "lines_canonical_list",
+    "purpose_balances_by_program_source",
+    "purpose_entries_count",
+    "purpose_latest_entry_by_program",
     "trial_balance_list",
 ]

@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.domain import chart
 from ledger.domain.drafts import EntryDraft, LineDraft
@@ -86,34 +87,11 @@ SELECT d.program_id, g.code, g.currency, d.field, sum(d.difference)
  GROUP BY 1, 2, 3, 4
 """
 
-# What the rounding account holds per program dimension and field (all dates) and when it was
-# last set; then the latest rounding entry per dimension on or before the date.
-_HELD_SQL = """
-SELECT l.program, l.source, sum(l.credit - l.debit), max(e.business_date)
-  FROM ledger_journalline l
-  JOIN ledger_journalentry e ON e.id = l.entry_id
-  JOIN ledger_book b ON b.id = e.book_id
-  JOIN ledger_account a ON a.id = l.account_id
- WHERE b.code = %(book)s AND e.purpose = %(purpose)s AND a.code = %(rounding)s
- GROUP BY 1, 2
-"""
-_LATEST_SQL = """
-SELECT DISTINCT ON (l.program) l.program, e.id, e.business_date
-  FROM ledger_journalentry e
-  JOIN ledger_book b ON b.id = e.book_id
-  JOIN ledger_journalline l ON l.entry_id = e.id
- WHERE b.code = %(book)s AND e.purpose = %(purpose)s AND e.business_date <= %(bdate)s
- ORDER BY l.program, e.business_date DESC, e.id DESC
-"""
-
-
 def rounding_post(cur, *, partner_code: str, business_date: date) -> RoundingResult:
     """Set the partner's rounding account to the day's within-tolerance differences (table
     `recon_diff` of breaks_reconcile, same transaction); one entry per program with a delta."""
     result = RoundingResult(entry_of_program={})
     book = chart.memo_book_code(partner_code)
-    params = {"book": book, "purpose": PURPOSE, "rounding": chart.ROUNDING,
-              "bdate": business_date}
     cur.execute(_TARGETS_SQL)
     targets: dict[tuple[str, str], Decimal] = {}
     programs: dict[str, tuple[int, str, str]] = {}
@@ -121,11 +99,13 @@ def rounding_post(cur, *, partner_code: str, business_date: date) -> RoundingRes
         dim = program_dimension(partner_code, code)
         targets[(dim, SOURCE_PREFIX + field)] = total
         programs[dim] = (program_id, code, currency)
-    cur.execute(_HELD_SQL, params)
+    # what the rounding account holds per program dimension and field (all dates), on its
+    # credit side, and when it was last set
     held: dict[tuple[str, str], Decimal] = {}
     latest = None
-    for dim, source, amount, last_day in cur.fetchall():
-        held[(dim, source)] = amount
+    for key, (net, last_day) in ledger_selectors.purpose_balances_by_program_source(
+            book=book, purpose=PURPOSE, account=chart.ROUNDING).items():
+        held[key] = -net
         latest = last_day if latest is None else max(latest, last_day)
     if not targets and not held:  # nothing within the tolerance, ever: no book to touch
         return result
@@ -149,10 +129,8 @@ def rounding_post(cur, *, partner_code: str, business_date: date) -> RoundingRes
         if drafts:
             ledger.memo_book_ensure(partner_code=partner_code)
             # a second posting on the same date (a rerun after the file changed) gets its own key
-            cur.execute("SELECT count(*) FROM ledger_journalentry e"
-                        " JOIN ledger_book b ON b.id = e.book_id WHERE b.code = %(book)s"
-                        " AND e.purpose = %(purpose)s AND e.business_date = %(bdate)s", params)
-            n = cur.fetchone()[0]
+            n = ledger_selectors.purpose_entries_count(book=book, purpose=PURPOSE,
+                                                       business_date=business_date)
             drafts = [EntryDraft(book=d.book, business_date=d.business_date,
                                  idempotency_key=f"{d.idempotency_key}:{n + 1}",
                                  purpose=d.purpose, lines=d.lines, memo=d.memo)
@@ -160,8 +138,9 @@ def rounding_post(cur, *, partner_code: str, business_date: date) -> RoundingRes
             result.entries = ledger.journal_entries_post(drafts=drafts).posted_count
     if not targets:  # no break of the date to link
         return result
-    cur.execute(_LATEST_SQL, params)
-    by_dim = {dim: entry_id for dim, entry_id, _day in cur.fetchall()}
+    # the latest rounding entry per program dimension on or before the date
+    by_dim = ledger_selectors.purpose_latest_entry_by_program(book=book, purpose=PURPOSE,
+                                                              as_of=business_date)
     result.entry_of_program = {programs[dim][0]: by_dim[dim] for dim in programs
                                if dim in by_dim}
     log.info("reconcile rounding book=%s date=%s entries=%d older=%s", book, business_date,
