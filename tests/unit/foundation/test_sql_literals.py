@@ -20,8 +20,9 @@ from lending.models import LoanState, VersionStatus
 from lending.settlement.models import RunState
 
 ROOT = Path(__file__).resolve().parents[3]
+# The packages (folders, every .py below) and the modules (one .py) that build SQL.
 PACKAGES = ("lending/settlement", "lending/reconciliation", "lending/intake", "ledger",
-            "reports/selectors")
+            "reports/selectors", "lending/selectors.py")
 # A string token is SQL when it has one of these words; a quoted upper-case word in it that is
 # an enum's value is a hand-written status literal.
 SQL_WORD = re.compile(r"\b(SELECT|UPDATE|INSERT|DELETE|WHERE|FROM|JOIN|VALUES|CASE|SET)\b")
@@ -46,7 +47,8 @@ def _enum_values() -> set[str]:
 def _hand_written(values: set[str]) -> set[tuple[str, int, str]]:
     found = set()
     for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
+        base = ROOT / package
+        for path in [base] if base.is_file() else base.rglob("*.py"):
             if "migrations" in path.parts:
                 continue
             source = path.read_text()
@@ -71,14 +73,24 @@ def test_no_status_literal_is_written_into_sql_by_hand():
     assert found == set(), "render these with config.sql_literals.lit(Enum.MEMBER)"
 
 
+def test_every_scanned_path_holds_python():
+    # a path renamed away would scan nothing and pass
+    for package in PACKAGES:
+        base = ROOT / package
+        assert base.suffix == ".py" if base.is_file() else any(base.rglob("*.py")), package
+
+
 def test_the_scan_finds_a_hand_written_literal(tmp_path, monkeypatch):
     bad = tmp_path / "lending" / "settlement"
     bad.mkdir(parents=True)
     (bad / "x.py").write_text('Q = "SELECT 1 FROM lending_loan WHERE state = \'OVERDUE\'"\n'
                               'OK = f"UPDATE t SET s = {lit(X)} WHERE k = \'not_enum\'"\n')
+    (tmp_path / "lending" / "selectors.py").write_text(
+        'Q = "SELECT count(*) FROM lending_loan WHERE state = \'ACTIVE\'"\n')
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
-    monkeypatch.setattr(f"{__name__}.PACKAGES", ("lending/settlement",))
-    assert _hand_written({"OVERDUE", "ACTIVE"}) == {("lending/settlement/x.py", 1, "OVERDUE")}
+    monkeypatch.setattr(f"{__name__}.PACKAGES", ("lending/settlement", "lending/selectors.py"))
+    assert _hand_written({"OVERDUE", "ACTIVE"}) == {("lending/settlement/x.py", 1, "OVERDUE"),
+                                                     ("lending/selectors.py", 1, "ACTIVE")}
 
 
 def test_lit_renders_enum_members_as_quoted_sql_literals():
