@@ -3,10 +3,13 @@ disputes (lending.settlement.statements).
 
 Scoped exactly like the file endpoints of `partners.apis`: every read goes through a selector
 filtered by `request.partner`; another partner's statement answers 404. A confirmation or a
-dispute that the statement's status does not allow answers 409 with the reason.
+dispute that the statement's status does not allow answers 409 with the reason. A statement
+line's movements (`StatementLineMovementsApi`) are its loan-level detail: per loan, the
+partner's transaction, event and component, each funder's amount; they add up to the line.
 """
 
 from __future__ import annotations
+
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -26,8 +29,9 @@ from partners.auth import ErrorSerializer, IsPartnerUser
 class StatementLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatementLine
-        fields = ["line_type", "program_id", "amount", "description"]
+        fields = ["id", "line_type", "program_id", "amount", "description"]
         read_only_fields = fields
+        extra_kwargs = {"id": {"help_text": "Its movements: `statement-lines/<id>/movements/`."}}
 
 
 class StatementSerializer(serializers.ModelSerializer):
@@ -150,3 +154,78 @@ class StatementDisputeApi(_OwnStatementAction):
         except statements.StatementError as exc:
             raise serializers.ValidationError({exc.field or "reason": [str(exc)]}) from exc
         return Response(StatementSerializer(_own(request, pk)).data)
+
+
+# --- A statement line's movements (loan-level detail) ---------------------------------------
+
+class MovementFunderSerializer(serializers.Serializer):
+    funder = serializers.CharField(help_text="The funder's code (the bank first).")
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True,
+                                      help_text="The funder's movement (null: none).")
+
+
+class LineMovementSerializer(serializers.Serializer):
+    """One loan, transaction, event and component behind the line: `amount` is what it adds
+    to the line; `funders` each funder's movement (columns `bank_amount`, … in the CSV and
+    XLSX). The amounts of all rows add up to the line's amount."""
+
+    loan_no = serializers.CharField()
+    txn_no = serializers.CharField(help_text="The partner's transaction number ('' for none).")
+    event = serializers.CharField()
+    component = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    funders = MovementFunderSerializer(many=True)
+
+
+class _LineMovementRows:
+    """A line's movement rows for the paginator: counted once, a slice read from the
+    database (LIMIT/OFFSET), all of them only for an unpaged download."""
+
+    def __init__(self, *, partner, line_id: int):
+        self.partner, self.line_id = partner, line_id
+        first = selectors.line_movements(partner=partner, line_id=line_id, page_size=0)
+        self.row_count = first.row_count
+
+    def __len__(self) -> int:
+        return self.row_count
+
+    def _read(self, offset: int, limit: int) -> list[dict]:
+        if limit <= 0:
+            return []
+        found = selectors.line_movements(partner=self.partner, line_id=self.line_id,
+                                         offset=offset, page_size=limit)
+        return [{**r, "funders": [{"funder": code, "amount": amount} for code, amount
+                                  in zip(found.funder_codes, r["funders"], strict=True)]}
+                for r in found.rows]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.row_count)
+            return self._read(start, stop - start)[::step]
+        if not -self.row_count <= index < self.row_count:
+            raise IndexError(index)
+        return self._read(index % self.row_count, 1)[0]
+
+    def __iter__(self):
+        return iter(self._read(0, self.row_count))
+
+
+class LineMovementFilters(serializers.Serializer):
+    pass  # paging only (`limit`, `offset`)
+
+
+class StatementLineMovementsApi(PartnerApiMixin, ListAPIView):
+    """The movements behind a line of one of the requesting partner's statements (404 for
+    anyone else's line), by loan number."""
+
+    serializer_class = LineMovementSerializer
+    export_name, export_wide = "statement-line-movements", "funders"  # bank_amount, …
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        self.query_filters(LineMovementFilters)
+        try:
+            return _LineMovementRows(partner=self.request.partner, line_id=self.kwargs["pk"])
+        except StatementLine.DoesNotExist as exc:
+            raise Http404 from exc

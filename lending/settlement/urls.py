@@ -10,4 +10,6 @@ urlpatterns = [
          name="partner-statement-confirm"),
     path("statements/<int:pk>/dispute/", apis.StatementDisputeApi.as_view(),
          name="partner-statement-dispute"),
+    path("statement-lines/<int:pk>/movements/", apis.StatementLineMovementsApi.as_view(),
+         name="partner-statement-line-movements"),
 ]
