@@ -30,8 +30,8 @@ world), the penalty-to-platform/bank agreement rules.
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
 generator by default — REPLAY and PIECEWISE (issue 20's note); ADVANCE, FEE_REVERSAL and
 FEE_PART_PERIOD are fixed and generated; tolerated
-to a cent per funder, the loan's total exact — PENALTY_SPLIT (positions) and the split of a
-reversal (`split_tolerant`); PF_SPLIT is fixed and compared exactly;
+to a cent per funder, the loan's total exact — the split of a reversal (`split_tolerant`);
+PF_SPLIT and PENALTY_SEGMENTS are fixed and PENALTY_SPLIT no longer seen, all compared exactly;
 ORACLE_KNOWN_DEFECTS= (empty) generates and
 compares them all; IRREGULAR in it leaves out irregular first periods.
 
