@@ -12,7 +12,10 @@ code it can answer, not only its success.
 - 429 — throttled (the partner user's rate, or too many failed keys from one address), with
   `Retry-After` in seconds.
 
-A view's own declaration of a code wins. Dates are `format: date` (YYYY-MM-DD) throughout.
+A view's own declaration of a code wins. Every error answer (4xx, 5xx) is documented as
+`application/json` only: the CSV and XLSX renderers (reports.renderers) answer an error in
+JSON whatever was asked, so only a success lists the downloads. Dates are `format: date`
+(YYYY-MM-DD) throughout.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ RESPONSES = {
         description="Throttled: the partner user's rate, or too many failed API keys from "
                     "this address. Retry after `Retry-After` seconds."),
 }
+ERROR_MEDIA_TYPE = "application/json"
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
                                "description": "Seconds to wait before the next call."}}
 
@@ -65,6 +69,10 @@ class PartnerApiSchema(AutoSchema):
                 responses[code] = self._get_response_for_code(RESPONSES[code], code,
                                                               direction=direction)
         responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
+        for code, response in responses.items():
+            content = response.get("content")
+            if str(code)[:1] in "45" and content and ERROR_MEDIA_TYPE in content:
+                response["content"] = {ERROR_MEDIA_TYPE: content[ERROR_MEDIA_TYPE]}
         return dict(sorted(responses.items()))
 
     def _query_parameters(self) -> bool:
