@@ -72,7 +72,8 @@ def test_spectacular_validates_and_lists_every_status_code(schema_doc):
     assert set(paths) == {"/api/v1/files/upload/", "/api/v1/files/", "/api/v1/files/{id}/",
                           "/api/v1/files/{id}/quarantined-rows/", "/api/v1/statements/",
                           "/api/v1/statements/{id}/", "/api/v1/statements/{id}/confirm/",
-                          "/api/v1/statements/{id}/dispute/", "/api/v1/breaks/"}
+                          "/api/v1/statements/{id}/dispute/", "/api/v1/breaks/",
+                          "/api/v1/snapshot/", "/api/v1/statement-lines/{id}/movements/"}
     for path, operations in paths.items():
         for method, op in operations.items():
             codes = set(op["responses"])
