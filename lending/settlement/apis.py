@@ -10,7 +10,6 @@ partner's transaction, event and component, each funder's amount; they add up to
 
 from __future__ import annotations
 
-
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
