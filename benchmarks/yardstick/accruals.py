@@ -26,11 +26,11 @@ from lending.domain.daycount import DayCount
 from lending.domain.money import q2
 from lending.domain.penalty import penalty_for_days
 from lending.domain.schedule import accrued_interest
+from lending.domain.split import weighted_parts
 from lending.models import (
     Loan,
     Program,
 )
-from lending.settlement.engine import weighted_parts
 from lending.settlement.posting import program_dimension
 
 # --- Accrual and ageing -------------------------------------------------------------------------

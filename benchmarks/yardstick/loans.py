@@ -21,6 +21,7 @@ from ledger.domain.drafts import LineDraft
 from lending.domain.schedule import add_months, build_schedule
 from lending.domain.split import split, split_principal
 from lending.domain.waterfall import Component, OwedItem, allocate
+from lending.domain.weights import accrual_weights, penalty_weights, year_days
 from lending.models import (
     AgreementVersion,
     Installment,
@@ -30,7 +31,6 @@ from lending.models import (
     StagedLoan,
 )
 from lending.settlement.posting import program_dimension
-from lending.settlement.weights import accrual_weights, penalty_weights, year_days
 
 # --- New loans ----------------------------------------------------------------------------------
 
