@@ -28,9 +28,10 @@ class AccrualDay:
 
     def __init__(self, loan: LoanState, terms: Terms, day: date, out: DayResult):
         self.loan, self.terms, self.day, self.out = loan, terms, day, out
-        # the repayment whose interest-to-date is being crystallised: its fee (FEE movement)
-        # carries its txn, so that its reversal can take the fee back with the interest
-        self.fee_txn: int | None = None
+        # the repayment being applied while it crystallises: its fee (FEE movement) carries
+        # its txn, so that its reversal can take the fee back with the interest, and the loan
+        # remembers the penalty it rounded (round_txn), so that its reversal can undo that
+        self.paying_txn: int | None = None
 
     # -- movements -------------------------------------------------------------------------
     def move(self, funder: int, event: str, component: str, amount: Decimal,
@@ -92,7 +93,7 @@ class AccrualDay:
             entitled = q2(basis * t.bank_yield * days / t.year_days)
         fee = gross.get(t.bank_id, ZERO) - entitled
         if fee > 0:
-            self.move(t.bank_id, "FEE", "FEE", fee, None, self.fee_txn)
+            self.move(t.bank_id, "FEE", "FEE", fee, None, self.paying_txn)
 
     def crystallise_penalty(self, until: date) -> None:
         """Round the penalty and compound interest run since the last crystallisation — the
@@ -101,6 +102,12 @@ class AccrualDay:
         loan, t = self.loan, self.terms
         pen_days, cmp_days = self._penalty_amount_days(until)
         loan.penalty_carry = loan.compound_carry = ZERO
+        # a repayment's rounding point, remembered until the next one (§8.3: its reversal
+        # rounds this again with what runs since, as if it had never been a rounding point)
+        txn = self.paying_txn if (pen_days or cmp_days) else None
+        loan.round_txn = txn
+        loan.round_penalty_days, loan.round_compound_days = (
+            (pen_days, cmp_days) if txn is not None else (ZERO, ZERO))
         if pen_days or cmp_days:
             basis = DayCount(t.day_count)
             pen = penalty_for_days(pen_days, t.annual_rate, 1, t.penalty_multiplier, basis)

@@ -23,8 +23,14 @@ class ClaimsDay(PaymentsDay):
         gid = t.guarantor_id
         bank = loan.shares.get(t.bank_id)
         if loan.penalty_from is not None:
+            self.paying_txn = txn
             self.crystallise_penalty(self.day)
-        components = ["INTEREST", "PRINCIPAL"]
+            self.paying_txn = None
+        # The raised claim paid in full buys the bank's share (§3.6, R13): its principal and
+        # the interest billed by the claim day for the money, and what was billed since or lies
+        # outside the claim's scope without cash, below. A part-payment pays interest first.
+        full = loan.claim_left is not None and 0 < loan.claim_left <= amount
+        components = ["PRINCIPAL", "INTEREST"] if full else ["INTEREST", "PRINCIPAL"]
         if t.claim_scope == ClaimScope.PRINCIPAL_INTEREST_PENALTY:
             components = ["PENALTY", "COMPOUND", *components]
         left = amount
@@ -50,10 +56,13 @@ class ClaimsDay(PaymentsDay):
         paid = amount - left
         bank.claimed += paid
         self.out.claim_paid += paid
-        if not bank.principal and not bank.interest:
+        if loan.claim_left is not None:
+            loan.claim_left -= paid
+        if not bank.principal and (full or not bank.interest):
             # The bank's share is closed: what the claim did not pay for (penalty outside the
-            # claim scope) goes to the guarantor with the rest, without cash.
-            for comp in ("PENALTY", "COMPOUND"):
+            # claim scope, interest billed after the claim day) goes to the guarantor with the
+            # rest, without cash.
+            for comp in ("INTEREST", "PENALTY", "COMPOUND"):
                 attr = COMPONENT_FIELD[comp]
                 amt = getattr(bank, attr)
                 if amt:
@@ -85,6 +94,7 @@ class ClaimsDay(PaymentsDay):
             principal=bank.principal, due_unpaid_interest=bank.interest, penalty=bank.penalty,
             compound=bank.compound, scope=t.claim_scope))
         loan.claim_raised_on = self.day
+        loan.claim_left = self.out.claim_raised[-1]
 
     def write_off(self) -> None:
         loan = self.loan

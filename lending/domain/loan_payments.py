@@ -67,9 +67,9 @@ class PaymentsDay(AccrualDay):
              ) -> None:
         loan, t = self.loan, self.terms
         may_prepay = kind in ("PREPAYMENT", "PAYOFF") or t.method == "DAILY"
-        self.fee_txn = txn
+        self.paying_txn = txn
         items, unbilled = self.owed_items(to_date=may_prepay)
-        self.fee_txn = None
+        self.paying_txn = None
         order = tuple(c for c in t.order if c in COMPONENT_FIELD) or (
             "PENALTY", "COMPOUND", "INTEREST", "PRINCIPAL")
         alloc = allocate(amount, items, order, prepayable_principal=unbilled if may_prepay else ZERO)

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from .daycount import year_days
-from .loan_claims import ClaimsDay
+from .loan_advance import AdvanceReversalDay
 from .loan_state import (
     COMPONENT_FIELD,
     OPEN_STATES,
@@ -22,7 +22,7 @@ from .schedule import build_schedule
 from .split import split_principal, weighted_parts
 
 
-class ReversalDay(ClaimsDay):
+class ReversalDay(AdvanceReversalDay):
     """Reversals (冲正): the loan restored as if the payment had never been made (§8.3)."""
 
     # -- reversal (冲正) ------------------------------------------------------------------------
@@ -39,11 +39,12 @@ class ReversalDay(ClaimsDay):
         anchor = loan.accrual_from if loan.accrual_from is not None else paid_day
         # Penalty since the last crystallisation on the bases as they stand is crystallised
         # together with what runs from the due dates on what the reversal unpays, rounded once
-        # (§8.3, §8.6); a claimed loan's (whose weights the reversal may swap) at once.
+        # (§8.3, §8.6), on the weights the loan has once restored (a claim payment reversed:
+        # the bank's again). When the reversed payment was the last rounding point, what it
+        # rounded is rounded again with them (_unround): as if it had never been one.
         pending = (ZERO, ZERO)
-        if loan.penalty_from is not None and loan.state == "CLAIMED":
-            self.crystallise_penalty(self.day)
-        elif loan.penalty_from is not None:
+        unround = loan.round_txn is not None and loan.round_txn == event.original_txn_id
+        if loan.penalty_from is not None:
             pending = self._penalty_amount_days(self.day)
             loan.penalty_carry = loan.compound_carry = ZERO
             loan.penalty_from = self.day
@@ -81,19 +82,43 @@ class ReversalDay(ClaimsDay):
                 if ev == "CLAIM":
                     share.claimed -= amount
                     self.out.claim_paid -= amount
+                    if loan.claim_left is not None:
+                        loan.claim_left += amount
+                elif ev == "CLAIM_IN" and comp == "PRINCIPAL":
+                    share.funded -= amount
             elif ev == "WO_RECOVERY":
                 share.recovered -= amount
             self.out.movements.append((loan.id, fid, ev, comp, -amount, seq, event.txn_id, True,
                                        loan.accruing))
         if loan.overpaid < 0:  # the advance it left has paid instalments since
             self._take_back_advance(event, -loan.overpaid)
+        if loan.state == "WRITTEN_OFF":
+            # a recovery after write-off undone (§7.10): what it recovered is open again;
+            # nothing accrues on a written-off loan, its instalments stay as written off
+            return
         if loan.state == "CLAIMED" and loan.shares[t.bank_id].principal:
             g = loan.shares.get(t.guarantor_id)
             bank = loan.shares[t.bank_id]
+            if g is not None and not g.principal:
+                # As if the claim had never been paid (§8.3): what the guarantor's share took
+                # on since — interest billed, penalty crystallised on its weights — is the
+                # bank's, without cash (no recovery stands: _guarantor_moved). (An earlier
+                # part-payment of the claim that stands keeps the share as it is.)
+                for comp, attr in COMPONENT_FIELD.items():
+                    if comp == "PRINCIPAL" or not (amt := getattr(g, attr)):
+                        continue
+                    setattr(g, attr, ZERO)
+                    setattr(bank, attr, getattr(bank, attr) + amt)
+                    for fid, ev in ((t.bank_id, "TRANSFER_OUT"), (g.funder_id, "TRANSFER_IN")):
+                        self.out.movements.append((loan.id, fid, ev, comp, -amt,
+                                                   loan.billed_seq or None, event.txn_id,
+                                                   True, loan.accruing))
             if g is not None:
                 bank.accrual_weight, g.accrual_weight = g.accrual_weight, Decimal(0)
                 bank.penalty_weight, g.penalty_weight = g.penalty_weight, Decimal(0)
             loan.state, loan.claimed_on = "ACTIVE", None
+        if unround:
+            pending = self._unround(pending)
         if was_paid_off:
             loan.state, loan.closed_on = "ACTIVE", None
         if loan.state in OPEN_STATES and (prepaid_seqs or was_paid_off
@@ -115,96 +140,33 @@ class ReversalDay(ClaimsDay):
             ):
                 i.status = "PAID"
         loan.penalty_from = self.day
+        # the reversal day is the rounding point now
+        loan.round_txn, loan.round_penalty_days, loan.round_compound_days = None, ZERO, ZERO
         self._settle_instalments()
         if loan.oldest_unpaid_due_on is None and loan.next_penalty_on is None:
             loan.penalty_from = None
         else:
             self._penalty_bases(self.day)
 
-    def advance_short(self, event: Event) -> Decimal:
-        """What reversing `event` would leave suspense short of, beyond what the applications
-        of its advance since (and refunds of it) can give back: > 0 means it cannot be undone
-        exactly (the reversal is refused, nothing applied)."""
-        moved = sum((m[4] for m in event.original if m[2] == "OVERPAY"), ZERO) - sum(
-            (m[4] for m in event.original if m[2] == "REFUND"), ZERO)
-        deficit = moved - self.loan.overpaid
-        if deficit <= 0:
-            return ZERO
-        available = sum((a for _c, _s, parts in self._advance_groups(event)
-                         for _ev, a in parts.values()), ZERO)
-        return max(deficit - available, ZERO)
-
-    def _advance_groups(self, event: Event
-                        ) -> list[tuple[str, int | None, dict[int, tuple[str, Decimal]]]]:
-        """What suspense paid (and refunded at closing) since the reversed payment, net of
-        earlier take-backs, as (component, instalment, {funder: (event, amount)}) in order."""
-        applied = list(event.advance_applied)
-        same_run = [i for i, m in enumerate(self.out.movements)
-                    if m[6] == event.original_txn_id and not m[7]]
-        tail = self.out.movements[same_run[-1] + 1:] if same_run else self.out.movements
-        if same_run:
-            applied = []  # applied in this run: only what came after it here
-        applied += [m for m in tail if m[2] in _ADVANCE_APPLIED and (m[6] is None or m[7])
-                    or m[2] == "REFUND" and not m[7]]
-        # net each application of its negations (an earlier take-back), latest first
-        open_: list[list] = []
-        for (_lid, fid, ev, comp, amount, seq, _txn, rev, _acc) in applied:
-            if not rev:
-                open_.append([fid, ev, comp, amount, seq])
-                continue
-            left = -amount
-            for row in reversed(open_):
-                if left <= 0:
-                    break
-                if (row[0], row[1], row[2], row[4]) == (fid, ev, comp, seq) and row[3] > 0:
-                    took = min(row[3], left)
-                    row[3] -= took
-                    left -= took
-        groups: list[tuple[str, int | None, dict[int, tuple[str, Decimal]]]] = []
-        for fid, ev, comp, amount, seq in open_:
-            if amount <= 0:
-                continue
-            if not groups or groups[-1][:2] != (comp, seq) or fid in groups[-1][2]:
-                groups.append((comp, seq, {}))
-            groups[-1][2][fid] = (ev, amount)
-        return groups
-
-    def _take_back_advance(self, event: Event, short: Decimal) -> None:
-        """The reversed payment left an advance in suspense that has since paid instalments
-        (§8.8): as if it had never been made (§8.3), the last `short` of what suspense paid is
-        unpaid again — the tail of the waterfall, latest application first, each component's
-        part split between funders as it was applied — and suspense is whole again (an advance
-        refunded at closing is taken back from the refund). Penalty on it then runs from the
-        due date like any payment reversed (_penalty_since_due). loan_day refuses a reversal
-        whose shortfall this cannot cover (advance_short)."""
-        loan = self.loan
-        for comp, seq, parts in reversed(self._advance_groups(event)):
-            if short <= 0:
-                break
-            total = sum((a for _ev, a in parts.values()), ZERO)
-            take = min(short, total)
-            held = {fid: a for fid, (_ev, a) in parts.items()}
-            residual = loan.residual if loan.residual in held else max(held, key=held.get)
-            for fid, part in split_principal(take, held, residual).items():
-                if not part:
-                    continue
-                if comp in COMPONENT_FIELD:
-                    share = loan.shares[fid]
-                    attr = COMPONENT_FIELD[comp]
-                    setattr(share, attr, getattr(share, attr) + part)
-                inst = self._inst(seq or 0)
-                if inst is not None and comp in ("PRINCIPAL", "INTEREST"):
-                    if comp == "PRINCIPAL":
-                        inst.principal_paid -= part
-                    else:
-                        inst.interest_paid -= part
-                    inst.dirty = True
-                    if inst.seq <= loan.billed_seq:
-                        inst.status, inst.paid_on = "DUE", None
-                self.out.movements.append((loan.id, fid, parts[fid][0], comp, -part, seq,
-                                           event.txn_id, True, loan.accruing))
-                loan.overpaid += part
-            short -= take
+    def _unround(self, pending: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal]:
+        """Take back the penalty and compound interest that the reversed payment rounded at its
+        value date (the loan's last rounding point, §8.6), split as they were, and return
+        `pending` with their amount × days, to be rounded once with what ran since (§8.3).
+        Left as it is when a funder no longer holds its part (nothing to take back exactly)."""
+        loan, t = self.loan, self.terms
+        days = (loan.round_penalty_days, loan.round_compound_days)
+        weights = self._weights("penalty_weight")
+        parts = [weighted_parts(penalty_for_days(d, t.annual_rate, 1, t.penalty_multiplier,
+                                                 t.day_count), weights, loan.residual)
+                 if d else {} for d in days]
+        for attr, split in zip(("penalty", "compound"), parts, strict=True):
+            if any(getattr(loan.shares[f], attr) < p for f, p in split.items()):
+                return pending
+        for attr, split in zip(("penalty", "compound"), parts, strict=True):
+            for f, p in split.items():
+                s = loan.shares[f]
+                setattr(s, attr, getattr(s, attr) - p)
+        return pending[0] + days[0], pending[1] + days[1]
 
     def _penalty_since_due(self, before: dict[int, tuple[Decimal, Decimal]],
                            paid_day: date, pending: tuple[Decimal, Decimal]) -> None:
@@ -340,8 +302,6 @@ class ReversalDay(ClaimsDay):
 # closed by it, the advance refunded when it closed the loan, and the fixed-yield fee on the
 # interest it crystallised.
 _NOT_PAID_IN = frozenset({"CLAIM_IN", "TRANSFER_IN", "TRANSFER_OUT", "REFUND", "FEE"})
-# What the borrower's advance pays when an instalment falls due (§8.8).
-_ADVANCE_APPLIED = frozenset({"SUSPENSE_APPLY", "SUSP_RECOVERY"})
 
 
 def _guarantor_moved(loan: LoanState, event: Event) -> bool:

@@ -138,6 +138,13 @@ class LoanState:
     # (a grace end is a base change, not a rounding point: §8.6)
     penalty_carry: Decimal = Decimal(0)
     compound_carry: Decimal = Decimal(0)
+    # the last rounding of penalty / compound when a repayment made it: that repayment and the
+    # amount × days rounded (its reversal rounds them once again with what ran since, §8.3)
+    round_txn: int | None = None
+    round_penalty_days: Decimal = Decimal(0)
+    round_compound_days: Decimal = Decimal(0)
+    # what of its raised claim (代偿) the guarantor has not paid yet; None: no claim raised
+    claim_left: Decimal | None = None
 
     @property
     def residual(self) -> int:

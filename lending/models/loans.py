@@ -100,6 +100,12 @@ class Loan(models.Model):
     # penalty_from when the penalty is crystallised.
     penalty_carry = models.DecimalField(**MONEY_ZERO)
     compound_carry = models.DecimalField(**MONEY_ZERO)
+    # The last rounding of penalty / compound, when a repayment made it: the staged repayment
+    # and the amount × days it rounded. Reversing that repayment rounds them again once with
+    # what ran since, as if it had never been made (DOMAIN §8.3, §8.6).
+    round_txn_id = models.BigIntegerField(null=True, blank=True)
+    round_penalty_days = models.DecimalField(**MONEY_ZERO)
+    round_compound_days = models.DecimalField(**MONEY_ZERO)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     next_penalty_on = models.DateField(
         null=True, blank=True, help_text="When the next billed instalment enters the penalty base."

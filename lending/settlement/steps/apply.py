@@ -70,7 +70,8 @@ _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_a
               " accrual_to, accrual_amount, billed_seq, penalty_from, penalty_base, compound_base,"
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
               " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal,"
-              " write_off_ordered_on, penalty_carry, compound_carry")
+              " write_off_ordered_on, penalty_carry, compound_carry, round_txn_id,"
+              " round_penalty_days, round_compound_days")
 
 
 class _TermsCache:
@@ -114,7 +115,8 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
             r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
             r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
             write_off_ordered=r[24] is not None and r[24] <= day,
-            penalty_carry=r[25], compound_carry=r[26],
+            penalty_carry=r[25], compound_carry=r[26], round_txn=r[27],
+            round_penalty_days=r[28], round_compound_days=r[29],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(
@@ -126,6 +128,10 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
         share = Share(*r[1:13])
         share.rate = r[13]
         loans[r[0]].shares[r[1]] = share
+    for lid, left in _fetch(
+            "SELECT loan_id, amount - paid_amount FROM lending_claim WHERE loan_id = ANY(%s)",
+            [ids]):
+        loans[lid].claim_left = left
     for r in _fetch(
         """SELECT loan_id, seq, due_on, principal_due, interest_due, principal_paid,
                   interest_paid, status, paid_on

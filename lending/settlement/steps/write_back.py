@@ -19,7 +19,8 @@ _T_LOAN = ("id", "state", "accruing", "overpaid_amount", "accrual_from", "accrua
            "accrual_amount", "billed_seq", "penalty_from", "penalty_base", "compound_base",
            "oldest_unpaid_due_on", "next_penalty_on", "claim_raised_on", "claimed_on",
            "written_off_on", "closed_on", "dpd", "principal_outstanding", "interest_outstanding",
-           "penalty_outstanding", "compound_outstanding", "penalty_carry", "compound_carry")
+           "penalty_outstanding", "compound_outstanding", "penalty_carry", "compound_carry",
+           "round_txn_id", "round_penalty_days", "round_compound_days")
 _T_SHARE = ("loan_id", "funder_id", "principal_outstanding", "interest_outstanding",
             "penalty_outstanding", "compound_outstanding", "accrual_weight", "penalty_weight",
             "funded_principal", "claimed_amount", "written_off_amount", "recovered_amount",
@@ -38,7 +39,8 @@ def _create_temp_tables() -> None:
             claimed_on date, written_off_on date, closed_on date, dpd int,
             principal_outstanding numeric, interest_outstanding numeric,
             penalty_outstanding numeric, compound_outstanding numeric,
-            penalty_carry numeric, compound_carry numeric) ON COMMIT DROP;
+            penalty_carry numeric, compound_carry numeric, round_txn_id bigint,
+            round_penalty_days numeric, round_compound_days numeric) ON COMMIT DROP;
         CREATE TEMP TABLE IF NOT EXISTS t_share (
             loan_id bigint, funder_id bigint, principal_outstanding numeric,
             interest_outstanding numeric, penalty_outstanding numeric,
@@ -68,7 +70,8 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                    ln.claim_raised_on, ln.claimed_on, ln.written_off_on, ln.closed_on, ln.dpd,
                    sum((s.principal for s in sh), zero), sum((s.interest for s in sh), zero),
                    sum((s.penalty for s in sh), zero), sum((s.compound for s in sh), zero),
-                   ln.penalty_carry, ln.compound_carry)
+                   ln.penalty_carry, ln.compound_carry, ln.round_txn, ln.round_penalty_days,
+                   ln.round_compound_days)
 
     copy_rows("t_loan", _T_LOAN, loan_rows())
     copy_rows("t_share", _T_SHARE, (
