@@ -113,3 +113,20 @@ def test_a_recovery_after_write_off_reversed_reopens_the_loss_and_accrues_nothin
     assert total(ln, "recovered") == 0 and ln.state == "WRITTEN_OFF"
     assert ln.penalty_from is None and ln.penalty_base == 0
     assert (total(ln, "penalty"), total(ln, "principal")) == (ZERO, ZERO)
+
+
+def test_a_recovery_after_the_claim_reversed_gives_the_guarantor_its_share_back():
+    # After the claim, borrower money on the bank's share goes to the guarantor (RECOVERY, R13);
+    # reversed, the guarantor holds again what it bought, and the platform its part (§8.3).
+    t = terms(claim_trigger_dpd=5)
+    ln, _paid, _amount = claimed_loan(t)
+    before = {f: (s.principal, s.interest) for f, s in ln.shares.items()}
+    r = loan_day(ln, t, date(2024, 4, 24), [pay("300.00", txn=8)])
+    assert moves(r, "RECOVERY")[(GUAR, "PRINCIPAL")] > 0
+    loan_day(ln, t, date(2024, 4, 26), [reverse(r, 8, "300.00", date(2024, 4, 24))])
+    after = {f: (s.principal, s.interest) for f, s in ln.shares.items()}
+    assert after == before and ln.state == "CLAIMED"
+    g = ln.shares[GUAR]
+    assert (g.accrual_weight, g.penalty_weight) == (D("0.7"), D("0.7"))
+    # the penalty of 04-23..04-26 on what is unpaid again, rounded once on the claimed weights
+    assert ln.shares[BANK].penalty == 0 and g.penalty > 0
