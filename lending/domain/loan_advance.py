@@ -97,7 +97,6 @@ class AdvanceReversalDay(ClaimsDay):
                     inst.dirty = True
                     if inst.seq <= loan.billed_seq:
                         inst.status, inst.paid_on = "DUE", None
-                self.out.movements.append((loan.id, fid, parts[fid][0], comp, -part, seq,
-                                           event.txn_id, True, loan.accruing))
+                self.move(fid, parts[fid][0], comp, -part, seq, event.txn_id, reversal=True)
                 loan.overpaid += part
             short -= take

@@ -88,8 +88,7 @@ class ReversalDay(AdvanceReversalDay):
                     share.funded -= amount
             elif ev == "WO_RECOVERY":
                 share.recovered -= amount
-            self.out.movements.append((loan.id, fid, ev, comp, -amount, seq, event.txn_id, True,
-                                       loan.accruing))
+            self.move(fid, ev, comp, -amount, seq, event.txn_id, reversal=True)
         if loan.overpaid < 0:  # the advance it left has paid instalments since
             self._take_back_advance(event, -loan.overpaid)
         if loan.state == "WRITTEN_OFF":
@@ -110,9 +109,8 @@ class ReversalDay(AdvanceReversalDay):
                     setattr(g, attr, ZERO)
                     setattr(bank, attr, getattr(bank, attr) + amt)
                     for fid, ev in ((t.bank_id, "TRANSFER_OUT"), (g.funder_id, "TRANSFER_IN")):
-                        self.out.movements.append((loan.id, fid, ev, comp, -amt,
-                                                   loan.billed_seq or None, event.txn_id,
-                                                   True, loan.accruing))
+                        self.move(fid, ev, comp, -amt, loan.billed_seq or None, event.txn_id,
+                                  reversal=True)
             if g is not None:
                 bank.accrual_weight, g.accrual_weight = g.accrual_weight, Decimal(0)
                 bank.penalty_weight, g.penalty_weight = g.penalty_weight, Decimal(0)
@@ -285,8 +283,7 @@ class ReversalDay(AdvanceReversalDay):
                 # back with it: the reversal day books the period's fee to date once (§3.5)
                 for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
                     if ev == "FEE":
-                        self.out.movements.append((loan.id, fid, ev, comp, -amount, seq,
-                                                   event.txn_id, True, loan.accruing))
+                        self.move(fid, ev, comp, -amount, seq, event.txn_id, reversal=True)
         if reamortised:  # the period so far + the rest on the restored balance
             remaining = sum((i.principal_unpaid for i in loan.insts
                              if i.seq > loan.billed_seq), ZERO)

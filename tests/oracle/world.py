@@ -64,6 +64,7 @@ class World(ReversalFilters):
         self.wo_dpd = wo_dpd  # program WO's write_off_dpd
         self.cl_dpd = cl_dpd  # program CL's claim_trigger_dpd
         self.defaulters: set[str] = set()  # loans whose borrower never pays
+        self.late: set[str] = set()  # loans whose borrower pays only after the claim is raised
         self.data = data
         self.ratio = bank_ratio
         self.grace, self.mult = grace, mult
@@ -101,6 +102,33 @@ class World(ReversalFilters):
         if self.pays[no]:
             self.split_tolerant.add(no)
         self.log.append(f"{day} reverse {no} {p}")
+
+    def _live(self, no: str, stt, day: date) -> list[Pay]:
+        """The payments of loan `no` that may be reversed today (the classes in
+        KNOWN_DEFECTS left out)."""
+        m = self.models[no]
+        return [p for p in self.pays[no] if p.txn not in self.reversed
+                and p.paid_on > m.s.disbursed
+                # a payment before the claim was raised: the replay without it
+                # may raise the claim on another day (a claim's replay: not
+                # generated); the guarantor's payment itself, or the borrower's
+                # after the claim day, reversed (LOSS_REVERSAL leaves them out)
+                and (stt.claim_raised is None
+                     or ("LOSS_REVERSAL" not in KNOWN_DEFECTS
+                         and p.paid_on > stt.claim_raised))
+                and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")
+                and not ("FEE_REVERSAL" in KNOWN_DEFECTS
+                         and m.s.interest_rule == "BANK_FIXED_YIELD"
+                         and p.kind in ("PREPAYMENT", "PAYOFF"))
+                and not ("REPLAY" in KNOWN_DEFECTS
+                         and (any(q is not p
+                                  and (q.paid_on, q.txn) > (p.paid_on, p.txn)
+                                  for q in self.pays[no])
+                              or self._advance_applied_since(no, p, day)))
+                # a due date in between (at which an advance it left was applied)
+                and not ("ADVANCE" in KNOWN_DEFECTS
+                         and any(p.paid_on < it.due <= day for it in m.schedule()))
+                and not self._piecewise(no, p, day)]
 
     def model_state(self, loan_no, day):
         return self.models[loan_no].run(day, self.pays[loan_no], self.crystal[loan_no],
@@ -151,9 +179,14 @@ class World(ReversalFilters):
                 self.crystal[no], self.icrystal[no] = set(), set()
                 if rule == "PER_FUNDER_RATE" and "PF_SPLIT" in KNOWN_DEFECTS:
                     self.split_tolerant.add(no)
-                if d.draw(st.integers(0, 4), label="defaulter") == 0:
+                kind_of = d.draw(st.integers(0, 4), label="defaulter")
+                if kind_of == 0:
                     # a borrower who never pays: overdue, penalty, the write-off (program WO)
                     self.defaulters.add(no)
+                elif kind_of == 1 and prog == "CL":
+                    # a borrower who pays only once the claim is raised (代偿 due): payments
+                    # after the claim day, and their reversals
+                    self.late.add(no)
                 self.log.append(f"{day} loan {spec}")
         for no, m in self.models.items():
             if m.s.disbursed >= day:
@@ -204,35 +237,23 @@ class World(ReversalFilters):
                 # replay is REPLAY)
                 self._reverse(no, self.pays[no][-1], day, files)
                 continue
-            if stt.closed_on is not None or no in self.defaulters:
+            if stt.closed_on is not None or no in self.defaulters or (
+                    no in self.late and stt.claim_raised is None):
                 continue
+            if stt.claim_raised is not None and "LOSS_REVERSAL" not in KNOWN_DEFECTS:
+                # a borrower's payment after the claim day reversed: drawn more often than the
+                # generic reversal below, which a world then rarely reaches
+                after = [p for p in self._live(no, stt, day) if p.payer != "GUARANTOR"]
+                if after and d.draw(st.integers(0, 3), label=f"{no} reverse after claim") == 0:
+                    self.claim_reversals += 1
+                    self._reverse(no, d.draw(st.sampled_from(after)), day, files)
+                    continue
             what = d.draw(st.sampled_from(["none", "none", "none", "due", "partial", "over",
                                            "prepay", "payoff", "reverse"]), label=f"{no} {day}")
             if what == "none":
                 continue
             if what == "reverse":
-                live = [p for p in self.pays[no] if p.txn not in self.reversed
-                        and p.paid_on > m.s.disbursed
-                        # a payment before the claim was raised: the replay without it
-                        # may raise the claim on another day (a claim's replay: not
-                        # generated); the guarantor's payment itself, or the borrower's
-                        # after the claim day, reversed (LOSS_REVERSAL leaves them out)
-                        and (stt.claim_raised is None
-                             or ("LOSS_REVERSAL" not in KNOWN_DEFECTS
-                                 and p.paid_on > stt.claim_raised))
-                        and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")
-                        and not ("FEE_REVERSAL" in KNOWN_DEFECTS
-                                 and m.s.interest_rule == "BANK_FIXED_YIELD"
-                                 and p.kind in ("PREPAYMENT", "PAYOFF"))
-                        and not ("REPLAY" in KNOWN_DEFECTS
-                                 and (any(q is not p
-                                          and (q.paid_on, q.txn) > (p.paid_on, p.txn)
-                                          for q in self.pays[no])
-                                      or self._advance_applied_since(no, p, day)))
-                        # a due date in between (at which an advance it left was applied)
-                        and not ("ADVANCE" in KNOWN_DEFECTS
-                                 and any(p.paid_on < it.due <= day for it in m.schedule()))
-                        and not self._piecewise(no, p, day)]
+                live = self._live(no, stt, day)
                 if not live:
                     continue
                 p = d.draw(st.sampled_from(live))
