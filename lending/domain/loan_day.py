@@ -36,7 +36,14 @@ Decisions (where the brief leaves a choice):
   day, or the claim was already paid) is CLAIM_EXCESS, owed back to the guarantor, never
   borrower suspense (DOMAIN §7.1: no double recovery). Suspense that later pays the
   guarantor's share is routed to the guarantor (SUSP_RECOVERY), like a RECOVERY.
-- A reversal restores the loan as if the payment had never been made (DOMAIN §8.3): the
+- A reversal of a repayment of an earlier day rebuilds the loan (DOMAIN §8.3): from its
+  state at the start of that day (lending_loansnapshot) every business day since runs again
+  without the repayment (`replay_without`), so a later repayment is allocated as it would have
+  been and every rounding point is the one it would have had; the movements since are negated
+  and recorded again as replayed, each under its repayment (the reversed one's negation under
+  the reversal). Where the history holds what a replay does not redo the same way (a claim
+  raised, a write-off, non-accrual, no snapshot) or the repayment was made the same day, the
+  reversal restores the loan in place, as if the payment had never been made: the
   instalments it paid are unpaid again; a PREPAYMENT's or PAYOFF's principal returns to the
   schedule (the original rows when nothing else moved them, else re-amortised over the
   instalments not yet billed), a paid-off loan reopens and bills what fell due meanwhile, the
@@ -50,7 +57,8 @@ Decisions (where the brief leaves a choice):
 - A claim payment is reversible only while the guarantor's share still holds what the claim
   bought; after recoveries on it the reversal is quarantined NOT_REVERSIBLE (reverse the
   recoveries first), never leaving a share negative.
-- Known limits of the restore: when another prepayment still stands, the reversed one's
+- Known limits of the restore in place: a later payment keeps its allocation; when another
+  prepayment still stands, the reversed one's
   principal is re-amortised over the instalments not yet billed (an instalment billed since
   keeps its reduced row), and the period's interest continues piecewise from the last
   crystallisation (within a cent of the direct figure). The original's business date stands
@@ -59,6 +67,8 @@ Decisions (where the brief leaves a choice):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from datetime import date
 
 from .aging import days_past_due
@@ -76,6 +86,7 @@ from .loan_state import (
     LoanState,
     LoanStatus,
     Movement,
+    Replay,
     Share,
     Terms,
     status_after_aging,
@@ -104,6 +115,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
     out = DayResult()
     ctx = _Day(loan, terms, day, out)
     at: list[date | None] = [None]
+    replayed = _replay(loan, terms, events, out)
 
     def step(on: date) -> None:
         at[0] = ctx.day = on
@@ -134,6 +146,16 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
 
     for ev in sorted(events, key=value_date):
         bring_to(value_date(ev))
+        if ev is replayed or ev.rounding_only:
+            # the loan is rebuilt without the repayment (_replay): what ran in between is
+            # crystallised on the reversal day (§8.3), a rounding point as any reversal's
+            if loan.penalty_from is not None:
+                ctx.crystallise_penalty(day)
+            if ev.original_kind in ("PREPAYMENT", "PAYOFF"):
+                ctx.crystallise_interest(day)
+            ctx.reweigh_interest()
+            out.applied_txns.append(ev.txn_id)
+            continue
         if ev.kind == "REVERSAL":
             if not ev.original and ev.original_txn_id is not None:  # reversed the same day
                 ev.original = tuple(m for m in out.movements
@@ -205,3 +227,49 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
     if loan.state in OPEN_STATES:
         ctx.mark_instalments()
     return out
+
+
+def replay_without(rep: Replay, terms: Terms, txn: int) -> tuple[LoanState, list] | None:
+    """The loan rebuilt from `rep` as if repayment `txn` had never been made (DOMAIN §8.3):
+    each business day since its day run again, with the day's repayments but that one, and the
+    movements they make. None when the history holds what a replay does not redo the same way:
+    a claim raised or paid, a write-off, a repayment refused."""
+    loan = copy.deepcopy(rep.snapshot)
+    movements: list = []
+    for d in rep.days:
+        evs = [dataclasses.replace(e) for e in rep.events.get(d, ())
+               if e.kind == "REVERSAL" or e.txn_id != txn]
+        result = loan_day(loan, terms, d, evs)
+        if (result.rejects or result.claim_raised or result.claim_paid
+                or loan.state not in (*OPEN_STATES, LoanStatus.PAID_OFF)
+                or loan.state == LoanStatus.CLAIMED):
+            return None
+        movements.extend(result.movements)
+    return loan, movements
+
+
+def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) -> Event | None:
+    """A reversal that can rebuild its loan (a Replay, the only reversal of the loan today, its
+    amount the repayment's): the loan takes the rebuilt state, every movement since the
+    repayment's day is negated (the repayment's own as the reversal's) and the rebuilt
+    movements are recorded, each under its repayment. Returns that reversal, or None."""
+    revs = [e for e in events if e.kind == "REVERSAL"]
+    if len(revs) != 1 or (ev := revs[0]).replay is None or ev.original_txn_id is None:
+        return None
+    if sum(m[4] for m in ev.original if m[2] not in _NOT_PAID_IN) != ev.amount:
+        return None  # refused below, as any reversal
+    rebuilt = replay_without(ev.replay, terms, ev.original_txn_id)
+    if rebuilt is None:
+        return None
+    state, movements = rebuilt
+    for f in dataclasses.fields(LoanState):
+        setattr(loan, f.name, getattr(state, f.name))
+    for i in loan.insts:
+        i.dirty = True
+    for (lid, fid, e, comp, amount, seq, txn, rev, acc) in ev.replay.window:
+        if txn == ev.original_txn_id and not rev:
+            out.movements.append((lid, fid, e, comp, -amount, seq, ev.txn_id, True, acc))
+        else:
+            out.movements.append((lid, fid, e, comp, -amount, seq, txn, rev, acc))
+    out.movements.extend(movements)
+    return ev

@@ -168,6 +168,27 @@ class Event:
     # rows, and their negations) recorded after the original, in order: what the advance the
     # original left paid since, taken back when the reversal leaves suspense short (§8.3, §8.8)
     advance_applied: tuple = ()
+    # a reversal: the loan's history since the reversed repayment's day, to rebuild it from
+    # there without that repayment (§8.3); None: restored in place (loan_reversal)
+    replay: Replay | None = None
+    # a reversal within a replayed history (Replay.events): its repayment is left out of the
+    # replay already, only its day's rounding point remains (§8.3, §8.6)
+    rounding_only: bool = False
+
+
+@dataclass(slots=True)
+class Replay:
+    """What rebuilding a loan without a reversed repayment needs (DOMAIN §8.3): its state at the
+    start of the business day the repayment was applied (or an earlier one reversed since was),
+    the partner's business days from that day to the day before the reversal, the loan's
+    applied repayments of each of those days in file order (the reversed one among them; one
+    reversed since left out, its reversal kept as `rounding_only`), and the movements they
+    made, in order."""
+
+    snapshot: LoanState
+    days: tuple[date, ...]
+    events: dict[date, list[Event]]
+    window: tuple[tuple, ...]
 
 
 # A movement: (loan_id, funder_id, event, component, amount, installment_seq, txn_id, reversal,

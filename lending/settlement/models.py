@@ -155,6 +155,25 @@ class Movement(models.Model):
         return f"{self.business_date} {self.loan_id} {self.event} {self.component} {self.amount}"
 
 
+class LoanSnapshot(models.Model):
+    """A loan's state at the start of a business day on which a repayment of it was applied
+    (lending.domain.loan_snapshot): what reversing that repayment later rebuilds the loan from,
+    replaying the days since without it (DOMAIN §8.3). Written by the run's chunks (COPY) with
+    their movements, never updated; no database constraint on the reference, like Movement."""
+
+    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="+",
+                             db_index=False, db_constraint=False)
+    business_date = models.DateField()
+    state = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["loan", "business_date"],
+                                               name="loan_snapshot_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} {self.business_date}"
+
+
 class ClaimStatus(models.TextChoices):
     RAISED = "RAISED", "Raised with the guarantor"
     PAID = "PAID", "Paid by the guarantor"

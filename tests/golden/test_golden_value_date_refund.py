@@ -167,10 +167,12 @@ def test_reversing_one_prepayment_keeps_the_other_in_the_schedule(golden):
     assert loan.principal_outstanding == D("17387.94")
     assert loan.interest_outstanding == D("58.89")
     # Instalment 1: P1's 172.35 + 17,387.94 / 5 = 3,477.59 → 3,649.94 principal; interest
-    # 59.48 paid + 50.48 + 151.44 = 261.40 (not the original schedule's 3,512.06 and 263.40,
-    # which ignored the standing prepayment).
+    # 59.48 paid + the rest of the period from P1's date on 17,387.94, rounded once (§8.4,
+    # §8.6): 260.82 × 24/31 = 201.93 → 261.41 (not the original schedule's 3,512.06 and
+    # 263.40, which ignored the standing prepayment; nor 59.48 + 50.48 + 151.44 = 261.40,
+    # rounded at P2's date as well, which the loan rebuilt without P2 no longer has).
     seq1 = installments("Q1")[0]
-    assert (seq1[2], seq1[3]) == (D("3649.94"), D("261.40"))
+    assert (seq1[2], seq1[3]) == (D("3649.94"), D("261.41"))
     assert installments("Q1")[1][2] == D("3477.59")
 
 

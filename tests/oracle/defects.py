@@ -13,7 +13,10 @@ from tests.oracle.model_state import Pay
 # narrow a search: "A" a PREPAYMENT inside the first period, "B" the reversal of a PAYOFF,
 # "REFUND" closing a loan that holds an advance (§8.8), "VALUE_DATE" a PREPAYMENT / PAYOFF whose
 # paid_on is before the business date (§8.11). All four are fixed. Left out by default:
-# "REPLAY" — reversing a payment that a later payment of the loan followed: the model replays what followed as if the reversed
+# "REPLAY" — reversing a payment that a later payment of the loan followed, on a loan with a
+# claim raised (代偿): the run rebuilds a loan without the reversed payment from its snapshot
+# (lending/settlement/steps/replay.py, tests/golden/test_golden_replay.py), but restores a
+# claimed loan in place. Before the rebuild, for every loan: the model replays what followed as if the reversed
 # one had never been made (§8.3), the engine keeps its allocation (a later prepayment's smaller interest stays paid as principal; a later
 # payment's penalty on what the reversal made overdue is not re-allocated), which differs
 # by what the reversed payment had paid; or after a due date at which an advance another
@@ -116,6 +119,12 @@ class ReversalFilters:
         KNOWN_DEFECTS): the rounding history differs from the model's replay without `p`."""
         if "PIECEWISE" not in KNOWN_DEFECTS:
             return False
+        if self.model_state(no, day).claim_raised is None:
+            # the loan is rebuilt without p (replay.py), with the model's rounding points; but
+            # a reversal day of a PREPAYMENT / PAYOFF crystallises the period's interest to
+            # date, and the model takes back what an earlier such day crystallised of a period
+            # in which no payment stands, to crystallise it anew in one piece (a cent of split)
+            return p.kind in ("PREPAYMENT", "PAYOFF") and bool(self.icrystal[no])
         m = self.models[no]
         return (m.s.method == "DAILY"
                 # a reversal day since it (a rounding point the model replays on other bases)

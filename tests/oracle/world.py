@@ -72,16 +72,13 @@ class World(ReversalFilters):
         self.pays: dict[str, list[Pay]] = {}
         self.crystal: dict[str, set[date]] = {}
         self.icrystal: dict[str, set[date]] = {}  # reversals of a PREPAYMENT / PAYOFF
-        # loans where a payment was reversed while others stood: a reversal negates the
-        # original movements exactly, funder by funder (the partner matches the REVERSAL lines
-        # to the original ones), while the model replays the others, each split by the
-        # balances as they would have been; the funders' split may then differ by a cent, the
-        # totals may not (issue 20's note: the split of a reversal)
+        # loans where a payment was reversed in place while others stood (_reverse)
         self.split_tolerant: set[str] = set()
         self.txn_loan: dict[str, str] = {}
         # reversals of a borrower's payment on a loan with a raised claim, of a recovery
         # after write-off (counted for ORACLE_SUMMARY)
         self.claim_reversals = self.recovery_reversals = 0
+        self.replays = 0  # reversals of a payment that a later one (or its advance) followed
         self.reversed: set[str] = set()
         self.seq = 0
         self.last = None
@@ -99,7 +96,14 @@ class World(ReversalFilters):
         self.crystal[no].add(day)
         if p.kind in ("PREPAYMENT", "PAYOFF"):
             self.icrystal[no].add(day)
-        if self.pays[no]:
+        if any((q.paid_on, q.txn) > (p.paid_on, p.txn) for q in self.pays[no]) or (
+                self._advance_applied_since(no, p, day)):
+            self.replays += 1  # the loan is rebuilt without p (replay)
+        if self.pays[no] and self.model_state(no, day).claim_raised is not None:
+            # restored in place, not rebuilt (replay.py): the reversal negates the original
+            # movements exactly, funder by funder, while the model replays the others, each
+            # split by the balances as they would have been; the funders' split may then
+            # differ by a cent, the totals may not (issue 20's note: the split of a reversal)
             self.split_tolerant.add(no)
         self.log.append(f"{day} reverse {no} {p}")
 
@@ -120,7 +124,9 @@ class World(ReversalFilters):
                 and not ("FEE_REVERSAL" in KNOWN_DEFECTS
                          and m.s.interest_rule == "BANK_FIXED_YIELD"
                          and p.kind in ("PREPAYMENT", "PAYOFF"))
-                and not ("REPLAY" in KNOWN_DEFECTS
+                # a later payment, or an advance applied since: the loan is rebuilt without
+                # p (a replay), but in place when a claim has been raised (REPLAY)
+                and not ("REPLAY" in KNOWN_DEFECTS and stt.claim_raised is not None
                          and (any(q is not p
                                   and (q.paid_on, q.txn) > (p.paid_on, p.txn)
                                   for q in self.pays[no])

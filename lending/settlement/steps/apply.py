@@ -41,6 +41,7 @@ from lending.settlement.steps.common import (
     risk_class_sql,
     status_sql,
 )
+from lending.settlement.steps.replay import attach_replays, keep_snapshots, snapshot_of
 from lending.settlement.steps.write_back import _mark_staged, _write_back
 from partners.models import PartnerKind
 
@@ -140,8 +141,10 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
     return loans, meta
 
 
-def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[Event]], dict]:
-    """The day's staged repayments then reversals per loan, in file order."""
+def _load_events(run: SettlementRun, lo: int, hi: int
+                 ) -> tuple[dict[int, list[Event]], dict, dict[int, date]]:
+    """The day's staged repayments then reversals per loan, in file order; and for each
+    reversed repayment of an earlier day, the business day it was applied."""
     params = {"run": run.pk, "lo": lo, "hi": hi}
     events: dict[int, list[Event]] = defaultdict(list)
     rows: dict[int, tuple] = {}  # txn id → (kind, file_id, row_no, raw, amount)
@@ -172,14 +175,22 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
     earlier = [r[3] for r in reversals if r[4] == StagedRowStatus.APPLIED]
     if earlier:
         last_id: dict[int, int] = {}
+        net: dict[int, dict[tuple, list]] = defaultdict(dict)
         for m in _fetch(
             """SELECT loan_id, funder_id, event, component, amount, installment_seq, txn_id,
                       reversal, accruing, business_date, id
                  FROM lending_movement WHERE txn_id = ANY(%s) AND NOT reversal
                 ORDER BY id""", [earlier]):
-            originals[m[6]].append(m[:9])
-            original_on[m[6]] = m[9]
+            # a repayment's rows net: a replay (replay.py) negated them and recorded them again
+            key = (m[0], m[1], m[2], m[3], m[5], m[6], m[7], m[8])
+            if key in net[m[6]]:
+                net[m[6]][key][4] += m[4]
+            else:
+                net[m[6]][key] = [*m[:9]]
+            original_on.setdefault(m[6], m[9])
             last_id[m[6]] = m[10]
+        for txn, rows_of in net.items():
+            originals[txn] = [tuple(r) for r in rows_of.values() if r[4]]
         advance_applied = _advance_applied(originals, last_id)
     for (vid, lid, amount, orig_id, orig_status, file_id, row_no, txn_no, rev_txn, on,
          orig_paid_on, orig_kind) in reversals:
@@ -191,7 +202,7 @@ def _load_events(run: SettlementRun, lo: int, hi: int) -> tuple[dict[int, list[E
                                  advance_applied=advance_applied.get(orig_id, ())))
         rows[vid] = ("V", file_id, row_no, _raw((txn_no, rev_txn, on, amount)), amount,
                      orig_status)
-    return events, rows
+    return events, rows, original_on
 
 
 def _advance_applied(originals: dict[int, list[tuple]],
@@ -270,7 +281,9 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
     stats = {"touched": len(ids), "movements": 0, "applied": 0, "quarantined": 0}
     if ids:
         loans, meta = _load_state(ids, day)
-        events, rows = _load_events(run, lo, hi)
+        events, rows, applied_day = _load_events(run, lo, hi)
+        attach_replays(run, loans, events, applied_day)
+        snapshots: list[tuple[int, dict]] = []
         cache = _TermsCache()
         movements: list[tuple] = []
         raised: list[tuple] = []
@@ -283,6 +296,8 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
             version_id, rate, method = meta[lid]
             terms = cache.terms(loan.program_id, version_id, rate, method)
             evs = events.get(lid, [])
+            if (snapshot := snapshot_of(loan, evs)) is not None:
+                snapshots.append((lid, snapshot))
             result = loan_day(loan, terms, day, evs)
             for m in result.movements:
                 movements.append(m)
@@ -295,6 +310,7 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
             for txn, code, col, msg in result.rejects:
                 rejects.append((txn, code, col, msg))
         _write_back(run, loans, movements, raised, paid_claims)
+        keep_snapshots(day, snapshots)
         _mark_staged(run, rows, applied_r, applied_v, rejects)
         stats.update(movements=len(movements), applied=len(applied_r) + len(applied_v),
                      quarantined=len(rejects))
