@@ -229,23 +229,27 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
     return out
 
 
-def replay_without(rep: Replay, terms: Terms, txn: int) -> tuple[LoanState, list] | None:
+def replay_without(rep: Replay, terms: Terms, txn: int
+                   ) -> tuple[LoanState, list, tuple | None] | None:
     """The loan rebuilt from `rep` as if repayment `txn` had never been made (DOMAIN §8.3):
-    each business day since its day run again, with the day's repayments but that one, and the
-    movements they make. None when the history holds what a replay does not redo the same way:
-    a claim raised or paid, a write-off, a repayment refused."""
+    each business day since its day run again, with the day's repayments but that one, the
+    movements they make, and the claim raised on the way (the loan's claim_raised_on says the
+    day), if one is. None when the history holds what a replay does not redo the same way:
+    a claim paid, a write-off, a repayment refused."""
     loan = copy.deepcopy(rep.snapshot)
     movements: list = []
+    raised = None
     for d in rep.days:
         evs = [dataclasses.replace(e) for e in rep.events.get(d, ())
                if e.kind == "REVERSAL" or e.txn_id != txn]
         result = loan_day(loan, terms, d, evs)
-        if (result.rejects or result.claim_raised or result.claim_paid
+        if (result.rejects or result.claim_paid
                 or loan.state not in (*OPEN_STATES, LoanStatus.PAID_OFF)
                 or loan.state == LoanStatus.CLAIMED):
             return None
+        raised = result.claim_raised or raised
         movements.extend(result.movements)
-    return loan, movements
+    return loan, movements, raised
 
 
 def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) -> Event | None:
@@ -261,7 +265,9 @@ def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) 
     rebuilt = replay_without(ev.replay, terms, ev.original_txn_id)
     if rebuilt is None:
         return None
-    state, movements = rebuilt
+    state, movements, raised = rebuilt
+    if raised is not None:  # the claim the loan would have had raised (on claim_raised_on)
+        out.claim_raised = raised
     for f in dataclasses.fields(LoanState):
         setattr(loan, f.name, getattr(state, f.name))
     for i in loan.insts:

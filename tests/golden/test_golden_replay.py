@@ -22,8 +22,18 @@ import pytest
 
 from ledger.domain import chart
 from lending.models import Loan
-from lending.settlement.models import Movement
-from tests.golden.helpers import gl, hu, installments, loan_row, movements, pay_row, settle
+from lending.settlement.models import Claim, Movement
+from tests.golden.helpers import (
+    gl,
+    hu,
+    installments,
+    loan_row,
+    loan_row_in,
+    movements,
+    pay_row,
+    program_in,
+    settle,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +104,20 @@ def test_the_re_allocated_payment_can_itself_be_reversed_afterwards(golden):
         D("288.50") * PEN) == D("3.80") + D("0.22")
     assert sum(r.amount for r in Movement.objects.filter(loan__loan_no="R2", event="COLLECT",
                                                          business_date=rev2)) == D("-916.80")
+
+
+def test_a_claim_the_loan_would_have_had_is_raised_on_its_day(golden):
+    # Program CL: claim (代偿) at DPD 3. T1 paid instalment 1 on its due date; reversed on
+    # 02-20, the loan rebuilt without it reaches DPD 3 on 02-18 and raises the claim then
+    # (restored in place, the reversal day's aging raised it on 02-20, with two days more
+    # penalty in it). Scope: principal and billed interest of the bank's 70 %.
+    program_in(golden, "CL", "claims", claim_trigger_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("CL", "C1")])
+    settle(date(2026, 2, 16), repayments=[pay_row("T1", "C1", "2026-02-15", "916.80")])
+    for day in (17, 18, 19):  # the business days in between, settled (nothing for C1)
+        settle(date(2026, 2, day))
+    settle(date(2026, 2, 20), reversals=[("V1", "T1", date(2026, 2, 20), "916.80", "bounced")])
+    claim = Claim.objects.get(loan__loan_no="C1")
+    assert claim.raised_on == date(2026, 2, 18)
+    assert (claim.principal, claim.interest) == (D("7000.00"), D("105.00"))
+    assert Loan.objects.get(loan_no="C1").claim_raised_on == date(2026, 2, 18)

@@ -110,7 +110,9 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
     if raised:
         copy_rows("lending_claim", ("loan_id", "guarantor_id", "raised_on", "principal",
                                     "interest", "penalty", "amount", "status", "paid_amount"),
-                  ((lid, g, day, p, i, pen, amt, ClaimStatus.RAISED.value, zero)
+                  # (raised on an earlier day when a reversal's replay raised it, §8.3)
+                  ((lid, g, loans[lid].claim_raised_on or day, p, i, pen, amt,
+                    ClaimStatus.RAISED.value, zero)
                    for lid, g, p, i, pen, amt in raised))
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
         lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
