@@ -139,6 +139,7 @@ _WIPE = (
     ("lending_runevent", _RUNS),
     ("lending_settlementrun", "partner_id = %(p)s"),
     ("lending_claim", _LOANS),
+    ("lending_loansnapshot", _LOANS),
     ("lending_installment", _LOANS),
     ("lending_loanshare", _LOANS),
     ("lending_loan", "partner_id = %(p)s"),

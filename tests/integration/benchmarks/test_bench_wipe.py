@@ -42,7 +42,8 @@ def test_a_wipe_deletes_the_portfolio_and_gives_its_pages_back(committed):
     bench.portfolio_build(300, say=lambda *_: None)
     platform = bench._current()
     assert Loan.objects.filter(partner=platform).count() == 300
-    before = {t: _bytes(t) for t in ("lending_loan", "lending_installment", "lending_loanshare")}
+    before = {t: _bytes(t) for t in ("lending_loan", "lending_installment", "lending_loanshare",
+                                     "lending_loansnapshot")}
     assert all(before.values())
 
     bench.portfolio_wipe(database_name=_database(), say=lambda *_: None)
