@@ -164,7 +164,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
                 out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "reverses_txn_no",
                                     "the reversed repayment was not applied"))
                 continue
-            if sum(m[4] for m in ev.original if m[2] not in _NOT_PAID_IN) != ev.amount:
+            if not _same_amount(ev):
                 out.rejects.append((ev.txn_id, "NOT_REVERSIBLE", "amount",
                                     "amount differs from the reversed repayment's"))
                 continue
@@ -229,6 +229,11 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
     return out
 
 
+def _same_amount(ev: Event) -> bool:
+    """Whether a reversal's amount is the money its repayment paid in (FILE_FORMATS)."""
+    return sum(m[4] for m in ev.original if m[2] not in _NOT_PAID_IN) == ev.amount
+
+
 def replay_without(rep: Replay, terms: Terms, txn: int
                    ) -> tuple[LoanState, list, tuple | None] | None:
     """The loan rebuilt from `rep` as if repayment `txn` had never been made (DOMAIN §8.3):
@@ -260,7 +265,7 @@ def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) 
     revs = [e for e in events if e.kind == "REVERSAL"]
     if len(revs) != 1 or (ev := revs[0]).replay is None or ev.original_txn_id is None:
         return None
-    if sum(m[4] for m in ev.original if m[2] not in _NOT_PAID_IN) != ev.amount:
+    if not _same_amount(ev):
         return None  # refused below, as any reversal
     rebuilt = replay_without(ev.replay, terms, ev.original_txn_id)
     if rebuilt is None:

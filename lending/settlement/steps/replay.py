@@ -47,7 +47,8 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
                    events: dict[int, list[Event]], applied_day: dict[int, date]) -> None:
     """Give each reversal that can rebuild its loan its Replay (Event.replay)."""
     today = run.business_date
-    wanted: dict[int, tuple[Event, date]] = {}
+    wanted: dict[int, Event] = {}
+    start: dict[int, date] = {}  # where each loan's replay starts
     for lid, evs in events.items():
         revs = [e for e in evs if e.kind == "REVERSAL"]
         loan = loans.get(lid)
@@ -58,11 +59,10 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
                 or loan.claim_raised_on is not None or loan.claim_left is not None
                 or loan.write_off_ordered):
             continue
-        wanted[lid] = (revs[0], d0)
+        wanted[lid], start[lid] = revs[0], d0
     if not wanted:
         return
     ids = sorted(wanted)
-    start = {lid: d0 for lid, (_e, d0) in wanted.items()}
     reversed_since = _reversed_since(run, ids, start)
     first = min(start.values())
     snaps = {lid: load_loan(json.loads(state) if isinstance(state, str) else state)
@@ -101,7 +101,7 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
             # after the day's repayments, as any reversal (its value date is its day)
             history[lid][on].append(Event(vid, "REVERSAL", amount, original_kind=kind,
                                           rounding_only=True))
-    for lid, (ev, _d0) in wanted.items():
+    for lid, ev in wanted.items():
         if lid not in snaps:  # a repayment applied before snapshots were kept
             continue
         ev.replay = Replay(snaps[lid], tuple(d for d in days if d >= start[lid]),
