@@ -101,7 +101,16 @@ class ClaimsDay(PaymentsDay):
         if loan.penalty_from is not None:
             self.crystallise_penalty(self.day)
         self.crystallise_interest(self.day)
-        for fid, s in loan.shares.items():
+        self.write_off_balances()
+        loan.state, loan.written_off_on = "WRITTEN_OFF", self.day
+        loan.accrual_from = loan.accrual_to = None
+        loan.accrual_amount = Decimal(0)
+        loan.penalty_from = loan.next_penalty_on = None
+        loan.penalty_base = loan.compound_base = ZERO
+
+    def write_off_balances(self) -> None:
+        """Every share's crystallised balances written off (WRITE_OFF movements, today)."""
+        for fid, s in self.loan.shares.items():
             total = ZERO
             for comp, attr in COMPONENT_FIELD.items():
                 amt = getattr(s, attr)
@@ -110,11 +119,6 @@ class ClaimsDay(PaymentsDay):
                     setattr(s, attr, ZERO)
                     total += amt
             s.written_off += total
-        loan.state, loan.written_off_on = "WRITTEN_OFF", self.day
-        loan.accrual_from = loan.accrual_to = None
-        loan.accrual_amount = Decimal(0)
-        loan.penalty_from = loan.next_penalty_on = None
-        loan.penalty_base = loan.compound_base = ZERO
 
     def write_off_recovery(self, amount: Decimal, txn: int) -> None:
         loan = self.loan

@@ -41,8 +41,10 @@ Decisions (where the brief leaves a choice):
   without the repayment (`replay_without`), so a later repayment is allocated as it would have
   been and every rounding point is the one it would have had; the movements since are negated
   and recorded again as replayed, each under its repayment (the reversed one's negation under
-  the reversal). Where the history holds what a replay does not redo the same way (a claim
-  raised, a write-off, non-accrual, no snapshot) or the repayment was made the same day, the
+  the reversal); a write-off at the program's DPD and the day-end accrual switch (R16) are
+  replayed too, the write-off then dated the day the rebuilt loan reaches it (§8.9). Where
+  the history holds what a replay does not redo the same way (a claim raised, a write-off
+  ordered by staff, no snapshot) or the repayment was made the same day, the
   reversal restores the loan in place, as if the payment had never been made: the
   instalments it paid are unpaid again; a PREPAYMENT's or PAYOFF's principal returns to the
   schedule (the original rows when nothing else moved them, else re-amortised over the
@@ -71,7 +73,7 @@ import copy
 import dataclasses
 from datetime import date
 
-from .aging import days_past_due
+from .aging import days_past_due, is_non_accrual
 from .loan_reversal import _NOT_PAID_IN, ReversalDay, _guarantor_moved
 from .loan_state import (
     CLOSED_STATES,
@@ -239,8 +241,9 @@ def replay_without(rep: Replay, terms: Terms, txn: int
     """The loan rebuilt from `rep` as if repayment `txn` had never been made (DOMAIN §8.3):
     each business day since its day run again, with the day's repayments but that one, the
     movements they make, and the claim raised on the way (the loan's claim_raised_on says the
-    day), if one is. None when the history holds what a replay does not redo the same way:
-    a claim paid, a write-off, a repayment refused."""
+    day), if one is, or the write-off it reaches (WRITE_OFF movements, the loan's
+    written_off_on its day; what is paid after it a recovery, §7.10). None when the history
+    holds what a replay does not redo the same way: a claim paid, a repayment refused."""
     loan = copy.deepcopy(rep.snapshot)
     movements: list = []
     raised = None
@@ -249,12 +252,22 @@ def replay_without(rep: Replay, terms: Terms, txn: int
                if e.kind == "REVERSAL" or e.txn_id != txn]
         result = loan_day(loan, terms, d, evs)
         if (result.rejects or result.claim_paid
-                or loan.state not in (*OPEN_STATES, LoanStatus.PAID_OFF)
+                or loan.state not in (*OPEN_STATES, *CLOSED_STATES)
                 or loan.state == LoanStatus.CLAIMED):
             return None
         raised = result.claim_raised or raised
         movements.extend(result.movements)
+        _age_accrual(loan, terms)
     return loan, movements, raised
+
+
+def _age_accrual(loan: LoanState, terms: Terms) -> None:
+    """The day-end accrual switch of an open loan (R16; the run's aging SQL sets it,
+    accruing_sql, held equal to is_non_accrual by the differential test), for a replay's days:
+    the movements of its next day carry the flag the run would have had."""
+    if terms.non_accrual_dpd is not None and loan.state in OPEN_STATES:
+        loan.accruing = not is_non_accrual(loan.dpd, currently_non_accrual=not loan.accruing,
+                                           after_dpd=terms.non_accrual_dpd)
 
 
 def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) -> Event | None:

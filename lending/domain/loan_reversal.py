@@ -93,7 +93,10 @@ class ReversalDay(AdvanceReversalDay):
             self._take_back_advance(event, -loan.overpaid)
         if loan.state == "WRITTEN_OFF":
             # a recovery after write-off undone (§7.10): what it recovered is open again;
-            # nothing accrues on a written-off loan, its instalments stay as written off
+            # nothing accrues on a written-off loan, its instalments stay as written off. A
+            # payment of before the write-off (restored in place: a write-off ordered by
+            # staff): what it paid is owed again, and written off with the loan today
+            self.write_off_balances()
             return
         if loan.state == "CLAIMED" and loan.shares[t.bank_id].principal:
             g = loan.shares.get(t.guarantor_id)

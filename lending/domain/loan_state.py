@@ -63,6 +63,9 @@ class Terms:
     bank_id: int
     guarantor_id: int | None
     bank_yield: Decimal | None
+    # R16: non-accrual beyond this DPD, set at each day-end by the run's aging (SQL); a
+    # replay (loan_day.replay_without) ages its days with it. None: not aged.
+    non_accrual_dpd: int | None = None
 
     @property
     def year_days(self) -> int:

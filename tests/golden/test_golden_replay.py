@@ -21,6 +21,7 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.domain import chart
+from lending.domain.aging import ClassThresholds, risk_class
 from lending.models import Loan
 from lending.settlement.models import Claim, Movement
 from tests.golden.helpers import (
@@ -33,6 +34,7 @@ from tests.golden.helpers import (
     pay_row,
     program_in,
     settle,
+    shares,
 )
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +123,113 @@ def test_a_claim_the_loan_would_have_had_is_raised_on_its_day(golden):
     assert claim.raised_on == date(2026, 2, 18)
     assert (claim.principal, claim.interest) == (D("7000.00"), D("105.00"))
     assert Loan.objects.get(loan_no="C1").claim_raised_on == date(2026, 2, 18)
+
+
+def test_a_write_off_the_loan_would_have_had_is_made_on_its_day(golden):
+    # Program WO: write-off (核销) at DPD 3. T1 paid instalment 1 on its due date (Sunday
+    # 02-15); T2 100.00 on 02-19 found nothing due and went to suspense. T1 reversed on 02-20:
+    # without it the loan reaches DPD 3 on 02-18 and is written off then, so T2 is a recovery
+    # (§7.10), and the loan keeps the DPD and class of 02-18 (§8.9). In place, it stayed
+    # ACTIVE with the loans receivable and T2 in suspense.
+    program_in(golden, "WO", "write-off", claim_trigger_dpd=None, write_off_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("WO", "W1")])
+    settle(date(2026, 2, 16), repayments=[pay_row("T1", "W1", "2026-02-15", "916.80")])
+    settle(date(2026, 2, 17))
+    settle(date(2026, 2, 18))
+    settle(date(2026, 2, 19), repayments=[pay_row("T2", "W1", "2026-02-19", "100.00")])
+    rev = date(2026, 2, 20)
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "bounced")])
+
+    loan = Loan.objects.get(loan_no="W1")
+    assert (loan.state, loan.written_off_on, loan.dpd) == ("WRITTEN_OFF", date(2026, 2, 18), 3)
+    g = loan.program
+    assert loan.risk_class == risk_class(3, ClassThresholds(
+        g.special_mention_dpd, g.substandard_dpd, g.doubtful_dpd, g.loss_dpd)) != "NORMAL"
+    # Written off on 02-18 (posted today): the principal, instalment 1's interest and period
+    # 2's accrued 3 of 28 days, penalty and compound of 3 days on instalment 1.
+    wo = {c: sum((a for (_f, e, cc), a in movements("W1", rev).items()
+                  if e == "WRITE_OFF" and cc == c), D(0))
+          for c in ("PRINCIPAL", "INTEREST", "PENALTY", "COMPOUND")}
+    assert wo == {"PRINCIPAL": D("10000.00"), "INTEREST": D("150.00") + hu(D("138.50") * 3 / 28),
+                  "PENALTY": hu(D("766.80") * PEN * 3), "COMPOUND": hu(D("150.00") * PEN * 3)}
+    assert wo == {"PRINCIPAL": D("10000.00"), "INTEREST": D("164.84"), "PENALTY": D("1.73"),
+                  "COMPOUND": D("0.34")}
+    # T2 is a recovery split by the written-off amounts (bank 70 %); its suspense is taken
+    # back, T1's collection negated: the day's money is T1's amount back.
+    m = movements("W1", rev)
+    assert (m[("BANK", "WO_RECOVERY", "PRINCIPAL")], m[("ALPHA", "WO_RECOVERY", "PRINCIPAL")]
+            ) == (D("70.00"), D("30.00"))
+    assert sum(a for (_f, e, _c), a in m.items() if e == "OVERPAY") == D("-100.00")
+    rows = Movement.objects.filter(loan__loan_no="W1", business_date=rev)
+    assert sum(r.amount for r in rows if r.reversal) == D("-916.80")
+    assert gl(chart.LOANS_RECEIVABLE, rev, program="ALPHA/WO") == 0
+    assert gl(chart.INTEREST_RECEIVABLE, rev, program="ALPHA/WO") == 0
+    assert gl(chart.WRITE_OFF_RECOVERIES, rev, program="ALPHA/WO") == D("70.00")
+    assert gl(chart.OVERPAYMENT_SUSPENSE, rev, program="ALPHA/WO") == 0
+
+    # The next day the loan stays as written off on 02-18.
+    settle(date(2026, 2, 23))
+    loan.refresh_from_db()
+    assert (loan.state, loan.dpd, loan.written_off_on) == ("WRITTEN_OFF", 3, date(2026, 2, 18))
+
+
+def test_reversing_a_payment_of_a_loan_written_off_since_writes_it_off_on_its_day(golden):
+    # The same loan with T1 standing is written off on 03-18 (instalment 2 unpaid, DPD 3):
+    # 9,233.20 of principal. T1 reversed on 03-19 (a chargeback after the write-off): without
+    # it the loan was written off on 02-18 with the whole 10,000.00 (restored in place, T1's
+    # 766.80 came back as principal outstanding on a written-off loan, never written off).
+    program_in(golden, "WO", "write-off", claim_trigger_dpd=None, write_off_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("WO", "W2")])
+    settle(date(2026, 2, 16), repayments=[pay_row("T1", "W2", "2026-02-15", "916.80")])
+    for day in (date(2026, 2, 17), date(2026, 2, 18), date(2026, 3, 16), date(2026, 3, 17)):
+        settle(day)
+    wo = date(2026, 3, 18)
+    settle(wo)
+    loan = Loan.objects.get(loan_no="W2")
+    assert (loan.state, loan.written_off_on) == ("WRITTEN_OFF", wo)
+    assert sum(a for (_f, e, c), a in movements("W2", wo).items()
+               if e == "WRITE_OFF" and c == "PRINCIPAL") == D("9233.20")
+    rev = date(2026, 3, 19)
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "chargeback")])
+
+    loan.refresh_from_db()
+    assert (loan.state, loan.written_off_on, loan.dpd) == ("WRITTEN_OFF", date(2026, 2, 18), 3)
+    net = {c: sum((a for (_f, e, cc), a in movements("W2", rev).items()
+                   if e == "WRITE_OFF" and cc == c), D(0))
+           for c in ("PRINCIPAL", "INTEREST", "PENALTY", "COMPOUND")}
+    # 03-18's write-off negated, 02-18's made: the principal T1 had paid is written off too
+    assert net["PRINCIPAL"] == D("766.80")
+    assert sum(r.amount for r in Movement.objects.filter(
+        loan__loan_no="W2", event="WRITE_OFF", component="PRINCIPAL")) == D("10000.00")
+    assert sum(r.amount for r in Movement.objects.filter(
+        loan__loan_no="W2", event="COLLECT")) == 0
+    assert shares("W2") == {"BANK": (0, 0, 0), "ALPHA": (0, 0, 0)}
+    assert gl(chart.LOANS_RECEIVABLE, rev, program="ALPHA/WO") == 0
+    # the allowance used for the bank's 7,000.00 (a credit-side account, debited)
+    assert gl(chart.LOSS_ALLOWANCE, rev, program="ALPHA/WO") == D("-7000.00")
+
+
+def test_the_replay_ages_its_days_the_accrual_switch_included(golden):
+    # Program CASH: non-accrual beyond 90 DPD (R16), back only when the arrears are cleared.
+    # T1 paid instalment 1 (02-15); nothing more until Y 3,000.00 on 05-20. With T1 standing,
+    # instalment 2 (03-15) is the oldest unpaid: DPD 65 on 05-19, the loan accrues, and Y
+    # clears the arrears. T1 reversed on 05-22: without it the loan was 93 DPD on 05-19 and
+    # went non-accrual that evening; Y then paid instalment 1 and part of 2, and the loan,
+    # still in arrears, stays off balance. Y's rows as replayed carry that flag.
+    settle(date(2026, 1, 15), loans=[loan_row("N1")])
+    settle(date(2026, 2, 16), repayments=[pay_row("T1", "N1", "2026-02-15", "916.80")])
+    settle(date(2026, 5, 19))
+    assert Loan.objects.get(loan_no="N1").accruing
+    settle(date(2026, 5, 20), repayments=[pay_row("Y", "N1", "2026-05-20", "3000.00")])
+    loan = Loan.objects.get(loan_no="N1")
+    assert (loan.dpd, loan.accruing) == (0, True)
+    rev = date(2026, 5, 22)
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "chargeback")])
+
+    loan.refresh_from_db()
+    assert loan.dpd > 0 and not loan.accruing
+    replayed = Movement.objects.filter(loan__loan_no="N1", business_date=rev, txn_id__isnull=False,
+                                       reversal=False, amount__gt=0)
+    assert replayed and not any(r.accruing for r in replayed)
+    assert gl(chart.INTEREST_RECEIVABLE, rev) == 0
+    assert gl(chart.OFF_BALANCE_INTEREST, rev) > 0

@@ -82,3 +82,32 @@ def test_a_write_off_request_is_refused_for_a_settled_day_a_closed_loan_or_no_re
     with pytest.raises(change_requests.RequestError, match="only an open loan"):
         change_requests.request_create(kind=RequestKind.LOAN_WRITE_OFF, target_id=loan.pk,
                                        payload={"note": "x"}, note="", by=maker)
+
+
+def test_reversing_a_payment_of_before_a_staff_write_off_writes_off_what_it_had_paid(golden):
+    # T1 (instalment 1, 02-15) is reversed the day after the staff write-off (a chargeback).
+    # A write-off ordered by staff is not replayed (the order is of its own day): the loan is
+    # restored in place, and what T1 had paid — 766.80 principal, 150.00 interest — is owed
+    # again and written off with the loan, that day; before, it stood as outstanding on a
+    # written-off loan, in the bank's loans receivable.
+    loan = _overdue_loan()
+    req = change_requests.request_create(
+        kind=RequestKind.LOAN_WRITE_OFF, target_id=loan.pk,
+        payload={"note": "estate insolvent", "effective_on": "2026-03-18"},
+        note="estate insolvent", by=role_user("op", "operator"))
+    change_requests.request_approve(req=req, by=role_user("appr", "approver"))
+    settle(TUE)
+    settle(WED)
+    thu = date(2026, 3, 19)
+    settle(thu, reversals=[("V1", "T1", thu, "916.80", "chargeback")])
+    loan = Loan.objects.get(pk=loan.pk)
+    assert (loan.state, loan.written_off_on, loan.dpd) == ("WRITTEN_OFF", WED, 3)
+    assert shares("S1") == {"BANK": (0, 0, 0), "ALPHA": (0, 0, 0)}
+    m = movements("S1", thu)
+    assert (m[("BANK", "WRITE_OFF", "PRINCIPAL")], m[("ALPHA", "WRITE_OFF", "PRINCIPAL")],
+            m[("BANK", "WRITE_OFF", "INTEREST")], m[("ALPHA", "WRITE_OFF", "INTEREST")]) == (
+        D("536.76"), D("230.04"), D("105.00"), D("45.00"))
+    assert gl(chart.LOANS_RECEIVABLE, thu) == 0
+    assert gl(chart.INTEREST_RECEIVABLE, thu) == 0
+    j = journal(thu)
+    assert j[("WRITE_OFF", chart.LOANS_RECEIVABLE)] == (0, D("536.76"))

@@ -83,7 +83,7 @@ class _TermsCache:
             r[0]: r for r in _fetch(
                 """SELECT g.id, g.day_count, g.penalty_multiplier, g.grace_days,
                           g.waterfall_order, g.claim_trigger_dpd, g.claim_scope,
-                          g.write_off_dpd, a.guarantor_id
+                          g.write_off_dpd, a.guarantor_id, g.non_accrual_dpd
                      FROM lending_program g JOIN lending_agreement a ON a.id = g.agreement_id""",
                 [])
         }
@@ -104,7 +104,7 @@ class _TermsCache:
             annual_rate=rate, method=method, day_count=g[1], penalty_multiplier=g[2],
             grace_days=g[3], order=tuple(g[4]), claim_trigger_dpd=g[5], claim_scope=g[6],
             write_off_dpd=g[7], interest_rule=v[1], bank_id=self.bank_id, guarantor_id=g[8],
-            bank_yield=v[2],
+            bank_yield=v[2], non_accrual_dpd=g[9],
         )
 
 
@@ -242,7 +242,10 @@ WITH x AS (
             -- when paid off), which then stay frozen.
             OR (l.state = {paid_off} AND l.closed_on <= %(d)s
                 AND (l.dpd <> 0 OR l.risk_class <> {normal}))
-            OR (l.state = {written_off} AND l.written_off_on = %(d)s))
+            -- a loan written off today, or on an earlier day by a reversal's rebuild
+            -- (replay.py): the DPD and class of its write-off day (§8.9)
+            OR (l.state = {written_off}
+                AND (l.written_off_on = %(d)s OR l.id = ANY(%(written_off)s))))
 )
 UPDATE lending_loan l SET
     dpd = x.dpd,
@@ -259,7 +262,7 @@ UPDATE lending_loan l SET
         CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
         {status})
 """.format(
-    dpd=dpd_sql("l.oldest_unpaid_due_on", "%(d)s"), risk_class=risk_class_sql("x"),
+    dpd=dpd_sql("l.oldest_unpaid_due_on", "LEAST(%(d)s, l.written_off_on)"), risk_class=risk_class_sql("x"),
     accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
     open=_in(OPEN_STATES), closed=_in(CLOSED_STATES),
     paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),
@@ -276,7 +279,9 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
     if chunk is None:
         return {"skipped": True}
     day, lo, hi = run.business_date, chunk.lo_id, chunk.hi_id
-    params = {"p": run.partner_id, "d": day, "lo": lo, "hi": hi, "run": run.pk}
+    written_off: list[int] = []  # written off today, or on an earlier day by a replay
+    params = {"p": run.partner_id, "d": day, "lo": lo, "hi": hi, "run": run.pk,
+              "written_off": written_off}
     ids = [r[0] for r in _fetch(_TOUCHED, params)]
     stats = {"touched": len(ids), "movements": 0, "applied": 0, "quarantined": 0}
     if ids:
@@ -298,7 +303,10 @@ def apply_chunk(*, run_id: int, seq: int) -> dict:
             evs = events.get(lid, [])
             if (snapshot := snapshot_of(loan, evs)) is not None:
                 snapshots.append((lid, snapshot))
+            was = (loan.state, loan.written_off_on)
             result = loan_day(loan, terms, day, evs)
+            if loan.state == S.WRITTEN_OFF and (loan.state, loan.written_off_on) != was:
+                written_off.append(lid)
             for m in result.movements:
                 movements.append(m)
             if result.claim_raised and terms.guarantor_id is not None:

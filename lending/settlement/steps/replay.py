@@ -7,8 +7,10 @@ snapshots, the partner's business days, the loans' applied repayments and their 
 since), never one per loan.
 
 A reversal is restored in place instead (`loan_reversal`) when the loan's history since holds
-what a replay does not redo the same way: a claim raised (代偿) or a write-off (核销) ordered,
-non-accrual, another reversal, or no snapshot (a repayment applied before snapshots were kept).
+what a replay does not redo the same way: a claim raised (代偿) or a write-off (核销) ordered by
+staff, or no snapshot (a repayment applied before snapshots were kept). A write-off at the
+program's DPD is replayed, on the day the rebuilt loan reaches it, and so is the accrual switch
+(R16) at each day's end.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ from lending.settlement.models import MovementEvent, SettlementRun
 from lending.settlement.steps.common import _fetch, _lit
 
 _REPLAYABLE = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.PAID_OFF)
+
+
+def _replayable(loan: LoanState, d0: date) -> bool:
+    """Whether the loan's state lets a replay from `d0` rebuild it: open (not claimed) or paid
+    off, or written off (at the program's DPD) on or after `d0`: the replay writes it off
+    again, on that day or an earlier one (a recovery's reversal restores it in place)."""
+    return loan.state in _REPLAYABLE or (
+        loan.state == LoanStatus.WRITTEN_OFF and loan.written_off_on is not None
+        and loan.written_off_on >= d0)
 
 
 def keep_snapshots(day: date, snapshots: list[tuple[int, dict]]) -> None:
@@ -55,7 +66,7 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
         if len(revs) != 1 or loan is None or revs[0].original_txn_id is None:
             continue
         d0 = applied_day.get(revs[0].original_txn_id)
-        if (d0 is None or d0 >= today or loan.state not in _REPLAYABLE or not loan.accruing
+        if (d0 is None or d0 >= today or not _replayable(loan, d0)
                 or loan.claim_raised_on is not None or loan.claim_left is not None
                 or loan.write_off_ordered):
             continue
