@@ -75,6 +75,10 @@ SETTLEMENT_DAILY_AT = os.environ.get("SETTLEMENT_DAILY_AT", "02:30")
 # WAITING runs are tried again every this many minutes until the cut-off (local HH:MM); after
 # it a partner whose files are still missing, and a FAILED run, raise an alert.
 SETTLEMENT_RETRY_MINUTES = env_int("SETTLEMENT_RETRY_MINUTES", 15)
+# A loan's snapshot (its state at the start of a day a repayment of it was applied) is kept this
+# many calendar days: a reversal of a repayment that old rebuilds the loan from it (DOMAIN §8.3);
+# an older one restores the loan in place. The nightly book of days deletes the older ones.
+LOAN_SNAPSHOT_DAYS = env_int("LOAN_SNAPSHOT_DAYS", 190)
 SETTLEMENT_CUTOFF_AT = os.environ.get("SETTLEMENT_CUTOFF_AT", "10:00")
 # A statement is due this many business days after its business date (T+1 by default); unpaid
 # after that it raises an alert (lending/settlement/statements.py).

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from config import locks
 from lending.settlement.models import Alert, AlertReason, RunState, SettlementRun
+from lending.settlement.steps.replay import snapshots_purge
 from partners.models import Partner
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ def _yesterday(now: datetime) -> date:
 def book_of_days(*, up_to: date | None = None, now: datetime | None = None,
                  progress=None) -> dict:
     """Nightly: every platform's open business days up to `up_to` (default yesterday), oldest
-    first; then the alerts whose cut-off has passed."""
+    first; then the alerts whose cut-off has passed; then the loan snapshots older than
+    LOAN_SNAPSHOT_DAYS before `up_to` are deleted (replay.snapshots_purge)."""
     from lending.settlement import runner
 
     now = now or timezone.now()
@@ -119,6 +121,8 @@ def book_of_days(*, up_to: date | None = None, now: datetime | None = None,
                 continue
             out[partner.code] = settle_partner(partner, open_days(partner, up_to), progress)
     out["alerts"] = raise_alerts(now=now)
+    out["snapshots_purged"] = snapshots_purge(
+        before=up_to - timedelta(days=settings.LOAN_SNAPSHOT_DAYS))
     return out
 
 

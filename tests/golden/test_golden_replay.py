@@ -24,6 +24,7 @@ from ledger.domain import chart
 from lending.domain.aging import ClassThresholds, risk_class
 from lending.models import Loan
 from lending.settlement.models import Claim, Movement
+from lending.settlement.steps.replay import snapshots_purge
 from tests.golden.helpers import (
     gl,
     hu,
@@ -233,3 +234,49 @@ def test_the_replay_ages_its_days_the_accrual_switch_included(golden):
     assert replayed and not any(r.accruing for r in replayed)
     assert gl(chart.INTEREST_RECEIVABLE, rev) == 0
     assert gl(chart.OFF_BALANCE_INTEREST, rev) > 0
+
+
+def test_a_claim_raised_before_the_payment_stands_and_the_loan_is_rebuilt(golden):
+    # Program CL: the claim (代偿) is raised on 02-18 at DPD 3 and not yet paid. The borrower
+    # pays T1 on 02-19: instalment 1 and its penalty and compound of 4 days, rounded at the
+    # claim's raise (3 days) and at the payment (1 day): 1.73 + 0.58 and 0.34 + 0.11; and
+    # T2 916.80 on its due date 03-15 (a Sunday, settled 03-16), instalment 2. T1 is
+    # reversed on 03-18: the loan is rebuilt from 02-19 without it, so T2 pays instalment 1
+    # and instalment 2 stays unpaid; the claim stands as raised. (In place, before, T2 kept
+    # instalment 2 paid and instalment 1 was overdue again with a month's penalty.)
+    program_in(golden, "CL", "claims", claim_trigger_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("CL", "C2")])
+    for day in (16, 17, 18):
+        settle(date(2026, 2, day))
+    assert Claim.objects.get(loan__loan_no="C2").raised_on == date(2026, 2, 18)
+    t1 = D("916.80") + sum((hu(b * PEN * 3) + hu(b * PEN) for b in (D("766.80"), D("150.00"))),
+                           D(0))
+    assert t1 == D("919.56")
+    settle(date(2026, 2, 19), repayments=[pay_row("T1", "C2", "2026-02-19", str(t1))])
+    settle(date(2026, 3, 16), repayments=[pay_row("T2", "C2", "2026-03-15", "916.80")])
+    assert [i[6] for i in installments("C2")[:2]] == ["PAID", "PAID"]
+    settle(REV, reversals=[("V1", "T1", REV, str(t1), "bounced")])
+
+    claim = Claim.objects.get(loan__loan_no="C2")
+    assert (claim.raised_on, claim.principal, claim.interest) == (
+        date(2026, 2, 18), D("7000.00"), D("105.00"))
+    first, second = installments("C2")[:2]
+    assert first[5] == D("150.00") and second[4:6] == (D("0.00"), D("0.00"))
+    rows = Movement.objects.filter(loan__loan_no="C2", business_date=REV)
+    assert sum(r.amount for r in rows if r.reversal) == -t1
+    assert sum(r.amount for r in rows if not r.reversal) == 0
+
+
+def test_a_reversal_older_than_the_snapshots_kept_restores_the_loan_in_place(golden):
+    # Snapshots are kept LOAN_SNAPSHOT_DAYS; the nightly book of days deletes older ones. T1's
+    # day (02-16) is gone, T2's (03-16) is kept: reversing T1 restores the loan in place, as
+    # before the rebuild. T2 keeps instalment 2; instalment 1 is overdue again from 02-16 with
+    # 31 days of penalty and compound interest on its 766.80 and 150.00, rounded once.
+    _loan_paid_twice("R3")
+    assert snapshots_purge(before=date(2026, 3, 1)) == 1
+    settle(REV, reversals=[("V1", "T1", REV, "916.80", "bounced")])
+    assert [i[4:7] for i in installments("R3")[:2]] == [
+        (D("0.00"), D("0.00"), "OVERDUE"), (D("778.30"), D("138.50"), "PAID")]
+    loan = Loan.objects.get(loan_no="R3")
+    assert (loan.penalty_outstanding, loan.compound_outstanding) == (
+        hu(D("766.80") * PEN * 31), hu(D("150.00") * PEN * 31)) == (D("17.83"), D("3.49"))

@@ -12,7 +12,9 @@ the automatic write-off (核销) at the program's write_off_dpd and the recoveri
 - §8.8: an advance still held at write-off is refunded (a REFUND line).
 - §7.10: a recovery after write-off is split per funder — by what each has written off and
   not yet recovered (§8.1's HALF_UP to the non-residual funder, the residual the rest) — and
-  kept out of interest.
+  kept out of interest. Money beyond what is still written off is not owed: refunded, as an
+  advance held at closing (§8.8). (Reached when a reversal's replay writes the loan off
+  before payments that then count as recoveries.)
 - §3.6 代偿: the claim is raised at the end of the business day the loan reaches the program's
   claim_trigger_dpd (§8.11); its amount is the bank's principal outstanding and its share of
   unpaid interest (scope principal + interest, penalty excluded; the §3.6 claim example).
@@ -59,9 +61,14 @@ class LossRules:
                                                 ZERO)
                  for f, v in st.written_off.items()}
         whole = sum(total.values(), ZERO)
+        take = min(p.amount, whole)
+        if p.amount > take:  # beyond the debt written off: not owed, refunded (§8.8)
+            st.refunded[day] = st.refunded.get(day, ZERO) + p.amount - take
+        if not take:
+            return
         weights = [(f, total[f] / whole) for f, _ in self.s.funders]
         day_rec = st.recovered.setdefault(day, {})
-        for f, a in split(p.amount, weights, self.s.residual).items():
+        for f, a in split(take, weights, self.s.residual).items():
             day_rec[f] = day_rec.get(f, ZERO) + a
 
     def written_off_total(self, st: State) -> Decimal:

@@ -146,7 +146,7 @@ def test_settlement_agrees_with_the_model_every_day(data):
                          "of_claims": sum(" reverse " in ln and "GUARANTOR" in ln
                                           for ln in world.log),
                          "after_claims": world.claim_reversals,
-                         "replays": world.replays,
+                         "replays": world.replays, "claim_replays": world.claim_replays,
                          "of_recoveries": world.recovery_reversals,
                          "holidays": len(holidays), "workdays": len(workdays)})
     finally:  # the bank's calendar as it was, for the next world and test

@@ -79,6 +79,7 @@ class World(ReversalFilters):
         # after write-off (counted for ORACLE_SUMMARY)
         self.claim_reversals = self.recovery_reversals = 0
         self.replays = 0  # reversals of a payment that a later one (or its advance) followed
+        self.claim_replays = 0
         self.reversed: set[str] = set()
         self.seq = 0
         self.last = None
@@ -99,7 +100,9 @@ class World(ReversalFilters):
         if any((q.paid_on, q.txn) > (p.paid_on, p.txn) for q in self.pays[no]) or (
                 self._advance_applied_since(no, p, day)):
             self.replays += 1  # the loan is rebuilt without p (replay)
-        if self.pays[no] and self.model_state(no, day).claim_raised is not None:
+            if self.model_state(no, day).claim_raised is not None:
+                self.claim_replays += 1  # … a claim raised (and not paid) before it
+        if self.pays[no] and self.model_state(no, day).claim_paid is not None:
             # restored in place, not rebuilt (replay.py): the reversal negates the original
             # movements exactly, funder by funder, while the model replays the others, each
             # split by the balances as they would have been; the funders' split may then
@@ -125,8 +128,8 @@ class World(ReversalFilters):
                          and m.s.interest_rule == "BANK_FIXED_YIELD"
                          and p.kind in ("PREPAYMENT", "PAYOFF"))
                 # a later payment, or an advance applied since: the loan is rebuilt without
-                # p (a replay), but in place when a claim has been raised (REPLAY)
-                and not ("REPLAY" in KNOWN_DEFECTS and stt.claim_raised is not None
+                # p (a replay), but in place when a claim has been paid (REPLAY)
+                and not ("REPLAY" in KNOWN_DEFECTS and stt.claim_paid is not None
                          and (any(q is not p
                                   and (q.paid_on, q.txn) > (p.paid_on, p.txn)
                                   for q in self.pays[no])
@@ -223,7 +226,10 @@ class World(ReversalFilters):
                 continue
             if (stt.claim_raised is not None and stt.claim_paid is None
                     and stt.claim_raised < day and not stt.suspense
-                    and d.draw(st.booleans(), label=f"{no} claim paid {day}")):
+                    # a late payer's guarantor takes longer: payments of the borrower before
+                    # it pays, and their reversals, rebuild a loan with the claim raised
+                    and d.draw(st.integers(0, 3 if no in self.late else 1),
+                               label=f"{no} claim paid {day}") == 0):
                 # the guarantor pays the claim (代偿): a repayment with payer GUARANTOR (R13)
                 txn = self.new_id("G")
                 pay = Pay(txn, day, stt.claim_amount, "SCHEDULED", "GUARANTOR")
@@ -250,7 +256,8 @@ class World(ReversalFilters):
                 # a borrower's payment after the claim day reversed: drawn more often than the
                 # generic reversal below, which a world then rarely reaches
                 after = [p for p in self._live(no, stt, day) if p.payer != "GUARANTOR"]
-                if after and d.draw(st.integers(0, 3), label=f"{no} reverse after claim") == 0:
+                if after and d.draw(st.integers(0, 3 if len(after) > 1 else 7),
+                                    label=f"{no} reverse after claim") == 0:
                     self.claim_reversals += 1
                     self._reverse(no, d.draw(st.sampled_from(after)), day, files)
                     continue

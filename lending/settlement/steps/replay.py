@@ -7,10 +7,11 @@ snapshots, the partner's business days, the loans' applied repayments and their 
 since), never one per loan.
 
 A reversal is restored in place instead (`loan_reversal`) when the loan's history since holds
-what a replay does not redo the same way: a claim raised (代偿) or a write-off (核销) ordered by
-staff, or no snapshot (a repayment applied before snapshots were kept). A write-off at the
-program's DPD is replayed, on the day the rebuilt loan reaches it, and so is the accrual switch
-(R16) at each day's end.
+what a replay does not redo the same way: a claim (代偿) raised since the repayment's day or paid
+since (the loan claimed, or loan_day.replay_without meets the payment), a write-off (核销)
+ordered by staff, or no snapshot (a repayment applied before snapshots were kept). A write-off
+at the program's DPD is replayed, on the day the rebuilt loan reaches it, and so is the accrual
+switch (R16) at each day's end; a claim raised before the repayment's day stands as raised.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from lending.domain.loan_day import Event, LoanState, LoanStatus, Replay
 from lending.domain.loan_snapshot import dump_loan, load_loan
 from lending.intake.models import StagedRowStatus
 from lending.settlement.models import MovementEvent, SettlementRun
-from lending.settlement.steps.common import _fetch, _lit
+from lending.settlement.steps.common import _exec, _fetch, _lit
 
 _REPLAYABLE = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.PAID_OFF)
 
@@ -44,6 +45,12 @@ def keep_snapshots(day: date, snapshots: list[tuple[int, dict]]) -> None:
         copy_rows("lending_loansnapshot", ("loan_id", "business_date", "state"),
                   ((lid, day, json.dumps(state, separators=(",", ":")))
                    for lid, state in snapshots))
+
+
+def snapshots_purge(*, before: date) -> int:
+    """Delete the snapshots of business days before `before` (the retention, LOAN_SNAPSHOT_DAYS):
+    a reversal of a repayment that old is restored in place. One statement (BRIN index)."""
+    return _exec("DELETE FROM lending_loansnapshot WHERE business_date < %s", [before])
 
 
 def snapshot_of(loan: LoanState, events: list[Event]) -> dict | None:
@@ -67,7 +74,8 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
             continue
         d0 = applied_day.get(revs[0].original_txn_id)
         if (d0 is None or d0 >= today or not _replayable(loan, d0)
-                or loan.claim_raised_on is not None or loan.claim_left is not None
+                # a claim raised since d0: its row would move (raised on another day)
+                or (loan.claim_raised_on is not None and loan.claim_raised_on >= d0)
                 or loan.write_off_ordered):
             continue
         wanted[lid], start[lid] = revs[0], d0

@@ -196,3 +196,21 @@ def test_settle_through_a_date_settles_the_open_days_in_order(platforms):
     line = json.loads(out.getvalue())
     assert line["settled"] == [str(MON), str(TUE)] and line["stopped_at"] == str(WED)
     assert states("ALPHA") == {MON: RunState.DONE, TUE: RunState.DONE, WED: RunState.WAITING}
+
+
+def test_the_nightly_book_of_days_deletes_the_snapshots_older_than_kept(settings):
+    # LOAN_SNAPSHOT_DAYS calendar days before the night's last business day are kept
+    # (lending.settlement.steps.replay.snapshots_purge); the rows' loans need not exist here.
+    from django.db import connection
+
+    settings.LOAN_SNAPSHOT_DAYS = 30
+    days = [date(2026, 1, 30), date(2026, 1, 31), date(2026, 2, 27)]
+    with connection.cursor() as cur:
+        for n, d in enumerate(days):
+            cur.execute("INSERT INTO lending_loansnapshot (loan_id, business_date, state)"
+                        " VALUES (%s, %s, '{}')", [900 + n, d])
+    out = scheduler.book_of_days(up_to=date(2026, 3, 2), now=at(date(2026, 3, 3), 2, 30))
+    assert out["snapshots_purged"] == 1
+    with connection.cursor() as cur:
+        cur.execute("SELECT business_date FROM lending_loansnapshot ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == days[1:]
