@@ -42,9 +42,10 @@ Decisions (where the brief leaves a choice):
   been and every rounding point is the one it would have had; the movements since are negated
   and recorded again as replayed, each under its repayment (the reversed one's negation under
   the reversal); a write-off at the program's DPD and the day-end accrual switch (R16) are
-  replayed too, the write-off then dated the day the rebuilt loan reaches it (§8.9). Where
-  the history holds what a replay does not redo the same way (a claim raised, a write-off
-  ordered by staff, no snapshot) or the repayment was made the same day, the
+  replayed too, the write-off then dated the day the rebuilt loan reaches it (§8.9), and so
+  are a claim's raise (on its day as replayed) and a guarantor's claim payments since. Where
+  the history holds what a replay does not redo the same way (a write-off ordered by staff,
+  no snapshot), the repayment was a claim payment, or it was made the same day, the
   reversal restores the loan in place, as if the payment had never been made: the
   instalments it paid are unpaid again; a PREPAYMENT's or PAYOFF's principal returns to the
   schedule (the original rows when nothing else moved them, else re-amortised over the
@@ -72,6 +73,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from datetime import date
+from decimal import Decimal
 
 from .aging import days_past_due, is_non_accrual
 from .loan_reversal import _NOT_PAID_IN, ReversalDay, _guarantor_moved
@@ -93,7 +95,7 @@ from .loan_state import (
     Terms,
     status_after_aging,
 )
-from .money import CENT, q2
+from .money import CENT, ZERO, q2
 from .split import weighted_parts
 
 __all__ = ["CENT", "CLOSED_STATES", "COMPONENT_FIELD", "DayResult", "Event", "Inst",
@@ -237,28 +239,28 @@ def _same_amount(ev: Event) -> bool:
 
 
 def replay_without(rep: Replay, terms: Terms, txn: int
-                   ) -> tuple[LoanState, list, tuple | None] | None:
+                   ) -> tuple[LoanState, list, tuple | None, Decimal] | None:
     """The loan rebuilt from `rep` as if repayment `txn` had never been made (DOMAIN §8.3):
     each business day since its day run again, with the day's repayments but that one, the
     movements they make, and the claim raised on the way (the loan's claim_raised_on says the
-    day), if one is, or the write-off it reaches (WRITE_OFF movements, the loan's
-    written_off_on its day; what is paid after it a recovery, §7.10). None when the history
-    holds what a replay does not redo the same way: a claim paid, a repayment refused."""
+    day), if one is, and what the guarantor's payments since paid of the claim; or the
+    write-off it reaches (WRITE_OFF movements, the loan's written_off_on its day; what is paid
+    after it a recovery, §7.10). None when a repayment since is refused without it."""
     loan = copy.deepcopy(rep.snapshot)
     movements: list = []
     raised = None
+    paid = Decimal(0)
     for d in rep.days:
         evs = [dataclasses.replace(e) for e in rep.events.get(d, ())
                if e.kind == "REVERSAL" or e.txn_id != txn]
         result = loan_day(loan, terms, d, evs)
-        if (result.rejects or result.claim_paid
-                or loan.state not in (*OPEN_STATES, *CLOSED_STATES)
-                or loan.state == LoanStatus.CLAIMED):
+        if result.rejects:
             return None
         raised = result.claim_raised or raised
+        paid += result.claim_paid
         movements.extend(result.movements)
         _age_accrual(loan, terms)
-    return loan, movements, raised
+    return loan, movements, raised, paid
 
 
 def _age_accrual(loan: LoanState, terms: Terms) -> None:
@@ -278,14 +280,26 @@ def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) 
     revs = [e for e in events if e.kind == "REVERSAL"]
     if len(revs) != 1 or (ev := revs[0]).replay is None or ev.original_txn_id is None:
         return None
-    if not _same_amount(ev):
-        return None  # refused below, as any reversal
+    if not _same_amount(ev) or any(m[2] == "CLAIM" for m in ev.original):
+        # refused below, as any reversal; a guarantor's claim payment reversed is restored in
+        # place (refused while recoveries since stand on what it bought)
+        return None
     rebuilt = replay_without(ev.replay, terms, ev.original_txn_id)
     if rebuilt is None:
         return None
-    state, movements, raised = rebuilt
+    state, movements, raised, paid = rebuilt
+    if loan.claim_raised_on is not None and state.claim_raised_on is None:
+        return None  # (not seen: less money never ages a loan less) its claim row stands
+    for fid, had in loan.shares.items():  # a share the loan has stays a row (the guarantor's)
+        if fid not in state.shares:
+            state.shares[fid] = Share(fid, ZERO, ZERO, ZERO, ZERO, Decimal(0), Decimal(0),
+                                      False, ZERO, rate=had.rate)
+        elif not had.new:
+            state.shares[fid].new = False
     if raised is not None:  # the claim the loan would have had raised (on claim_raised_on)
         out.claim_raised = raised
+    # what the guarantor's payments since paid of the claim, as replayed, against as recorded
+    out.claim_paid += paid - sum((m[4] for m in ev.replay.window if m[2] == "CLAIM"), ZERO)
     for f in dataclasses.fields(LoanState):
         setattr(loan, f.name, getattr(state, f.name))
     for i in loan.insts:

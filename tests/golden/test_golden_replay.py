@@ -280,3 +280,60 @@ def test_a_reversal_older_than_the_snapshots_kept_restores_the_loan_in_place(gol
     loan = Loan.objects.get(loan_no="R3")
     assert (loan.penalty_outstanding, loan.compound_outstanding) == (
         hu(D("766.80") * PEN * 31), hu(D("150.00") * PEN * 31)) == (D("17.83"), D("3.49"))
+
+
+def test_a_claim_payment_since_is_replayed_and_the_claim_paid_moves(golden):
+    # Program CL: claim raised 02-18 (7,000.00 + 105.00). T1 919.56 on 02-19 pays instalment
+    # 1 (the bank's 536.76 of principal and 105.00 of interest); the guarantor's G1 7,105.00
+    # on 02-20 then buys what the bank's share still holds, 6,463.24, and 641.76 is excess
+    # owed back to it. T1 reversed on 03-18: rebuilt without it, G1 buys the whole claim,
+    # 7,105.00, and the claim's paid amount moves by the 641.76 it pays more as replayed.
+    program_in(golden, "CL", "claims", claim_trigger_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("CL", "C3")])
+    for day in (16, 17, 18):
+        settle(date(2026, 2, day))
+    settle(date(2026, 2, 19), repayments=[pay_row("T1", "C3", "2026-02-19", "919.56")])
+    settle(date(2026, 2, 20), repayments=[pay_row("G1", "C3", "2026-02-20", "7105.00",
+                                                  payer="GUARANTOR")])
+    claim = Claim.objects.get(loan__loan_no="C3")
+    assert (claim.status, claim.paid_amount) == ("PAID", D("6463.24"))
+    settle(date(2026, 3, 16), repayments=[pay_row("T2", "C3", "2026-03-15", "916.80")])
+    settle(REV, reversals=[("V1", "T1", REV, "919.56", "bounced")])
+
+    claim.refresh_from_db()
+    assert (claim.status, claim.paid_amount, claim.raised_on) == (
+        "PAID", D("7105.00"), date(2026, 2, 18))
+    assert sum(r.amount for r in Movement.objects.filter(
+        loan__loan_no="C3", event="CLAIM")) == D("7105.00")
+    assert Loan.objects.get(loan_no="C3").state == "CLAIMED"
+    # The day's money: T1's 919.56 back; G1's 7,105.00 is now all the claim's, none excess.
+    cash = ("COLLECT", "RECOVERY", "CLAIM", "CLAIM_EXCESS")
+    day = movements("C3", REV)
+    assert sum(a for (_f, e, _c), a in day.items() if e in cash) == D("-919.56")
+    assert (day[("BANK", "CLAIM", "PRINCIPAL")], day[("BANK", "CLAIM", "INTEREST")],
+            day[("BANK", "CLAIM_EXCESS", "OVERPAYMENT")]) == (
+        D("536.76"), D("105.00"), D("-641.76"))
+    assert sum(r.amount for r in Movement.objects.filter(
+        loan__loan_no="C3", event="CLAIM_EXCESS")) == 0
+
+
+def test_reversing_a_payment_of_before_the_claim_moves_the_claim_to_its_day(golden):
+    # Program CL: T1 paid instalment 1 on its due date; instalment 2 (03-15) unpaid raises the
+    # claim on 03-18 (DPD 3): the bank's 6,463.24 + 96.95. T1 reversed on 03-19: without it the
+    # claim was raised on 02-18, the bank's 7,000.00 + 105.00; the claim's row takes them.
+    program_in(golden, "CL", "claims", claim_trigger_dpd=3)
+    settle(date(2026, 1, 15), loans=[loan_row_in("CL", "C4")])
+    settle(date(2026, 2, 16), repayments=[pay_row("T1", "C4", "2026-02-15", "916.80")])
+    for day in (date(2026, 2, 17), date(2026, 2, 18), date(2026, 3, 16), date(2026, 3, 17),
+                date(2026, 3, 18)):
+        settle(day)
+    claim = Claim.objects.get(loan__loan_no="C4")
+    assert (claim.raised_on, claim.principal, claim.interest) == (
+        date(2026, 3, 18), D("6463.24"), D("96.95"))
+    rev = date(2026, 3, 19)
+    settle(rev, reversals=[("V1", "T1", rev, "916.80", "chargeback")])
+    claim.refresh_from_db()
+    assert (claim.raised_on, claim.principal, claim.interest, claim.amount, claim.status) == (
+        date(2026, 2, 18), D("7000.00"), D("105.00"), D("7105.00"), "RAISED")
+    assert Claim.objects.filter(loan__loan_no="C4").count() == 1
+    assert Loan.objects.get(loan_no="C4").claim_raised_on == date(2026, 2, 18)

@@ -101,8 +101,8 @@ class World(ReversalFilters):
                 self._advance_applied_since(no, p, day)):
             self.replays += 1  # the loan is rebuilt without p (replay)
             if self.model_state(no, day).claim_raised is not None:
-                self.claim_replays += 1  # … a claim raised (and not paid) before it
-        if self.pays[no] and self.model_state(no, day).claim_paid is not None:
+                self.claim_replays += 1  # … of a loan with its claim raised (or paid)
+        if self.pays[no] and p.payer == "GUARANTOR":
             # restored in place, not rebuilt (replay.py): the reversal negates the original
             # movements exactly, funder by funder, while the model replays the others, each
             # split by the balances as they would have been; the funders' split may then
@@ -116,20 +116,17 @@ class World(ReversalFilters):
         m = self.models[no]
         return [p for p in self.pays[no] if p.txn not in self.reversed
                 and p.paid_on > m.s.disbursed
-                # a payment before the claim was raised: the replay without it
-                # may raise the claim on another day (a claim's replay: not
-                # generated); the guarantor's payment itself, or the borrower's
-                # after the claim day, reversed (LOSS_REVERSAL leaves them out)
-                and (stt.claim_raised is None
-                     or ("LOSS_REVERSAL" not in KNOWN_DEFECTS
-                         and p.paid_on > stt.claim_raised))
+                # once the claim is raised: a payment before it (the replay without it
+                # may raise the claim on another day), the guarantor's payment, the
+                # borrower's after the claim day (LOSS_REVERSAL leaves them all out)
+                and (stt.claim_raised is None or "LOSS_REVERSAL" not in KNOWN_DEFECTS)
                 and not ("B" in KNOWN_DEFECTS and p.kind == "PAYOFF")
                 and not ("FEE_REVERSAL" in KNOWN_DEFECTS
                          and m.s.interest_rule == "BANK_FIXED_YIELD"
                          and p.kind in ("PREPAYMENT", "PAYOFF"))
                 # a later payment, or an advance applied since: the loan is rebuilt without
-                # p (a replay), but in place when a claim has been paid (REPLAY)
-                and not ("REPLAY" in KNOWN_DEFECTS and stt.claim_paid is not None
+                # p (a replay), but in place when p is the guarantor's (REPLAY)
+                and not ("REPLAY" in KNOWN_DEFECTS and p.payer == "GUARANTOR"
                          and (any(q is not p
                                   and (q.paid_on, q.txn) > (p.paid_on, p.txn)
                                   for q in self.pays[no])

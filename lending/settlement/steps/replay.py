@@ -7,11 +7,14 @@ snapshots, the partner's business days, the loans' applied repayments and their 
 since), never one per loan.
 
 A reversal is restored in place instead (`loan_reversal`) when the loan's history since holds
-what a replay does not redo the same way: a claim (代偿) raised since the repayment's day or paid
-since (the loan claimed, or loan_day.replay_without meets the payment), a write-off (核销)
-ordered by staff, or no snapshot (a repayment applied before snapshots were kept). A write-off
-at the program's DPD is replayed, on the day the rebuilt loan reaches it, and so is the accrual
-switch (R16) at each day's end; a claim raised before the repayment's day stands as raised.
+what a replay does not redo the same way: a write-off (核销) ordered by staff, the repayment a
+guarantor's claim payment, or no snapshot (a repayment applied before snapshots were kept, or
+older than LOAN_SNAPSHOT_DAYS). A write-off at the program's DPD is replayed, on the day the
+rebuilt loan reaches it, and so is the accrual switch (R16) at each day's end; so is a claim
+(代偿): raised before the repayment's day it stands as raised, raised since it is raised again
+on its day as replayed (the claim's row takes that day and amount), and the guarantor's
+payments of it since are replayed (its paid amount moves by what they pay as replayed against
+as recorded).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from lending.intake.models import StagedRowStatus
 from lending.settlement.models import MovementEvent, SettlementRun
 from lending.settlement.steps.common import _exec, _fetch, _lit
 
-_REPLAYABLE = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.PAID_OFF)
+_REPLAYABLE = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.CLAIMED, LoanStatus.PAID_OFF)
 
 
 def _replayable(loan: LoanState, d0: date) -> bool:
@@ -74,8 +77,6 @@ def attach_replays(run: SettlementRun, loans: dict[int, LoanState],
             continue
         d0 = applied_day.get(revs[0].original_txn_id)
         if (d0 is None or d0 >= today or not _replayable(loan, d0)
-                # a claim raised since d0: its row would move (raised on another day)
-                or (loan.claim_raised_on is not None and loan.claim_raised_on >= d0)
                 or loan.write_off_ordered):
             continue
         wanted[lid], start[lid] = revs[0], d0

@@ -108,12 +108,19 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
         (day, run.pk, m[0], program_of[m[0]], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
         for m in movements))
     if raised:
-        copy_rows("lending_claim", ("loan_id", "guarantor_id", "raised_on", "principal",
-                                    "interest", "penalty", "amount", "status", "paid_amount"),
-                  # (raised on an earlier day when a reversal's replay raised it, §8.3)
-                  ((lid, g, loans[lid].claim_raised_on or day, p, i, pen, amt,
-                    ClaimStatus.RAISED.value, zero)
-                   for lid, g, p, i, pen, amt in raised))
+        # (raised on an earlier day when a reversal's replay raised it, §8.3; a claim the loan
+        # had is then raised again, on its day as replayed, what was paid of it kept)
+        cols = list(zip(*((lid, g, loans[lid].claim_raised_on or day, p, i, pen, amt)
+                          for lid, g, p, i, pen, amt in raised), strict=True))
+        _exec(f"""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
+                        interest, penalty, amount, status, paid_amount)
+                 SELECT x.*, {lit(ClaimStatus.RAISED)}, 0
+                   FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::numeric[],
+                               %s::numeric[], %s::numeric[], %s::numeric[]) AS x
+                 ON CONFLICT (loan_id) DO UPDATE SET raised_on = EXCLUDED.raised_on,
+                        principal = EXCLUDED.principal, interest = EXCLUDED.interest,
+                        penalty = EXCLUDED.penalty, amount = EXCLUDED.amount""",
+              [list(c) for c in cols])
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
         lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
         _exec(f"""INSERT INTO lending_claim (loan_id, guarantor_id, raised_on, principal,
