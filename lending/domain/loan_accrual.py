@@ -54,7 +54,14 @@ class AccrualDay:
         if amount:
             self._add_by_weights(amount, "interest", "accrual_weight")
             self._fee(amount, elapsed)
-        loan.accrual_amount = (loan.accrual_amount - amount).quantize(TEN_PLACES)
+        if self.terms.method == "DAILY":
+            # interest on the balance day by day (§3.3): what is left of the term accrues
+            # unrounded, each rounding point rounds what ran since it (§8.6)
+            left = loan.accrual_amount * (period - elapsed) / period
+        else:
+            # the period's scheduled interest stays whole: its rounded parts sum to it
+            left = loan.accrual_amount - amount
+        loan.accrual_amount = left.quantize(TEN_PLACES)
         loan.accrual_from = min(until, loan.accrual_to)
 
     def _regular_current(self) -> bool:
