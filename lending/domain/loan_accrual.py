@@ -64,6 +64,24 @@ class AccrualDay:
         loan.accrual_amount = left.quantize(TEN_PLACES)
         loan.accrual_from = min(until, loan.accrual_to)
 
+    def crystallise_period_anew(self, until: date) -> None:
+        """A PREPAYMENT / PAYOFF reversal day of a rebuilt loan (§8.3): a running period with
+        nothing paid on it is as if never touched, so what earlier reversal days crystallised
+        of it is taken back and its interest from the period's start crystallised in one piece
+        (§8.6: rounded once). Otherwise (or a DAILY loan, or a fixed-yield loan, whose fee was
+        booked on each piece) the interest since the last crystallisation."""
+        loan, t = self.loan, self.terms
+        current = loan.insts[loan.billed_seq] if loan.billed_seq < len(loan.insts) else None
+        if (current is not None and t.method != "DAILY" and t.interest_rule != "BANK_FIXED_YIELD"
+                and not current.principal_paid and not current.interest_paid
+                and loan.accrual_to == current.due_on and loan.accrual_from is not None
+                and loan.accrual_from > (start := _period_start(loan, current))):
+            pieces = current.interest_due - loan.accrual_amount
+            if pieces:
+                self._add_by_weights(-q2(pieces), "interest", "accrual_weight")
+            loan.accrual_from, loan.accrual_amount = start, current.interest_due
+        self.crystallise_interest(until)
+
     def _regular_current(self) -> bool:
         """Whether the running period is a whole month (only the first may not be, §8.5)."""
         loan = self.loan

@@ -156,7 +156,7 @@ def loan_day(loan: LoanState, terms: Terms, day: date, events: list[Event]) -> D
             if loan.penalty_from is not None:
                 ctx.crystallise_penalty(day)
             if ev.original_kind in ("PREPAYMENT", "PAYOFF"):
-                ctx.crystallise_interest(day)
+                ctx.crystallise_period_anew(day)
             ctx.reweigh_interest()
             out.applied_txns.append(ev.txn_id)
             continue

@@ -337,3 +337,23 @@ def test_reversing_a_payment_of_before_the_claim_moves_the_claim_to_its_day(gold
         date(2026, 2, 18), D("7000.00"), D("105.00"), D("7105.00"), "RAISED")
     assert Claim.objects.filter(loan__loan_no="C4").count() == 1
     assert Loan.objects.get(loan_no="C4").claim_raised_on == date(2026, 2, 18)
+
+
+def test_a_period_restored_twice_is_crystallised_anew_in_one_piece(golden):
+    # P1 PREPAYMENT 1,000.00 on 01-16, reversed 01-19; P2 PREPAYMENT 1,000.00 on 01-26,
+    # reversed 01-28. Nothing then stands paid in period 1 (150.00 over 31 days): as if never
+    # touched, its interest to 01-28 is crystallised in one piece, 150.00 × 13/31 = 62.90,
+    # bank HALF_UP(62.90 × 0.7) = 44.03 (§8.3, §8.6). In two pieces (19.35 to 01-19, then
+    # 43.55) the bank had 13.55 + 30.49 = 44.04.
+    settle(date(2026, 1, 15), loans=[loan_row("P1")])
+    settle(date(2026, 1, 16), repayments=[pay_row("T1", "P1", "2026-01-16", "1000.00",
+                                                  kind="PREPAYMENT")])
+    settle(date(2026, 1, 19), reversals=[("V1", "T1", date(2026, 1, 19), "1000.00", "")])
+    settle(date(2026, 1, 26), repayments=[pay_row("T2", "P1", "2026-01-26", "1000.00",
+                                                  kind="PREPAYMENT")])
+    settle(date(2026, 1, 28), reversals=[("V2", "T2", date(2026, 1, 28), "1000.00", "")])
+    whole = hu(D("150.00") * 13 / 31)
+    assert whole == D("62.90")
+    assert {f: s[1] for f, s in shares("P1").items()} == {
+        "BANK": hu(whole * D("0.7")), "ALPHA": whole - hu(whole * D("0.7"))} == {
+        "BANK": D("44.03"), "ALPHA": D("18.87")}

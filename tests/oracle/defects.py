@@ -118,11 +118,12 @@ class ReversalFilters:
         if "PIECEWISE" not in KNOWN_DEFECTS:
             return False
         if p.payer != "GUARANTOR":
-            # the loan is rebuilt without p (replay.py), with the model's rounding points; but
-            # a reversal day of a PREPAYMENT / PAYOFF crystallises the period's interest to
-            # date, and the model takes back what an earlier such day crystallised of a period
-            # in which no payment stands, to crystallise it anew in one piece (a cent of split)
-            return p.kind in ("PREPAYMENT", "PAYOFF") and bool(self.icrystal[no])
+            # the loan is rebuilt without p (replay.py), with the model's rounding points; a
+            # reversal day of a PREPAYMENT / PAYOFF crystallises the period's interest anew in
+            # one piece when nothing stands paid in it (crystallise_period_anew), but not for a
+            # fixed-yield loan (the fee booked on each piece; the model leaves it untracked)
+            return (p.kind in ("PREPAYMENT", "PAYOFF") and bool(self.icrystal[no])
+                    and self.models[no].s.interest_rule == "BANK_FIXED_YIELD")
         m = self.models[no]
         return (m.s.method == "DAILY"
                 # a reversal day since it (a rounding point the model replays on other bases)
