@@ -262,7 +262,8 @@ UPDATE lending_loan l SET
         CASE WHEN l.state IN {closed} THEN l.accruing ELSE {accruing} END,
         {status})
 """.format(
-    dpd=dpd_sql("l.oldest_unpaid_due_on", "LEAST(%(d)s, l.written_off_on)"), risk_class=risk_class_sql("x"),
+    dpd=dpd_sql("l.oldest_unpaid_due_on", "LEAST(%(d)s, l.written_off_on)"),
+    risk_class=risk_class_sql("x"),
     accruing=accruing_sql("x.dpd", "x.non_accrual_dpd", "l.accruing"),
     open=_in(OPEN_STATES), closed=_in(CLOSED_STATES),
     paid_off=_lit(S.PAID_OFF), written_off=_lit(S.WRITTEN_OFF), overdue=_lit(S.OVERDUE),

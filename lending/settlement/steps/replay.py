@@ -24,20 +24,18 @@ from collections import defaultdict
 from datetime import date
 
 from lending.copyio import copy_rows
-from lending.domain.loan_day import Event, LoanState, LoanStatus, Replay
+from lending.domain.loan_day import OPEN_STATES, Event, LoanState, LoanStatus, Replay
 from lending.domain.loan_snapshot import dump_loan, load_loan
 from lending.intake.models import StagedRowStatus
 from lending.settlement.models import MovementEvent, SettlementRun
 from lending.settlement.steps.common import _exec, _fetch, _lit
 
-_REPLAYABLE = (LoanStatus.ACTIVE, LoanStatus.OVERDUE, LoanStatus.CLAIMED, LoanStatus.PAID_OFF)
-
 
 def _replayable(loan: LoanState, d0: date) -> bool:
-    """Whether the loan's state lets a replay from `d0` rebuild it: open (not claimed) or paid
-    off, or written off (at the program's DPD) on or after `d0`: the replay writes it off
+    """Whether the loan's state lets a replay from `d0` rebuild it: open (claimed included) or
+    paid off, or written off (at the program's DPD) on or after `d0`: the replay writes it off
     again, on that day or an earlier one (a recovery's reversal restores it in place)."""
-    return loan.state in _REPLAYABLE or (
+    return loan.state in (*OPEN_STATES, LoanStatus.PAID_OFF) or (
         loan.state == LoanStatus.WRITTEN_OFF and loan.written_off_on is not None
         and loan.written_off_on >= d0)
 
