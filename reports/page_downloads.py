@@ -73,7 +73,7 @@ def loan_tables(view: LoanView) -> dict[str, Callable[[], exports.Table]]:
                    "penalty_outstanding", "compound_outstanding", "claimed_amount",
                    "written_off_amount", "recovered_amount"]
     due = ["principal_due", "interest_due", "principal_paid", "interest_paid",
-           "penalty_accrued", "penalty_paid", "compound_accrued", "compound_paid"]
+           "penalty_unpaid", "penalty_paid", "compound_unpaid", "compound_paid"]
     return {
         "shares": table("shares", ["funder", "ratio", *share_money],
                         [(s.funder.code, s.ratio, *(getattr(s, f) for f in share_money))

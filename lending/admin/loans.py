@@ -39,7 +39,7 @@ class InstallmentInline(admin.TabularInline):
     can_delete = False
     fields = (
         "seq", "due_on", "principal_due", "interest_due", "principal_paid", "interest_paid",
-        "penalty_accrued", "penalty_paid", "compound_accrued", "compound_paid", "status",
+        "penalty_unpaid", "penalty_paid", "compound_unpaid", "compound_paid", "status",
         "paid_on",
     )
     readonly_fields = fields

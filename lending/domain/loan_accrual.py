@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from .daycount import DayCount
+from .loan_penalty import attribute, inst_amount_days
 from .loan_state import (
     OPEN_STATES,
     TEN_PLACES,
@@ -134,15 +135,21 @@ class AccrualDay:
         loan.round_penalty_days, loan.round_compound_days = (
             (pen_days, cmp_days) if txn is not None else (ZERO, ZERO))
         if pen_days or cmp_days:
-            basis = DayCount(t.day_count)
-            pen = penalty_for_days(pen_days, t.annual_rate, 1, t.penalty_multiplier, basis)
-            cmp_ = penalty_for_days(cmp_days, t.annual_rate, 1, t.penalty_multiplier, basis)
+            pen, cmp_ = self._penalty_of(pen_days), self._penalty_of(cmp_days)
             if pen:
                 self._add_by_weights(pen, "penalty", "penalty_weight")
             if cmp_:
                 self._add_by_weights(cmp_, "compound", "penalty_weight")
-        loan.penalty_from = until
+            attribute(inst_amount_days(loan, t.grace_days, until), pen, cmp_, pen_days,
+                      cmp_days, self._penalty_of, loan)
+        loan.penalty_from = loan.penalty_rounded_on = until
         self._penalty_bases(until)
+
+    def _penalty_of(self, amount_days: Decimal) -> Decimal:
+        """Penalty (or compound interest) of amount × days, HALF_UP to the cent."""
+        t = self.terms
+        return penalty_for_days(amount_days, t.annual_rate, 1, t.penalty_multiplier,
+                                DayCount(t.day_count))
 
     def _penalty_amount_days(self, until: date) -> tuple[Decimal, Decimal]:
         """Unrounded amount × days of penalty and of compound interest not yet crystallised."""
@@ -237,7 +244,7 @@ class AccrualDay:
             loan.oldest_unpaid_due_on = inst.due_on
         self._penalty_bases(loan.penalty_from or inst.due_on)
         if loan.penalty_from is None:
-            loan.penalty_from = inst.due_on
+            loan.penalty_from = loan.penalty_rounded_on = inst.due_on
 
     def _rest_interest(self, balance: Decimal, current: Inst, frm: date) -> Decimal:
         """Unrounded interest of `balance` from `frm` to the end of `current`'s period

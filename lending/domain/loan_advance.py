@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .loan_claims import ClaimsDay
+from .loan_penalty import pay_inst_penalty
 from .loan_state import COMPONENT_FIELD, Event
 from .money import ZERO
 from .split import split_principal
@@ -89,7 +90,9 @@ class AdvanceReversalDay(ClaimsDay):
                     attr = COMPONENT_FIELD[comp]
                     setattr(share, attr, getattr(share, attr) + part)
                 inst = self._inst(seq or 0)
-                if inst is not None and comp in ("PRINCIPAL", "INTEREST"):
+                if inst is not None and comp in ("PENALTY", "COMPOUND"):
+                    pay_inst_penalty(inst, comp, -part)
+                elif inst is not None and comp in ("PRINCIPAL", "INTEREST"):
                     if comp == "PRINCIPAL":
                         inst.principal_paid -= part
                     else:

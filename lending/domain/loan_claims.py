@@ -119,6 +119,10 @@ class ClaimsDay(PaymentsDay):
                     setattr(s, attr, ZERO)
                     total += amt
             s.written_off += total
+        for i in self.loan.insts:  # no instalment owes penalty any more
+            if i.penalty_unpaid or i.compound_unpaid:
+                i.penalty_unpaid = i.compound_unpaid = ZERO
+                i.dirty = True
 
     def write_off_recovery(self, amount: Decimal, txn: int) -> None:
         loan = self.loan

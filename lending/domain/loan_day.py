@@ -12,8 +12,10 @@ the anchors into the share balances, with exactly the arithmetic the SQL uses, s
 position is continuous and the day's GL posting can be the delta against what is posted.
 
 Decisions (where the brief leaves a choice):
-- A SCHEDULED payment pays what has fallen due (penalty, compound, then oldest instalment
-  first, by the program's order); more is an overpayment held in suspense, applied
+- A SCHEDULED payment pays what has fallen due, oldest instalment first and within it by the
+  program's order (default penalty, compound, interest, principal: each instalment's part of
+  the loan's penalty with it, §8.2, lending.domain.loan_penalty); more is an overpayment held
+  in suspense, applied
   automatically when the next instalment falls due. PREPAYMENT and PAYOFF also pay the
   interest accrued to date and then principal; DAILY (随借随还) loans always may.
 - A partial prepayment re-amortises the remaining principal over the remaining instalments

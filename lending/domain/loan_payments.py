@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .loan_accrual import AccrualDay
+from .loan_penalty import pay_inst_penalty, settle_to_shares
 from .loan_state import (
     CLOSED_STATES,
     COMPONENT_FIELD,
@@ -30,15 +31,15 @@ class PaymentsDay(AccrualDay):
             self.crystallise_interest(self.day)
         if loan.penalty_from is not None:
             self.crystallise_penalty(self.day)
-        oldest = loan.oldest_unpaid_due_on or self.day
         shares = loan.shares.values()
         items: list[OwedItem] = []
-        pen = sum((s.penalty for s in shares), ZERO)
-        cmp_ = sum((s.compound for s in shares), ZERO)
-        if pen:
-            items.append(OwedItem(0, oldest, Component.PENALTY, pen))
-        if cmp_:
-            items.append(OwedItem(0, oldest, Component.COMPOUND, cmp_))
+        # each instalment's penalty and compound interest with it, oldest first (§8.2)
+        settle_to_shares(loan)
+        for i in loan.insts:
+            if i.penalty_unpaid:
+                items.append(OwedItem(i.seq, i.due_on, Component.PENALTY, i.penalty_unpaid))
+            if i.compound_unpaid:
+                items.append(OwedItem(i.seq, i.due_on, Component.COMPOUND, i.compound_unpaid))
         billed_interest = ZERO
         unbilled_principal = ZERO
         current = None
@@ -78,7 +79,9 @@ class PaymentsDay(AccrualDay):
         for line in alloc.lines:
             self._collect(line.component.value, line.amount, line.installment or None, txn, event)
             inst = self._inst(line.installment)
-            if inst is not None and line.component == Component.INTEREST:
+            if inst is not None and line.component in (Component.PENALTY, Component.COMPOUND):
+                pay_inst_penalty(inst, line.component.value, line.amount)
+            elif inst is not None and line.component == Component.INTEREST:
                 take = min(line.amount, inst.interest_unpaid)
                 inst.interest_paid += take
                 inst.dirty = True

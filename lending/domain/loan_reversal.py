@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from .daycount import year_days
 from .loan_advance import AdvanceReversalDay
+from .loan_penalty import attribute, inst_amount_days, pay_inst_penalty, settle_to_shares
 from .loan_state import (
     COMPONENT_FIELD,
     OPEN_STATES,
@@ -44,10 +45,14 @@ class ReversalDay(AdvanceReversalDay):
         # rounded is rounded again with them (_unround): as if it had never been one.
         pending = (ZERO, ZERO)
         unround = loan.round_txn is not None and loan.round_txn == event.original_txn_id
+        # each instalment's part of `pending` (lending.domain.loan_penalty)
+        inst_pending: dict[int, tuple[Decimal, Decimal]] = {}
         if loan.penalty_from is not None:
             pending = self._penalty_amount_days(self.day)
+            inst_pending = {i.seq: (p, c) for i, p, c in
+                            inst_amount_days(loan, t.grace_days, self.day)}
             loan.penalty_carry = loan.compound_carry = ZERO
-            loan.penalty_from = self.day
+            loan.penalty_from = loan.penalty_rounded_on = self.day
             self._penalty_bases(self.day)
         before = {i.seq: (i.principal_unpaid, i.interest_unpaid)
                   for i in loan.insts if i.seq <= loan.billed_seq}
@@ -61,7 +66,9 @@ class ReversalDay(AdvanceReversalDay):
                 setattr(share, attr, getattr(share, attr) + amount)
                 inst = self._inst(seq or 0)
                 if inst is not None:
-                    if comp == "PRINCIPAL":
+                    if comp in ("PENALTY", "COMPOUND"):  # its instalment's again (§8.2)
+                        pay_inst_penalty(inst, comp, -amount)
+                    elif comp == "PRINCIPAL":
                         inst.principal_paid -= amount
                         if paid_day < inst.due_on:  # prepaid: it had been added to the row
                             inst.principal_due -= amount
@@ -97,6 +104,7 @@ class ReversalDay(AdvanceReversalDay):
             # payment of before the write-off (restored in place: a write-off ordered by
             # staff): what it paid is owed again, and written off with the loan today
             self.write_off_balances()
+            settle_to_shares(loan)
             return
         if loan.state == "CLAIMED" and loan.shares[t.bank_id].principal:
             g = loan.shares.get(t.guarantor_id)
@@ -134,13 +142,13 @@ class ReversalDay(AdvanceReversalDay):
                 self._bill(nxt)
                 loan.penalty_from = None
             self.crystallise_interest(self.day)
-        self._penalty_since_due(before, paid_day, pending)
+        self._penalty_since_due(before, paid_day, pending, inst_pending)
         for i in loan.insts:
             if i.seq <= loan.billed_seq and i.status == "DUE" and not (
                 i.principal_unpaid or i.interest_unpaid
             ):
                 i.status = "PAID"
-        loan.penalty_from = self.day
+        loan.penalty_from = loan.penalty_rounded_on = self.day
         # the reversal day is the rounding point now
         loan.round_txn, loan.round_penalty_days, loan.round_compound_days = None, ZERO, ZERO
         self._settle_instalments()
@@ -148,6 +156,7 @@ class ReversalDay(AdvanceReversalDay):
             loan.penalty_from = None
         else:
             self._penalty_bases(self.day)
+        settle_to_shares(loan)
 
     def _unround(self, pending: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal]:
         """Take back the penalty and compound interest that the reversed payment rounded at its
@@ -170,30 +179,34 @@ class ReversalDay(AdvanceReversalDay):
         return pending[0] + days[0], pending[1] + days[1]
 
     def _penalty_since_due(self, before: dict[int, tuple[Decimal, Decimal]],
-                           paid_day: date, pending: tuple[Decimal, Decimal]) -> None:
+                           paid_day: date, pending: tuple[Decimal, Decimal],
+                           inst_pending: dict[int, tuple[Decimal, Decimal]]) -> None:
         """Penalty and compound interest on what the reversal made unpaid again, from its due
         date + grace (or from the day it was paid, to which penalty had already been charged)
         to today, with `pending` (amount × days on the bases since the last crystallisation),
         crystallised once (DOMAIN §8.3, §8.6)."""
         loan, t = self.loan, self.terms
         pen_days, cmp_days = pending
+        parts = []
         for i in loan.insts:
             if i.seq > loan.billed_seq:
                 break
             was_p, was_i = before.get(i.seq, (ZERO, ZERO))
             start = max(paid_day, _plus_days(i.due_on, t.grace_days))
             days = (self.day - start).days
-            if days > 0:
-                pen_days += max(i.principal_unpaid - was_p, ZERO) * days
-                cmp_days += max(i.interest_unpaid - was_i, ZERO) * days
+            more_p = max(i.principal_unpaid - was_p, ZERO) * days if days > 0 else ZERO
+            more_c = max(i.interest_unpaid - was_i, ZERO) * days if days > 0 else ZERO
+            pen_days, cmp_days = pen_days + more_p, cmp_days + more_c
+            p, c = inst_pending.get(i.seq, (ZERO, ZERO))
+            if p + more_p or c + more_c:
+                parts.append((i, p + more_p, c + more_c))
         if pen_days or cmp_days:
-            pen = penalty_for_days(pen_days, t.annual_rate, 1, t.penalty_multiplier, t.day_count)
-            cmp_ = penalty_for_days(cmp_days, t.annual_rate, 1, t.penalty_multiplier,
-                                    t.day_count)
+            pen, cmp_ = self._penalty_of(pen_days), self._penalty_of(cmp_days)
             if pen:
                 self._add_by_weights(pen, "penalty", "penalty_weight")
             if cmp_:
                 self._add_by_weights(cmp_, "compound", "penalty_weight")
+            attribute(parts, pen, cmp_, pen_days, cmp_days, self._penalty_of, loan)
 
     def _restore_schedule(self, first_seq: int, anchor: date, event: Event) -> None:
         """Put the principal a reversed PREPAYMENT or PAYOFF took back into the schedule from

@@ -101,6 +101,12 @@ class Inst:
     status: str = "PENDING"
     paid_on: date | None = None
     dirty: bool = False
+    # its part of the loan's crystallised, unpaid penalty and compound interest (§8.2: the
+    # waterfall pays them with the instalment, oldest first; lending.domain.loan_penalty)
+    penalty_unpaid: Decimal = ZERO
+    compound_unpaid: Decimal = ZERO
+    penalty_paid: Decimal = ZERO
+    compound_paid: Decimal = ZERO
 
     @property
     def principal_unpaid(self) -> Decimal:
@@ -146,6 +152,9 @@ class LoanState:
     round_txn: int | None = None
     round_penalty_days: Decimal = Decimal(0)
     round_compound_days: Decimal = Decimal(0)
+    # the last rounding point of penalty (penalty_from moves at a grace end too): each
+    # instalment's part runs from here (lending.domain.loan_penalty); None: penalty_from
+    penalty_rounded_on: date | None = None
     # what of its raised claim (代偿) the guarantor has not paid yet; None: no claim raised
     claim_left: Decimal | None = None
 

@@ -106,6 +106,9 @@ class Loan(models.Model):
     round_txn_id = models.BigIntegerField(null=True, blank=True)
     round_penalty_days = models.DecimalField(**MONEY_ZERO)
     round_compound_days = models.DecimalField(**MONEY_ZERO)
+    # The last rounding point of penalty (penalty_from moves at a grace end too): each
+    # instalment's part of the penalty runs from here (lending.domain.loan_penalty).
+    penalty_rounded_on = models.DateField(null=True, blank=True)
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     next_penalty_on = models.DateField(
         null=True, blank=True, help_text="When the next billed instalment enters the penalty base."
@@ -229,9 +232,12 @@ class Installment(models.Model):
     # interest), not seven constants per row — about 1.3 s of CPU per 360,000 instalments.
     principal_paid = models.DecimalField(**MONEY_ZERO)
     interest_paid = models.DecimalField(**MONEY_ZERO)
-    penalty_accrued = models.DecimalField(**MONEY_ZERO)
+    # Its part of the loan's crystallised penalty and compound interest, unpaid and paid: the
+    # waterfall pays them with the instalment, oldest instalment first (DOMAIN §8.2,
+    # lending.domain.loan_penalty). The loan's shares hold the same unpaid totals by funder.
+    penalty_unpaid = models.DecimalField(**MONEY_ZERO)
     penalty_paid = models.DecimalField(**MONEY_ZERO)
-    compound_accrued = models.DecimalField(**MONEY_ZERO)
+    compound_unpaid = models.DecimalField(**MONEY_ZERO)
     compound_paid = models.DecimalField(**MONEY_ZERO)
     status = models.CharField(
         max_length=8, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING,

@@ -25,7 +25,7 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.domain import chart
-from lending.models import Claim, Loan
+from lending.models import Claim, Installment, Loan
 from tests.golden.helpers import (
     gl,
     loan_row,
@@ -104,18 +104,29 @@ def test_claim_paid_by_the_guarantor_then_a_borrower_recovery(golden):
     # (GUARD 8.48 / 1.14). Totals: penalty 92.67 + 16.24 + 12.12 = 121.03, GUARD
     # 64.88 + 11.37 + 8.48 = 84.73, ALPHA 36.30; compound 13.90 + 2.33 + 1.63 = 17.86,
     # GUARD 9.73 + 1.63 + 1.14 = 12.50, ALPHA 5.36.
-    # 500.00 → penalty 121.03, compound 17.86, then the oldest instalment (3) first: interest
-    # 126.82 by interest balances GUARD 304.84 (241.32 + 63.52) / ALPHA 130.64:
-    # HALF_UP(126.82 × 304.84 / 435.48) = 88.78, ALPHA 38.04; principal 500 − 138.89 − 126.82
-    # = 234.29 by principal balances 5,918.43 / 2,536.47 (70/30): 164.00 / 70.29.
+    # 500.00 pays instalment 3 first, its penalty and compound with it (§8.2), then stops.
+    # Instalment 3's part of each rounding (its own amount × days, HALF_UP; the latest
+    # instalment takes what rounding leaves): penalty on 789.98 for 30 / 31 / 19 / 2 / 9 / 5 d
+    # = 17.77 + 18.37 + 11.26 + 1.18 + 5.33 + 2.96 = 56.87; compound on 126.82 = 2.85 + 2.95 +
+    # 1.81 + 0.19 + 0.86 + 0.48 = 9.14. Split by balances: HALF_UP(56.87 × 84.73 / 121.03)
+    # = 39.81 / 17.06; HALF_UP(9.14 × 12.50 / 17.86) = 6.40 / 2.74. Interest 126.82 by
+    # interest balances GUARD 304.84 (241.32 + 63.52) / ALPHA 130.64: 88.78 / 38.04.
+    # Principal 500 − 56.87 − 9.14 − 126.82 = 307.17 by 5,918.43 / 2,536.47: 215.02 / 92.15.
+    # (Paying all the loan's penalty first, 121.03 + 17.86, left 234.29 for principal.)
     m = movements("L1", rec)
     assert m == {
-        ("GUARD", "RECOVERY", "PENALTY"): D("84.73"), ("ALPHA", "COLLECT", "PENALTY"): D("36.30"),
-        ("GUARD", "RECOVERY", "COMPOUND"): D("12.50"), ("ALPHA", "COLLECT", "COMPOUND"): D("5.36"),
+        ("GUARD", "RECOVERY", "PENALTY"): D("39.81"), ("ALPHA", "COLLECT", "PENALTY"): D("17.06"),
+        ("GUARD", "RECOVERY", "COMPOUND"): D("6.40"), ("ALPHA", "COLLECT", "COMPOUND"): D("2.74"),
         ("GUARD", "RECOVERY", "INTEREST"): D("88.78"), ("ALPHA", "COLLECT", "INTEREST"): D("38.04"),
-        ("GUARD", "RECOVERY", "PRINCIPAL"): D("164.00"),
-        ("ALPHA", "COLLECT", "PRINCIPAL"): D("70.29"),
+        ("GUARD", "RECOVERY", "PRINCIPAL"): D("215.02"),
+        ("ALPHA", "COLLECT", "PRINCIPAL"): D("92.15"),
     }
+    # What instalments 4–6 owe of the loan's penalty stays with them. Instalment 4 (801.83):
+    # the rest of 05-15→06-15 (37.01 − 18.37 = 18.64), then its own 11.43 + 1.20 + 5.41 + 3.01.
+    assert shares("L1")["GUARD"][2] == D("84.73") + D("12.50") - D("39.81") - D("6.40")
+    inst = {i.seq: (i.penalty_unpaid, i.penalty_paid, i.compound_paid)
+            for i in Installment.objects.filter(loan__loan_no="L1", seq__in=(3, 4))}
+    assert inst == {3: (0, D("56.87"), D("9.14")), 4: (D("39.69"), 0, 0)}
     # GUARD's part (350.01) is routed to the guarantor: ALPHA pays it in, the bank owes it on.
     assert statement("ALPHA", rec) == (D("350.01"), {"CLAIM_RECOVERY": D("350.01")})
     assert statement("GUARD", rec) == (D("-350.01"), {"RECOVERY_TO_GUARANTOR": D("-350.01")})
@@ -128,22 +139,25 @@ def test_borrower_payment_after_the_claim_on_the_same_day(golden):
     to_claim()
     settle(PAID, repayments=[pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR"),
                              pay_row("B1", "L1", PAID, "300.00")])
-    # File order: the claim first, so the borrower's 300.00 is a recovery on GUARD's share:
-    # penalty 92.67 (GUARD 64.88 / ALPHA 27.79), compound 13.90 (9.73 / 4.17), then instalment
-    # 3: interest 126.82 by balances 241.32 / 103.42: HALF_UP(126.82 × 241.32 / 344.74) = 88.77
-    # / 38.05; principal 300 − 106.57 − 126.82 = 66.61 by 5,918.43 / 2,536.47: 46.63 / 19.98.
+    # File order: the claim first, so the borrower's 300.00 is a recovery on GUARD's share.
+    # It pays instalment 3, its penalty with it (§8.2): instalment 3's part of each rounding
+    # on 789.98 / 126.82 (30 / 31 / 19 / 2 d) is 17.77 + 18.37 + 11.26 + 1.18 = 48.58 and
+    # 2.85 + 2.95 + 1.81 + 0.19 = 7.80, split by balances 64.88 / 27.79 and 9.73 / 4.17:
+    # HALF_UP(48.58 × 64.88 / 92.67) = 34.01 / 14.57, HALF_UP(7.80 × 9.73 / 13.90) = 5.46 /
+    # 2.34; interest 126.82 by 241.32 / 103.42: 88.77 / 38.05; principal 300 − 48.58 − 7.80 −
+    # 126.82 = 116.80 by 5,918.43 / 2,536.47: 81.76 / 35.04. GUARD's part: 210.00.
     m = movements("L1", PAID)
     assert m[("BANK", "CLAIM", "PRINCIPAL")] + m[("BANK", "CLAIM", "INTEREST")] == CLAIM
     assert {k: v for k, v in m.items() if k[1] in ("RECOVERY", "COLLECT")} == {
-        ("GUARD", "RECOVERY", "PENALTY"): D("64.88"), ("ALPHA", "COLLECT", "PENALTY"): D("27.79"),
-        ("GUARD", "RECOVERY", "COMPOUND"): D("9.73"), ("ALPHA", "COLLECT", "COMPOUND"): D("4.17"),
+        ("GUARD", "RECOVERY", "PENALTY"): D("34.01"), ("ALPHA", "COLLECT", "PENALTY"): D("14.57"),
+        ("GUARD", "RECOVERY", "COMPOUND"): D("5.46"), ("ALPHA", "COLLECT", "COMPOUND"): D("2.34"),
         ("GUARD", "RECOVERY", "INTEREST"): D("88.77"), ("ALPHA", "COLLECT", "INTEREST"): D("38.05"),
-        ("GUARD", "RECOVERY", "PRINCIPAL"): D("46.63"),
-        ("ALPHA", "COLLECT", "PRINCIPAL"): D("19.98"),
+        ("GUARD", "RECOVERY", "PRINCIPAL"): D("81.76"),
+        ("ALPHA", "COLLECT", "PRINCIPAL"): D("35.04"),
     }
-    assert statement("GUARD", PAID) == (D("5949.74"), {  # 6,159.75 − 210.01
-        "CLAIM_PAYMENT": CLAIM, "RECOVERY_TO_GUARANTOR": D("-210.01")})
-    assert statement("ALPHA", PAID) == (D("210.01"), {"CLAIM_RECOVERY": D("210.01")})
+    assert statement("GUARD", PAID) == (D("5949.75"), {  # 6,159.75 − 210.00
+        "CLAIM_PAYMENT": CLAIM, "RECOVERY_TO_GUARANTOR": D("-210.00")})
+    assert statement("ALPHA", PAID) == (D("210.00"), {"CLAIM_RECOVERY": D("210.00")})
     assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
     assert shares("L1")["BANK"] == (0, 0, 0)
     assert claim_record() == ("PAID", CLAIM, PAID)
@@ -153,39 +167,40 @@ def test_borrower_payment_before_the_claim_on_the_same_day(golden):
     to_claim()
     settle(PAID, repayments=[pay_row("B1", "L1", PAID, "300.00"),
                              pay_row("G1", "L1", PAID, str(CLAIM), payer="GUARANTOR")])
-    # The borrower first: the same 300.00 split, but the bank's part (64.88 + 9.73 + 88.77 +
-    # 46.63 = 210.01) is the bank's own collection. The claim then buys what is left of the
-    # bank's share: interest 241.32 − 88.77 = 152.55 and principal 5,918.43 − 46.63 = 5,871.80
-    # → 6,024.35; the excess 135.40 is the guarantor's money, owed back to it (not the
+    # The borrower first: the same 300.00 split, but the bank's part (34.01 + 5.46 + 88.77 +
+    # 81.76 = 210.00) is the bank's own collection. The claim then buys what is left of the
+    # bank's share: interest 241.32 − 88.77 = 152.55 and principal 5,918.43 − 81.76 = 5,836.67
+    # → 5,989.22; the excess 170.53 is the guarantor's money, owed back to it (not the
     # borrower's suspense).
     m = movements("L1", PAID)
-    assert m[("BANK", "COLLECT", "PENALTY")] == D("64.88")
-    assert m[("BANK", "COLLECT", "COMPOUND")] == D("9.73")
+    assert m[("BANK", "COLLECT", "PENALTY")] == D("34.01")
+    assert m[("BANK", "COLLECT", "COMPOUND")] == D("5.46")
     assert m[("BANK", "COLLECT", "INTEREST")] == D("88.77")
-    assert m[("BANK", "COLLECT", "PRINCIPAL")] == D("46.63")
+    assert m[("BANK", "COLLECT", "PRINCIPAL")] == D("81.76")
     assert m[("BANK", "CLAIM", "INTEREST")] == D("152.55")
-    assert m[("BANK", "CLAIM", "PRINCIPAL")] == D("5871.80")
-    assert m[("BANK", "CLAIM_EXCESS", "OVERPAYMENT")] == D("135.40")
+    assert m[("BANK", "CLAIM", "PRINCIPAL")] == D("5836.67")
+    assert m[("BANK", "CLAIM_EXCESS", "OVERPAYMENT")] == D("170.53")
     assert ("BANK", "OVERPAY", "OVERPAYMENT") not in m
-    assert statement("ALPHA", PAID) == (D("210.01"), {
-        "COLLECTION_PENALTY": D("74.61"), "COLLECTION_INTEREST": D("88.77"),
-        "COLLECTION_PRINCIPAL": D("46.63")})
-    assert statement("GUARD", PAID) == (D("6024.35"), {
-        "CLAIM_PAYMENT": D("6024.35"), "CLAIM_EXCESS_RECEIVED": D("135.40"),
-        "CLAIM_EXCESS_REFUND": D("-135.40")})
+    assert statement("ALPHA", PAID) == (D("210.00"), {
+        "COLLECTION_PENALTY": D("39.47"), "COLLECTION_INTEREST": D("88.77"),
+        "COLLECTION_PRINCIPAL": D("81.76")})
+    assert statement("GUARD", PAID) == (D("5989.22"), {
+        "CLAIM_PAYMENT": D("5989.22"), "CLAIM_EXCESS_RECEIVED": D("170.53"),
+        "CLAIM_EXCESS_REFUND": D("-170.53")})
     assert Loan.objects.get(loan_no="L1").overpaid_amount == 0
     assert gl(chart.OVERPAYMENT_SUSPENSE, PAID) == 0
-    assert gl(chart.CLAIM_PAYABLE_TO_GUARANTOR, PAID) == D("135.40")
-    # No double recovery: the bank received 210.01 + 6,024.35 = 6,234.36 for its share
-    # (5,918.43 principal + 241.32 interest + 74.61 penalty).
+    assert gl(chart.CLAIM_PAYABLE_TO_GUARANTOR, PAID) == D("170.53")
+    # No double recovery: the bank received 210.00 + 5,989.22 = 6,199.22 for its share
+    # (5,918.43 principal + 241.32 interest + 39.47 penalty: instalment 3's; the rest of its
+    # penalty goes to the guarantor with the share, without cash).
     assert gl(chart.INTEREST_INCOME, PAID) == D("443.27")
-    assert gl(chart.PENALTY_INCOME, PAID) == D("74.61")
+    assert gl(chart.PENALTY_INCOME, PAID) == D("39.47")
     assert gl(chart.LOANS_RECEIVABLE, PAID) == 0
     assert shares("L1")["BANK"] == (0, 0, 0)
     assert Loan.objects.get(loan_no="L1").state == "CLAIMED"
     # The claim record holds what the guarantor's money bought, not the cash it sent (the
     # excess is refunded).
-    assert claim_record() == ("PAID", D("6024.35"), PAID)
+    assert claim_record() == ("PAID", D("5989.22"), PAID)
 
 
 def test_reversal_of_the_guarantors_payment_reopens_the_claim(golden):

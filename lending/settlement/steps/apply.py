@@ -72,7 +72,7 @@ _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_a
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
               " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal,"
               " write_off_ordered_on, penalty_carry, compound_carry, round_txn_id,"
-              " round_penalty_days, round_compound_days")
+              " round_penalty_days, round_compound_days, penalty_rounded_on")
 
 
 class _TermsCache:
@@ -117,7 +117,7 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
             r[14], r[15], r[16], r[17], r[18], r[19], {}, [], r[22], r[23],
             write_off_ordered=r[24] is not None and r[24] <= day,
             penalty_carry=r[25], compound_carry=r[26], round_txn=r[27],
-            round_penalty_days=r[28], round_compound_days=r[29],
+            round_penalty_days=r[28], round_compound_days=r[29], penalty_rounded_on=r[30],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(
@@ -135,9 +135,11 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
         loans[lid].claim_left = left
     for r in _fetch(
         """SELECT loan_id, seq, due_on, principal_due, interest_due, principal_paid,
-                  interest_paid, status, paid_on
+                  interest_paid, status, paid_on, penalty_unpaid, compound_unpaid,
+                  penalty_paid, compound_paid
              FROM lending_installment WHERE loan_id = ANY(%s) ORDER BY loan_id, seq""", [ids]):
-        loans[r[0]].insts.append(Inst(*r[1:]))
+        loans[r[0]].insts.append(Inst(*r[1:9], penalty_unpaid=r[9], compound_unpaid=r[10],
+                                      penalty_paid=r[11], compound_paid=r[12]))
     return loans, meta
 
 

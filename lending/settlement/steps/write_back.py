@@ -20,13 +20,14 @@ _T_LOAN = ("id", "state", "accruing", "overpaid_amount", "accrual_from", "accrua
            "oldest_unpaid_due_on", "next_penalty_on", "claim_raised_on", "claimed_on",
            "written_off_on", "closed_on", "dpd", "principal_outstanding", "interest_outstanding",
            "penalty_outstanding", "compound_outstanding", "penalty_carry", "compound_carry",
-           "round_txn_id", "round_penalty_days", "round_compound_days")
+           "round_txn_id", "round_penalty_days", "round_compound_days", "penalty_rounded_on")
 _T_SHARE = ("loan_id", "funder_id", "principal_outstanding", "interest_outstanding",
             "penalty_outstanding", "compound_outstanding", "accrual_weight", "penalty_weight",
             "funded_principal", "claimed_amount", "written_off_amount", "recovered_amount",
             "is_new")
 _T_INST = ("loan_id", "seq", "principal_due", "interest_due", "principal_paid", "interest_paid",
-           "status", "paid_on")
+           "status", "paid_on", "penalty_unpaid", "compound_unpaid", "penalty_paid",
+           "compound_paid")
 
 
 def _create_temp_tables() -> None:
@@ -40,7 +41,8 @@ def _create_temp_tables() -> None:
             principal_outstanding numeric, interest_outstanding numeric,
             penalty_outstanding numeric, compound_outstanding numeric,
             penalty_carry numeric, compound_carry numeric, round_txn_id bigint,
-            round_penalty_days numeric, round_compound_days numeric) ON COMMIT DROP;
+            round_penalty_days numeric, round_compound_days numeric, penalty_rounded_on date)
+            ON COMMIT DROP;
         CREATE TEMP TABLE IF NOT EXISTS t_share (
             loan_id bigint, funder_id bigint, principal_outstanding numeric,
             interest_outstanding numeric, penalty_outstanding numeric,
@@ -49,8 +51,9 @@ def _create_temp_tables() -> None:
             recovered_amount numeric, is_new boolean) ON COMMIT DROP;
         CREATE TEMP TABLE IF NOT EXISTS t_inst (
             loan_id bigint, seq int, principal_due numeric, interest_due numeric,
-            principal_paid numeric, interest_paid numeric, status varchar(8), paid_on date)
-            ON COMMIT DROP;
+            principal_paid numeric, interest_paid numeric, status varchar(8), paid_on date,
+            penalty_unpaid numeric, compound_unpaid numeric, penalty_paid numeric,
+            compound_paid numeric) ON COMMIT DROP;
         -- Inside an enclosing transaction (tests, eager mode) the tables outlive a chunk.
         TRUNCATE t_loan, t_share, t_inst;
     """)
@@ -71,7 +74,7 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                    sum((s.principal for s in sh), zero), sum((s.interest for s in sh), zero),
                    sum((s.penalty for s in sh), zero), sum((s.compound for s in sh), zero),
                    ln.penalty_carry, ln.compound_carry, ln.round_txn, ln.round_penalty_days,
-                   ln.round_compound_days)
+                   ln.round_compound_days, ln.penalty_rounded_on)
 
     copy_rows("t_loan", _T_LOAN, loan_rows())
     copy_rows("t_share", _T_SHARE, (
@@ -80,7 +83,8 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
         for ln in loans.values() for s in ln.shares.values()))
     copy_rows("t_inst", _T_INST, (
         (ln.id, i.seq, i.principal_due, i.interest_due, i.principal_paid, i.interest_paid,
-         i.status, i.paid_on)
+         i.status, i.paid_on, i.penalty_unpaid, i.compound_unpaid, i.penalty_paid,
+         i.compound_paid)
         for ln in loans.values() for i in ln.insts if i.dirty))
     sets = ", ".join(f"{c} = t.{c}" for c in _T_LOAN[1:])
     _exec(f"UPDATE lending_loan l SET {sets} FROM t_loan t WHERE l.id = t.id")
@@ -97,9 +101,8 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                     claimed_amount, written_off_amount, recovered_amount, accrual_weight,
                     penalty_weight, false
                FROM t_share WHERE is_new""")
-    _exec("""UPDATE lending_installment i SET principal_due = t.principal_due,
-                    interest_due = t.interest_due, principal_paid = t.principal_paid,
-                    interest_paid = t.interest_paid, status = t.status, paid_on = t.paid_on
+    inst_sets = ", ".join(f"{c} = t.{c}" for c in _T_INST[2:])
+    _exec(f"""UPDATE lending_installment i SET {inst_sets}
                FROM t_inst t WHERE i.loan_id = t.loan_id AND i.seq = t.seq""")
     day, program_of = run.business_date, {ln.id: ln.program_id for ln in loans.values()}
     copy_rows("lending_movement", (
