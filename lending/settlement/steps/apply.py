@@ -138,7 +138,8 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
                   interest_paid, status, paid_on, penalty_unpaid, compound_unpaid,
                   penalty_paid, compound_paid
              FROM lending_installment WHERE loan_id = ANY(%s) ORDER BY loan_id, seq""", [ids]):
-        loans[r[0]].insts.append(Inst(*r[1:9], penalty_unpaid=r[9], compound_unpaid=r[10],
+        loans[r[0]].insts.append(Inst(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                                      penalty_unpaid=r[9], compound_unpaid=r[10],
                                       penalty_paid=r[11], compound_paid=r[12]))
     return loans, meta
 
