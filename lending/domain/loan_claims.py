@@ -28,9 +28,12 @@ class ClaimsDay(PaymentsDay):
             self.paying_txn = None
         # The raised claim paid in full buys the bank's share (§3.6, R13): its principal and
         # the interest billed by the claim day for the money, and what was billed since or lies
-        # outside the claim's scope without cash, below. A part-payment pays interest first.
+        # outside the claim's scope without cash, below. A part-payment (a claim restated
+        # larger by a reversal's replay since it was paid, or paid in parts) pays principal
+        # first too: interest first would take interest billed after the claim day, which the
+        # claim does not buy, and the payment of the rest would then leave the bank principal.
         full = loan.claim_left is not None and 0 < loan.claim_left <= amount
-        components = ["PRINCIPAL", "INTEREST"] if full else ["INTEREST", "PRINCIPAL"]
+        components = ["PRINCIPAL", "INTEREST"]
         if t.claim_scope == ClaimScope.PRINCIPAL_INTEREST_PENALTY:
             components = ["PENALTY", "COMPOUND", *components]
         left = amount

@@ -8,6 +8,7 @@ from decimal import Decimal
 from config.sql_literals import lit
 from lending.copyio import copy_rows
 from lending.domain.loan_day import LoanState
+from lending.domain.loan_state import LoanStatus
 from lending.intake.models import StagedRowStatus
 from lending.settlement.models import ClaimStatus, SettlementRun
 from lending.settlement.steps.common import (
@@ -28,6 +29,13 @@ _T_SHARE = ("loan_id", "funder_id", "principal_outstanding", "interest_outstandi
 _T_INST = ("loan_id", "seq", "principal_due", "interest_due", "principal_paid", "interest_paid",
            "status", "paid_on", "penalty_unpaid", "compound_unpaid", "penalty_paid",
            "compound_paid")
+
+
+# A claim is PAID once the guarantor has paid all of it or bought the bank's share (the loan
+# CLAIMED: the borrower may have paid the bank part of it first, DOMAIN §7.1); part-paid it
+# stays RAISED, its paid_amount saying how much.
+_SHARE_BOUGHT = (f"(SELECT l.state FROM lending_loan l WHERE l.id = lending_claim.loan_id)"
+                 f" = {lit(LoanStatus.CLAIMED)}")
 
 
 def _create_temp_tables() -> None:
@@ -122,7 +130,12 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                                %s::numeric[], %s::numeric[], %s::numeric[]) AS x
                  ON CONFLICT (loan_id) DO UPDATE SET raised_on = EXCLUDED.raised_on,
                         principal = EXCLUDED.principal, interest = EXCLUDED.interest,
-                        penalty = EXCLUDED.penalty, amount = EXCLUDED.amount""",
+                        penalty = EXCLUDED.penalty, amount = EXCLUDED.amount,
+                        -- restated larger than what was paid of it: open again (part-paid)
+                        status = CASE WHEN lending_claim.paid_amount > 0 AND (
+                                          lending_claim.paid_amount >= EXCLUDED.amount
+                                          OR {_SHARE_BOUGHT})
+                                      THEN {lit(ClaimStatus.PAID)} ELSE {lit(ClaimStatus.RAISED)} END""",
               [list(c) for c in cols])
     if paid_claims:  # one statement for the chunk (a loan's day gives at most one entry)
         lids, guarantors, amounts = (list(c) for c in zip(*paid_claims, strict=True))
@@ -133,7 +146,11 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                         AS x(loan_id, guarantor_id, amount)
                  ON CONFLICT (loan_id) DO UPDATE SET
                         paid_amount = lending_claim.paid_amount + EXCLUDED.paid_amount,
+                        -- PAID once paid in full; part-paid it stays RAISED (paid_amount says
+                        -- how much)
                         status = CASE WHEN lending_claim.paid_amount + EXCLUDED.paid_amount > 0
+                                       AND (lending_claim.paid_amount + EXCLUDED.paid_amount
+                                            >= lending_claim.amount OR {_SHARE_BOUGHT})
                                       THEN {lit(ClaimStatus.PAID)} ELSE {lit(ClaimStatus.RAISED)} END,
                         -- the day of the last payment; a reversal keeps it, or clears it
                         -- when nothing stays paid
