@@ -67,6 +67,11 @@ class PaymentsDay(AccrualDay):
     def _pay(self, amount: Decimal, *, kind: str, txn: int | None, event: str = "COLLECT"
              ) -> None:
         loan, t = self.loan, self.terms
+        if kind == "PREPAYMENT" and t.method != "DAILY" and amount <= self._due_now():
+            # What has fallen due takes all of it: it prepays nothing, so it is applied as a
+            # scheduled payment — no interest to date crystallised, the period left whole
+            # (§8.2; §8.4 is about what a prepayment pays beyond what is due).
+            kind = "SCHEDULED"
         may_prepay = kind in ("PREPAYMENT", "PAYOFF") or t.method == "DAILY"
         self.paying_txn = txn
         items, unbilled = self.owed_items(to_date=may_prepay)
@@ -104,6 +109,17 @@ class PaymentsDay(AccrualDay):
             loan.overpaid += alloc.overpayment
             self.move(t.bank_id, "OVERPAY", "OVERPAYMENT", alloc.overpayment, None, txn)
         self._settle_instalments()
+
+    def _due_now(self) -> Decimal:
+        """What has fallen due today, without changing the loan: billed principal and interest
+        unpaid, penalty and compound interest crystallised and running to today."""
+        loan = self.loan
+        pen_days, cmp_days = (self._penalty_amount_days(self.day)
+                              if loan.penalty_from is not None else (ZERO, ZERO))
+        return (sum((i.principal_unpaid + i.interest_unpaid for i in loan.insts
+                     if i.seq <= loan.billed_seq), ZERO)
+                + sum((s.penalty + s.compound for s in loan.shares.values()), ZERO)
+                + self._penalty_of(pen_days) + self._penalty_of(cmp_days))
 
     def _inst(self, seq: int) -> Inst | None:
         if seq <= 0:
