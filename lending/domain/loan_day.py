@@ -45,9 +45,10 @@ Decisions (where the brief leaves a choice):
   and recorded again as replayed, each under its repayment (the reversed one's negation under
   the reversal); a write-off at the program's DPD and the day-end accrual switch (R16) are
   replayed too, the write-off then dated the day the rebuilt loan reaches it (§8.9), and so
-  are a claim's raise (on its day as replayed) and a guarantor's claim payments since. Where
-  the history holds what a replay does not redo the same way (a write-off ordered by staff,
-  no snapshot), the repayment was a claim payment, or it was made the same day, the
+  are a claim's raise (on its day as replayed) and a guarantor's claim payments since (a
+  claim payment reversed itself: the recoveries since are the bank's collections again).
+  Where the history holds what a replay does not redo the same way (a write-off ordered by
+  staff, no snapshot), or the repayment was made the same day, the
   reversal restores the loan in place, as if the payment had never been made: the
   instalments it paid are unpaid again; a PREPAYMENT's or PAYOFF's principal returns to the
   schedule (the original rows when nothing else moved them, else re-amortised over the
@@ -59,9 +60,9 @@ Decisions (where the brief leaves a choice):
   written-off loan keeps the DPD and class of its write-off day (§8.9).
 - Write-off writes off every share's crystallised balances; accrued interest and penalty leave
   income through the accrual delta; a later recovery is split by the open written-off amounts.
-- A claim payment is reversible only while the guarantor's share still holds what the claim
-  bought; after recoveries on it the reversal is quarantined NOT_REVERSIBLE (reverse the
-  recoveries first), never leaving a share negative.
+- Restored in place (no snapshot), a claim payment is reversible only while the guarantor's
+  share still holds what the claim bought; after recoveries on it the reversal is quarantined
+  NOT_REVERSIBLE (reverse the recoveries first), never leaving a share negative.
 - Known limits of the restore in place: a later payment keeps its allocation; when another
   prepayment still stands, the reversed one's
   principal is re-amortised over the instalments not yet billed (an instalment billed since
@@ -282,10 +283,8 @@ def _replay(loan: LoanState, terms: Terms, events: list[Event], out: DayResult) 
     revs = [e for e in events if e.kind == "REVERSAL"]
     if len(revs) != 1 or (ev := revs[0]).replay is None or ev.original_txn_id is None:
         return None
-    if not _same_amount(ev) or any(m[2] == "CLAIM" for m in ev.original):
-        # refused below, as any reversal; a guarantor's claim payment reversed is restored in
-        # place (refused while recoveries since stand on what it bought)
-        return None
+    if not _same_amount(ev):
+        return None  # refused below, as any reversal
     rebuilt = replay_without(ev.replay, terms, ev.original_txn_id)
     if rebuilt is None:
         return None

@@ -31,9 +31,9 @@ interest, non-accrual (DPD 90 is beyond a world), the penalty-to-platform/bank a
 rules.
 
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
-generator by default — REPLAY and PIECEWISE (issue 20's note); ADVANCE, FEE_REVERSAL,
+generator by default — PIECEWISE (issue 20's note); REPLAY, ADVANCE, FEE_REVERSAL,
 FEE_PART_PERIOD and LOSS_REVERSAL are fixed and generated; tolerated
-to a cent per funder, the loan's total exact — the split of a reversal (`split_tolerant`);
+to a cent per funder, the loan's total exact — only with PF_SPLIT listed (`split_tolerant`);
 PF_SPLIT and PENALTY_SEGMENTS are fixed and PENALTY_SPLIT no longer seen, all compared exactly;
 ORACLE_KNOWN_DEFECTS= (empty) generates and
 compares them all; IRREGULAR in it leaves out irregular first periods.

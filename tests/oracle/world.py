@@ -102,12 +102,6 @@ class World(ReversalFilters):
             self.replays += 1  # the loan is rebuilt without p (replay)
             if self.model_state(no, day).claim_raised is not None:
                 self.claim_replays += 1  # … of a loan with its claim raised (or paid)
-        if self.pays[no] and p.payer == "GUARANTOR":
-            # restored in place, not rebuilt (replay.py): the reversal negates the original
-            # movements exactly, funder by funder, while the model replays the others, each
-            # split by the balances as they would have been; the funders' split may then
-            # differ by a cent, the totals may not (issue 20's note: the split of a reversal)
-            self.split_tolerant.add(no)
         self.log.append(f"{day} reverse {no} {p}")
 
     def _live(self, no: str, stt, day: date) -> list[Pay]:
