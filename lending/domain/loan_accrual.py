@@ -69,17 +69,23 @@ class AccrualDay:
         """A PREPAYMENT / PAYOFF reversal day of a rebuilt loan (§8.3): a running period with
         nothing paid on it is as if never touched, so what earlier reversal days crystallised
         of it is taken back and its interest from the period's start crystallised in one piece
-        (§8.6: rounded once). Otherwise (or a DAILY loan, or a fixed-yield loan, whose fee was
-        booked on each piece) the interest since the last crystallisation."""
+        (§8.6: rounded once); a fixed-yield loan's fee booked on those pieces goes back with
+        them, and the one piece books its fee. Otherwise (or a DAILY loan, or a fixed-yield loan
+        whose pieces' fee is not known) the interest since the last crystallisation."""
         loan, t = self.loan, self.terms
         current = loan.insts[loan.billed_seq] if loan.billed_seq < len(loan.insts) else None
-        if (current is not None and t.method != "DAILY" and t.interest_rule != "BANK_FIXED_YIELD"
+        fixed_yield = t.interest_rule == "BANK_FIXED_YIELD"
+        if (current is not None and t.method != "DAILY"
+                and not (fixed_yield and loan.period_fee is None)
                 and not current.principal_paid and not current.interest_paid
                 and loan.accrual_to == current.due_on and loan.accrual_from is not None
                 and loan.accrual_from > (start := _period_start(loan, current))):
             pieces = current.interest_due - loan.accrual_amount
             if pieces:
                 self._add_by_weights(-q2(pieces), "interest", "accrual_weight")
+            if fixed_yield and loan.period_fee:  # the pieces' fee goes back with them
+                self.move(t.bank_id, "FEE", "FEE", -loan.period_fee, None, self.paying_txn)
+                loan.period_fee = Decimal(0)
             loan.accrual_from, loan.accrual_amount = start, current.interest_due
         self.crystallise_interest(until)
 
@@ -120,6 +126,8 @@ class AccrualDay:
         fee = gross.get(t.bank_id, ZERO) - entitled
         if fee > 0:
             self.move(t.bank_id, "FEE", "FEE", fee, None, self.paying_txn)
+            if self.loan.period_fee is not None:
+                self.loan.period_fee += fee
 
     def crystallise_penalty(self, until: date) -> None:
         """Round the penalty and compound interest run since the last crystallisation — the
@@ -233,6 +241,7 @@ class AccrualDay:
             self.crystallise_penalty(inst.due_on)
         self.crystallise_interest(inst.due_on)
         loan.billed_seq = inst.seq
+        loan.period_fee = Decimal(0)  # a new period: no piece of it crystallised yet
         nxt = next((i for i in loan.insts if i.seq == inst.seq + 1), None)
         if nxt is not None and self.terms.method != "DAILY":
             loan.accrual_from, loan.accrual_to = inst.due_on, nxt.due_on

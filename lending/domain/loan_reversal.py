@@ -296,10 +296,18 @@ class ReversalDay(AdvanceReversalDay):
                     loan.shares[f].interest -= p
                 anchor, crystallised = _period_start(loan, current), ZERO
                 # the fixed-yield fee booked on the interest the payment crystallised goes
-                # back with it: the reversal day books the period's fee to date once (§3.5)
+                # back with it, and the fee of any other piece of the period taken back: the
+                # reversal day books the period's fee to date once (§3.5)
+                taken = ZERO
                 for (_lid, fid, ev, comp, amount, seq, _txn, _rev, _acc) in event.original:
                     if ev == "FEE":
                         self.move(fid, ev, comp, -amount, seq, event.txn_id, reversal=True)
+                        taken += amount
+                if loan.period_fee is not None:
+                    rest = max(loan.period_fee - taken, ZERO)
+                    if rest:
+                        self.move(t.bank_id, "FEE", "FEE", -rest, None, event.txn_id)
+                    loan.period_fee = ZERO
         if reamortised:  # the period so far + the rest on the restored balance
             remaining = sum((i.principal_unpaid for i in loan.insts
                              if i.seq > loan.billed_seq), ZERO)

@@ -155,6 +155,10 @@ class LoanState:
     # the last rounding point of penalty (penalty_from moves at a grace end too): each
     # instalment's part runs from here (lending.domain.loan_penalty); None: penalty_from
     penalty_rounded_on: date | None = None
+    # BANK_FIXED_YIELD: the fee booked on the running period's crystallised pieces (taken back
+    # when the period is crystallised anew in one piece, §8.3, §8.6); None: not known (a loan
+    # mid-period before it was kept), and the period is then not crystallised anew
+    period_fee: Decimal | None = Decimal(0)
     # what of its raised claim (代偿) the guarantor has not paid yet; None: no claim raised
     claim_left: Decimal | None = None
 

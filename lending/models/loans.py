@@ -109,6 +109,11 @@ class Loan(models.Model):
     # The last rounding point of penalty (penalty_from moves at a grace end too): each
     # instalment's part of the penalty runs from here (lending.domain.loan_penalty).
     penalty_rounded_on = models.DateField(null=True, blank=True)
+    # BANK_FIXED_YIELD: the fee booked on the running period's crystallised pieces, taken back
+    # when the period is crystallised anew in one piece (lending.domain.loan_accrual). NULL: not
+    # known (a loan mid-period when it began to be kept, until its next billing).
+    period_fee = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True,
+                                     db_default=Decimal("0.00"))
     oldest_unpaid_due_on = models.DateField(null=True, blank=True)
     next_penalty_on = models.DateField(
         null=True, blank=True, help_text="When the next billed instalment enters the penalty base."

@@ -31,7 +31,7 @@ interest, non-accrual (DPD 90 is beyond a world), the penalty-to-platform/bank a
 rules.
 
 Known defect classes (world.KNOWN_DEFECTS, each with its figures there): left out of the
-generator by default — PIECEWISE (issue 20's note); REPLAY, ADVANCE, FEE_REVERSAL,
+generator by default — none (issue 20's note); REPLAY, PIECEWISE, ADVANCE, FEE_REVERSAL,
 FEE_PART_PERIOD and LOSS_REVERSAL are fixed and generated; tolerated
 to a cent per funder, the loan's total exact — only with PF_SPLIT listed (`split_tolerant`);
 PF_SPLIT and PENALTY_SEGMENTS are fixed and PENALTY_SPLIT no longer seen, all compared exactly;

@@ -72,7 +72,7 @@ _LOAN_COLS = ("id, program_id, agreement_version_id, state, accruing, overpaid_a
               " oldest_unpaid_due_on, next_penalty_on, claim_raised_on, claimed_on,"
               " written_off_on, closed_on, dpd, annual_rate, repayment_method, disbursed_on, principal,"
               " write_off_ordered_on, penalty_carry, compound_carry, round_txn_id,"
-              " round_penalty_days, round_compound_days, penalty_rounded_on")
+              " round_penalty_days, round_compound_days, penalty_rounded_on, period_fee")
 
 
 class _TermsCache:
@@ -118,6 +118,7 @@ def _load_state(ids: list[int], day: date) -> tuple[dict[int, LoanState], dict[i
             write_off_ordered=r[24] is not None and r[24] <= day,
             penalty_carry=r[25], compound_carry=r[26], round_txn=r[27],
             round_penalty_days=r[28], round_compound_days=r[29], penalty_rounded_on=r[30],
+            period_fee=r[31],
         )
         meta[r[0]] = (r[2], r[20], r[21])
     for r in _fetch(

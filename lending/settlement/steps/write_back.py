@@ -21,7 +21,8 @@ _T_LOAN = ("id", "state", "accruing", "overpaid_amount", "accrual_from", "accrua
            "oldest_unpaid_due_on", "next_penalty_on", "claim_raised_on", "claimed_on",
            "written_off_on", "closed_on", "dpd", "principal_outstanding", "interest_outstanding",
            "penalty_outstanding", "compound_outstanding", "penalty_carry", "compound_carry",
-           "round_txn_id", "round_penalty_days", "round_compound_days", "penalty_rounded_on")
+           "round_txn_id", "round_penalty_days", "round_compound_days", "penalty_rounded_on",
+           "period_fee")
 _T_SHARE = ("loan_id", "funder_id", "principal_outstanding", "interest_outstanding",
             "penalty_outstanding", "compound_outstanding", "accrual_weight", "penalty_weight",
             "funded_principal", "claimed_amount", "written_off_amount", "recovered_amount",
@@ -49,7 +50,8 @@ def _create_temp_tables() -> None:
             principal_outstanding numeric, interest_outstanding numeric,
             penalty_outstanding numeric, compound_outstanding numeric,
             penalty_carry numeric, compound_carry numeric, round_txn_id bigint,
-            round_penalty_days numeric, round_compound_days numeric, penalty_rounded_on date)
+            round_penalty_days numeric, round_compound_days numeric, penalty_rounded_on date,
+            period_fee numeric)
             ON COMMIT DROP;
         CREATE TEMP TABLE IF NOT EXISTS t_share (
             loan_id bigint, funder_id bigint, principal_outstanding numeric,
@@ -82,7 +84,7 @@ def _write_back(run: SettlementRun, loans: dict[int, LoanState], movements: list
                    sum((s.principal for s in sh), zero), sum((s.interest for s in sh), zero),
                    sum((s.penalty for s in sh), zero), sum((s.compound for s in sh), zero),
                    ln.penalty_carry, ln.compound_carry, ln.round_txn, ln.round_penalty_days,
-                   ln.round_compound_days, ln.penalty_rounded_on)
+                   ln.round_compound_days, ln.penalty_rounded_on, ln.period_fee)
 
     copy_rows("t_loan", _T_LOAN, loan_rows())
     copy_rows("t_share", _T_SHARE, (

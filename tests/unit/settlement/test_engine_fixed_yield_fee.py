@@ -84,3 +84,24 @@ def test_at_billing_the_yield_basis_leaves_out_an_overdue_instalments_principal(
     r = loan_day(ln, t, date(2024, 3, 16), [])
     # period 2's 138.50, the bank's gross HALF_UP(96.95) = 96.95; yield on 6,463.24 ÷ 12
     assert _fee(r) == D("96.95") - q2(D("6463.24") * D("0.08") / 12) == D("53.86")
+
+
+def test_a_period_crystallised_anew_takes_its_pieces_fee_back_and_books_one():
+    # A rebuilt loan's PREPAYMENT reversal days (§8.3, crystallise_period_anew): on 01-19 the
+    # period's interest to date is crystallised, 150.00 × 4/31 = 19.35 (bank gross 13.55,
+    # yield 7,000.00 × 8 % ÷ 12 × 4/31 = 6.02, fee 7.53); on 01-28 the period, nothing paid on
+    # it, is crystallised anew in one piece: 150.00 × 13/31 = 62.90, bank 44.03 / 18.87, yield
+    # 19.57, fee 24.46 — the 7.53 of the first piece taken back. (In two pieces it was bank
+    # 13.55 + 30.49 = 44.04 and fees 7.53 + 16.94 = 24.47.)
+    ln, t = _fixed()
+    day1, day2 = date(2024, 1, 19), date(2024, 1, 28)
+    r1 = loan_day(ln, t, day1, [Event(5, "REVERSAL", D("1000.00"), rounding_only=True,
+                                      original_kind="PREPAYMENT")])
+    assert _fee(r1) == D("7.53") and ln.period_fee == D("7.53")
+    r2 = loan_day(ln, t, day2, [Event(6, "REVERSAL", D("1000.00"), rounding_only=True,
+                                      original_kind="PREPAYMENT")])
+    assert [m[4] for m in r2.movements if m[2] == "FEE"] == [D("-7.53"), D("24.46")]
+    assert _fee(r1) + _fee(r2) == D("44.03") - q2(D("7000.00") * D("0.08") / 12 * 13 / 31)
+    assert (ln.shares[BANK].interest, sum(s.interest for s in ln.shares.values())) == (
+        D("44.03"), D("62.90"))
+    assert ln.period_fee == D("24.46")
