@@ -174,7 +174,9 @@ class LoanModel(PaymentRules, LossRules):
             r = hu(sum((getattr(it, acc) for it in parts), ZERO) / self.s.basis)
             if r:
                 for f, a in self._split(r).items():
-                    st.shares[f]["PENALTY"] += a
+                    st.shares[f]["PENALTY"] += a  # penalty and compound together …
+                    if comp == "comp":
+                        st.shares[f]["CMP"] += a  # … and what of it is compound
                 rest = r
                 for it in parts[:-1]:
                     x = hu(getattr(it, acc) / self.s.basis)
@@ -188,7 +190,11 @@ class LoanModel(PaymentRules, LossRules):
         """A collection is split by what each funder still holds of that component (the
         engine's documented rule, so a full repayment clears every share): HALF_UP to each
         non-residual funder, no more than it holds, the residual funder the rest."""
-        bal = {f: st.shares[f][key] for f, _ in self._fs()}
+        # PENALTY holds penalty and compound together; CMP the compound part (§3.4 splits
+        # them as two components)
+        bal = {f: (st.shares[f]["PENALTY"] - st.shares[f]["CMP"] if key == "PENALTY" else
+                   st.shares[f]["CMP"] if key == "COMPOUND" else st.shares[f][key])
+               for f, _ in self._fs()}
         total = sum(bal.values(), ZERO)
         if total <= 0 or any(v < 0 for v in bal.values()):
             return self._split(amount)
@@ -206,10 +212,13 @@ class LoanModel(PaymentRules, LossRules):
         if not amount:
             return
         key = {"PRINCIPAL": "PRINCIPAL", "INTEREST": "INTEREST"}.get(comp, "PENALTY")
-        parts = self._split_by_balance(st, key, amount) if sign > 0 else self._split(amount)
+        parts = (self._split_by_balance(st, comp if comp == "COMPOUND" else key, amount)
+                 if sign > 0 else self._split(amount))
         coll = (st.applied if st.from_advance else st.collected).setdefault(day, {})
         for f, a in parts.items():
             st.shares[f][key] -= a * sign
+            if comp == "COMPOUND":
+                st.shares[f]["CMP"] -= a * sign
             coll[(f, comp)] = coll.get((f, comp), ZERO) + a * sign
 
     def _pay_due(self, st: State, day: date, cash: Decimal, upto: date) -> Decimal:
@@ -331,7 +340,8 @@ class LoanModel(PaymentRules, LossRules):
         accrued to date too."""
         s = self.s
         st = State(day=s.disbursed, insts=self.schedule(),
-                   shares={f: {"PRINCIPAL": self.funded[f], "INTEREST": ZERO, "PENALTY": ZERO}
+                   shares={f: {"PRINCIPAL": self.funded[f], "INTEREST": ZERO, "PENALTY": ZERO,
+                               "CMP": ZERO}
                            for f, _ in s.funders})
         self.alias = {}
         # the day's penalty × basis: exact decimals, divided by the basis only when rounded

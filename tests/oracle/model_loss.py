@@ -45,8 +45,8 @@ class LossRules:
         self._crystallise(st)  # penalty and compound to the day
         self._crystallise_current(st, day)  # the running period's interest to the day
         for f, bal in st.shares.items():
-            st.written_off[f] = dict(bal)
-            for k in KEYS:
+            st.written_off[f] = {k: bal[k] for k in KEYS}
+            for k in (*KEYS, "CMP"):
                 bal[k] = ZERO
         st.closed_on, st.state = day, "WRITTEN_OFF"  # the DPD stays as aged today
         if st.suspense:
@@ -92,6 +92,6 @@ class LossRules:
         self._crystallise(st)
         g = self.s.guarantor
         st.shares[g] = dict(st.shares["BANK"])
-        st.shares["BANK"] = {k: ZERO for k in KEYS}
+        st.shares["BANK"] = {k: ZERO for k in (*KEYS, "CMP")}
         self.alias["BANK"] = g
         st.claim_paid, st.state = day, "CLAIMED"
