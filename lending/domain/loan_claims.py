@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from .claim import ClaimScope, claim_amount
 from .loan_payments import PaymentsDay
+from .loan_penalty import settle_to_shares
 from .loan_state import (
     COMPONENT_FIELD,
     Share,
@@ -122,10 +123,7 @@ class ClaimsDay(PaymentsDay):
                     setattr(s, attr, ZERO)
                     total += amt
             s.written_off += total
-        for i in self.loan.insts:  # no instalment owes penalty any more
-            if i.penalty_unpaid or i.compound_unpaid:
-                i.penalty_unpaid = i.compound_unpaid = ZERO
-                i.dirty = True
+        settle_to_shares(self.loan)  # no instalment owes penalty any more
 
     def write_off_recovery(self, amount: Decimal, txn: int) -> None:
         loan = self.loan

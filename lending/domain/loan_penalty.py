@@ -23,13 +23,12 @@ from .money import ZERO
 InstDays = list[tuple[Inst, Decimal, Decimal]]
 
 
-def inst_amount_days(loan: LoanState, grace_days: int, until: date,
-                     since: date | None = None) -> InstDays:
+def inst_amount_days(loan: LoanState, grace_days: int, until: date) -> InstDays:
     """Each billed, unpaid instalment's penalty and compound amount × days from the later of
-    `since` (default: the loan's last rounding point) and its due date + grace, to `until`.
+    the loan's last rounding point and its due date + grace, to `until`.
     What an instalment owes does not change between rounding points: every payment, billing,
     claim, write-off and reversal is one."""
-    start = since or loan.penalty_rounded_on or loan.penalty_from
+    start = loan.penalty_rounded_on or loan.penalty_from
     out: InstDays = []
     if start is None:
         return out

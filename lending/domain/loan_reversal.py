@@ -18,7 +18,6 @@ from .loan_state import (
     _plus_days,
 )
 from .money import ZERO, q2
-from .penalty import penalty_for_days
 from .schedule import build_schedule
 from .split import split_principal, weighted_parts
 
@@ -163,12 +162,11 @@ class ReversalDay(AdvanceReversalDay):
         value date (the loan's last rounding point, §8.6), split as they were, and return
         `pending` with their amount × days, to be rounded once with what ran since (§8.3).
         Left as it is when a funder no longer holds its part (nothing to take back exactly)."""
-        loan, t = self.loan, self.terms
+        loan = self.loan
         days = (loan.round_penalty_days, loan.round_compound_days)
         weights = self._weights("penalty_weight")
-        parts = [weighted_parts(penalty_for_days(d, t.annual_rate, 1, t.penalty_multiplier,
-                                                 t.day_count), weights, loan.residual)
-                 if d else {} for d in days]
+        parts = [weighted_parts(self._penalty_of(d), weights, loan.residual) if d else {}
+                 for d in days]
         for attr, split in zip(("penalty", "compound"), parts, strict=True):
             if any(getattr(loan.shares[f], attr) < p for f, p in split.items()):
                 return pending

@@ -7,15 +7,15 @@ snapshots, the partner's business days, the loans' applied repayments and their 
 since), never one per loan.
 
 A reversal is restored in place instead (`loan_reversal`) when the loan's history since holds
-what a replay does not redo the same way: a write-off (核销) ordered by staff, or no snapshot (a repayment applied before snapshots were kept, or
-older than LOAN_SNAPSHOT_DAYS). A write-off at the program's DPD is replayed, on the day the
-rebuilt loan reaches it, and so is the accrual switch (R16) at each day's end; so is a claim
-(代偿): raised before the repayment's day it stands as raised, raised since it is raised again
-on its day as replayed (the claim's row takes that day and amount), and the guarantor's
-payments of it since are replayed (its paid amount moves by what they pay as replayed against
-as recorded). A guarantor's claim payment reversed is replayed the same way: the claim's paid
-amount goes back by what it paid, and the borrower's payments since, recoveries on the share
-it bought, are the bank's collections again.
+what a replay does not redo the same way: a write-off (核销) ordered by staff, or no snapshot (a
+repayment applied before snapshots were kept, or older than LOAN_SNAPSHOT_DAYS). A write-off at
+the program's DPD is replayed, on the day the rebuilt loan reaches it, and so is the accrual
+switch (R16) at each day's end; so is a claim (代偿): raised before the repayment's day it stands
+as raised, raised since it is raised again on its day as replayed (the claim's row takes that
+day and amount), and the guarantor's payments of it since are replayed (its paid amount moves
+by what they pay as replayed against as recorded). A guarantor's claim payment reversed is
+replayed the same way: the claim's paid amount goes back by what it paid, and the borrower's
+payments since, recoveries on the share it bought, are the bank's collections again.
 """
 
 from __future__ import annotations
